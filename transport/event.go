@@ -1,0 +1,116 @@
+// Package transport is the room model every protocol maps onto: the event types a joined
+// room produces, the one-attempt Conn a protocol implements, and the URL-scheme registry
+// that picks the protocol for a room URL. Each protocol lives in its own sub-package and
+// registers itself in init, as litestream's replica clients do.
+//
+// Nothing here imports audio, record, ui or session: those packages consume these types.
+package transport
+
+import "time"
+
+// Event is one thing that happened in a room. The concrete types are RoomInfo, Roster,
+// AudioFrame, TranscriptSegment, State, Gap and Ended.
+type Event interface{ isEvent() }
+
+// RoomInfo describes the room. A protocol sends it on join and again whenever a field
+// changes (the listener count, typically).
+type RoomInfo struct {
+	ID        string
+	Title     string
+	Started   time.Time
+	Listeners int
+}
+
+// Speaker is one participant who may publish audio.
+type Speaker struct {
+	// ID is stable for the life of the room; it names the speaker's audio track.
+	ID    string
+	Name  string
+	Role  string
+	Muted bool
+}
+
+// Roster is the full list of speakers; each Roster replaces the previous one.
+type Roster struct {
+	Speakers []Speaker
+}
+
+// AudioFrame is one Opus packet of one speaker's track. Seq increases by one per frame
+// and wraps; Timestamp counts 48 kHz samples and wraps. Payload is shared and must not be
+// modified by the receiver.
+type AudioFrame struct {
+	Speaker   string
+	Seq       uint32
+	Timestamp uint32
+	Payload   []byte
+}
+
+// TranscriptSegment is a caption. Partial segments grow and are replaced by later
+// segments with the same ID; a Final segment is the last word on that ID. Start and End
+// are offsets on the room clock.
+type TranscriptSegment struct {
+	ID      string
+	Speaker string
+	Start   time.Duration
+	End     time.Duration
+	Text    string
+	Final   bool
+}
+
+// ConnState is the connection's phase as the user sees it.
+type ConnState string
+
+// The connection states of DESIGN.md; the strings are the JSON contract.
+const (
+	StateConnecting   ConnState = "connecting"
+	StateLive         ConnState = "live"
+	StateReconnecting ConnState = "reconnecting"
+	StateStalled      ConnState = "stalled"
+	StateEnded        ConnState = "ended"
+)
+
+// Reasons attached to State and Ended events; the strings are the JSON contract.
+const (
+	ReasonOverloaded   = "overloaded"
+	ReasonDropped      = "dropped"
+	ReasonRestart      = "restart"
+	ReasonStalled      = "stalled"
+	ReasonUnauthorized = "unauthorized"
+	ReasonNotFound     = "not_found"
+	ReasonRoomEnded    = "room_ended"
+	ReasonLeft         = "left"
+)
+
+// State reports a change of connection state. Attempt and RetryIn are set while
+// reconnecting; Reason says why the state changed.
+type State struct {
+	State   ConnState
+	Reason  string
+	Attempt int
+	RetryIn time.Duration
+	// Detail is a human-readable sentence for the status line and the log.
+	Detail string
+}
+
+// Gap reports audio that was lost and will not come back.
+type Gap struct {
+	From time.Time
+	To   time.Time
+	Why  string
+}
+
+// Seconds is the length of the gap.
+func (g Gap) Seconds() float64 { return g.To.Sub(g.From).Seconds() }
+
+// Ended means the room is over; no further events follow.
+type Ended struct {
+	Reason string
+}
+
+func (RoomInfo) isEvent()          {}
+func (Roster) isEvent()            {}
+func (AudioFrame) isEvent()        {}
+func (TranscriptSegment) isEvent() {}
+func (State) isEvent()             {}
+func (Gap) isEvent()               {}
+func (Ended) isEvent()             {}

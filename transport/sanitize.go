@@ -1,0 +1,79 @@
+package transport
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Sanitize makes a string from the network safe to show on a terminal, write to a log or
+// put in a JSON line. It removes, rather than escapes, terminal control sequences (ESC and
+// the whole sequence it introduces), C0 and C1 control characters, bidirectional
+// overrides and isolates, other non-printing runes and invalid UTF-8; it collapses runs of
+// white space to one space and trims; and it truncates to max runes (0: no limit), ending
+// a truncated string with an ellipsis.
+func Sanitize(s string, max int) string {
+	kept := make([]rune, 0, min(len(s), 1024))
+	space := false
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		switch {
+		case r == 0x1b:
+			i += escapeLen(s[i:])
+		case unicode.IsSpace(r):
+			space = len(kept) > 0
+		case r == utf8.RuneError && size <= 1, !unicode.IsPrint(r), isBidiControl(r):
+			// Dropped: invalid UTF-8, C0/C1 controls, format characters, bidi controls.
+		default:
+			if space {
+				kept = append(kept, ' ')
+				space = false
+			}
+			kept = append(kept, r)
+		}
+		if max > 0 && len(kept) > max {
+			kept = append(kept[:max-1], '…')
+			break
+		}
+	}
+	return strings.TrimRight(string(kept), " ")
+}
+
+// escapeLen returns how many bytes after an ESC belong to the sequence it starts: a CSI
+// (ESC [ ... final byte), a string (OSC, DCS, APC, PM, SOS: up to BEL or ESC \), or a
+// single following character.
+func escapeLen(s string) int {
+	if s == "" {
+		return 0
+	}
+	switch s[0] {
+	case '[':
+		for i := 1; i < len(s); i++ {
+			if s[i] >= 0x40 && s[i] <= 0x7e {
+				return i + 1
+			}
+		}
+		return len(s)
+	case ']', 'P', '_', '^', 'X':
+		for i := 1; i < len(s); i++ {
+			if s[i] == 0x07 {
+				return i + 1
+			}
+			if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '\\' {
+				return i + 2
+			}
+		}
+		return len(s)
+	}
+	_, size := utf8.DecodeRuneInString(s)
+	return size
+}
+
+// isBidiControl reports the explicit directional formatting characters, which can make
+// text display in a different order than it is logged (Trojan Source, CVE-2021-42574).
+// unicode.IsPrint already rejects most of them; this keeps the rule explicit.
+func isBidiControl(r rune) bool {
+	return r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 ||
+		r == 0x200e || r == 0x200f || r == 0x061c
+}

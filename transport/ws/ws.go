@@ -1,0 +1,322 @@
+// Package ws is the client side of spacetui's own room protocol (docs/protocol.md) over
+// WebSocket. It registers the ws and wss URL schemes with package transport and maps the
+// wire messages onto the transport room model, sanitizing every string on the way in.
+package ws
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/spacetui/spacetui/transport"
+	"github.com/spacetui/spacetui/transport/wire"
+)
+
+// Timeouts of one attempt.
+const (
+	// HelloTimeout bounds the handshake: dial, join, hello.
+	HelloTimeout = 10 * time.Second
+	// StallTimeout is how long a connection may stay silent (no audio, no heartbeat)
+	// before it is declared dead; the server sends a heartbeat every 5 s.
+	StallTimeout = 15 * time.Second
+)
+
+// Close codes of the protocol beyond the standard ones.
+const (
+	CloseTryAgainLater  = websocket.StatusTryAgainLater  // 1013: overloaded, shedding
+	CloseServiceRestart = websocket.StatusServiceRestart // 1012: restarting
+)
+
+func init() {
+	d := transport.DialerFunc(Dial)
+	transport.Register("ws", d)
+	transport.Register("wss", d)
+}
+
+// Dial makes one attempt to join the room at u (ws:// or wss://): the WebSocket
+// handshake, join and hello. Refusals come back classified: *transport.OverloadError for
+// 503/429, transport.ErrNotFound for 404, transport.ErrUnauthorized for 401/403.
+func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transport.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, HelloTimeout)
+	defer cancel()
+
+	hdr := http.Header{}
+	if opts.Token != "" {
+		hdr.Set("Authorization", "Bearer "+opts.Token)
+	}
+	client := &http.Client{Transport: &http.Transport{
+		Proxy:           http.ProxyFromEnvironment,
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: opts.InsecureSkipVerify}, //nolint:gosec // opt-in only
+	}}
+	c, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: client, HTTPHeader: hdr})
+	if err != nil {
+		if resp != nil {
+			return nil, refusal(resp, u)
+		}
+		return nil, fmt.Errorf("dial %s: %w", u.Host, err)
+	}
+	c.SetReadLimit(wire.MaxMessage)
+
+	join := wire.Join{Version: wire.Version}
+	if r := opts.Resume; r != nil {
+		join.Session, join.Epoch = r.Session, r.Epoch
+	}
+	if err := writeControl(ctx, c, join); err != nil {
+		c.CloseNow()
+		return nil, fmt.Errorf("join %s: %w", u.Host, err)
+	}
+	hello, err := readHello(ctx, c)
+	if err != nil {
+		c.CloseNow()
+		return nil, classifyClose(err, u.Host)
+	}
+	conn := &Conn{ws: c, host: u.Host, tracks: map[uint16]string{}}
+	conn.room = transport.RoomInfo{
+		ID:        transport.Sanitize(hello.Room.ID, wire.MaxNameRunes),
+		Title:     transport.Sanitize(hello.Room.Title, wire.MaxNameRunes),
+		Listeners: max(hello.Room.Listeners, 0),
+	}
+	conn.room.Started, _ = time.Parse(time.RFC3339, hello.Room.Started)
+	conn.pending = append(conn.pending, conn.room)
+	conn.Hello = *hello
+	return conn, nil
+}
+
+// refusal maps an HTTP answer that refused the upgrade to a classified error.
+func refusal(resp *http.Response, u *url.URL) error {
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	msg := transport.Sanitize(string(body), 120)
+	switch resp.StatusCode {
+	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
+		return &transport.OverloadError{
+			RetryAfter: transport.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+			Reason:     fmt.Sprintf("HTTP %d", resp.StatusCode),
+		}
+	case http.StatusNotFound:
+		return fmt.Errorf("%s: %w", u.Path, transport.ErrNotFound)
+	case http.StatusGone:
+		return fmt.Errorf("%s: %w", u.Path, transport.ErrRoomEnded)
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return fmt.Errorf("%s: %w", u.Host, transport.ErrUnauthorized)
+	}
+	return fmt.Errorf("join %s: HTTP %d %s", u.Host, resp.StatusCode, msg)
+}
+
+func readHello(ctx context.Context, c *websocket.Conn) (*wire.Hello, error) {
+	typ, b, err := c.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if typ != websocket.MessageText {
+		return nil, fmt.Errorf("%w: expected hello, got a binary message", transport.ErrProtocol)
+	}
+	v, err := wire.Unmarshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: hello: %v", transport.ErrProtocol, err)
+	}
+	h, ok := v.(*wire.Hello)
+	if !ok {
+		return nil, fmt.Errorf("%w: expected hello, got %T", transport.ErrProtocol, v)
+	}
+	if h.Version != wire.Version {
+		return nil, fmt.Errorf("%w: server speaks version %d, we speak %d", transport.ErrProtocol, h.Version, wire.Version)
+	}
+	return h, nil
+}
+
+func writeControl(ctx context.Context, c *websocket.Conn, v any) error {
+	b, err := wire.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.Write(ctx, websocket.MessageText, b)
+}
+
+// Conn is one joined connection. Recv must be called from one goroutine; Close may be
+// called from any.
+type Conn struct {
+	// Hello is the server's handshake answer (session, epoch, replay window).
+	Hello wire.Hello
+
+	ws      *websocket.Conn
+	host    string
+	room    transport.RoomInfo
+	tracks  map[uint16]string // track number -> speaker id, from the roster
+	pending []transport.Event
+	frames  []wire.Frame
+	ended   bool
+
+	closeOnce sync.Once
+}
+
+var _ transport.Conn = (*Conn)(nil)
+
+// Recv returns the next event. A malformed message is logged and skipped, never fatal.
+func (c *Conn) Recv(ctx context.Context) (transport.Event, error) {
+	for len(c.pending) == 0 {
+		if c.ended {
+			return nil, transport.ErrRoomEnded
+		}
+		if err := c.readOne(ctx); err != nil {
+			return nil, err
+		}
+	}
+	ev := c.pending[0]
+	c.pending[0] = nil
+	c.pending = c.pending[1:]
+	return ev, nil
+}
+
+func (c *Conn) readOne(ctx context.Context) error {
+	rctx, cancel := context.WithTimeout(ctx, StallTimeout)
+	typ, b, err := c.ws.Read(rctx)
+	stalled := rctx.Err() == context.DeadlineExceeded && ctx.Err() == nil
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if stalled {
+			return fmt.Errorf("%s: %w", c.host, transport.ErrStalled)
+		}
+		return classifyClose(err, c.host)
+	}
+	if typ == websocket.MessageBinary {
+		c.onAudio(b)
+		return nil
+	}
+	v, err := wire.Unmarshal(b)
+	if err != nil {
+		if !errors.Is(err, wire.ErrUnknownKind) {
+			slog.Warn("ignoring malformed control message", "host", c.host, "err", err)
+		}
+		return nil
+	}
+	switch m := v.(type) {
+	case *wire.Roster:
+		c.onRoster(m)
+	case *wire.Transcript:
+		c.pending = append(c.pending, transport.TranscriptSegment{
+			ID:      transport.Sanitize(m.ID, wire.MaxNameRunes),
+			Speaker: transport.Sanitize(m.Speaker, wire.MaxNameRunes),
+			Start:   time.Duration(m.StartMs) * time.Millisecond,
+			End:     time.Duration(m.EndMs) * time.Millisecond,
+			Text:    transport.Sanitize(m.Text, wire.MaxTextRunes),
+			Final:   m.Final,
+		})
+	case *wire.Listeners:
+		c.room.Listeners = max(m.Count, 0)
+		c.pending = append(c.pending, c.room)
+	case *wire.Ping:
+		if err := writeControl(ctx, c.ws, wire.Pong(*m)); err != nil {
+			return classifyClose(err, c.host)
+		}
+	case *wire.Ended:
+		c.ended = true
+		c.pending = append(c.pending, transport.Ended{Reason: transport.Sanitize(m.Reason, wire.MaxNameRunes)})
+	default:
+		// hello again, join, pong, gap: not meaningful to a client mid-session (gap
+		// belongs to resume); ignored for forward compatibility.
+	}
+	return nil
+}
+
+func (c *Conn) onAudio(b []byte) {
+	frames, err := wire.ParseAudio(c.frames[:0], b)
+	c.frames = frames[:0]
+	if err != nil {
+		slog.Warn("ignoring malformed audio message", "host", c.host, "err", err)
+		return
+	}
+	for _, f := range frames {
+		speaker, ok := c.tracks[f.Track]
+		if !ok {
+			continue // a track the roster has not named (yet): nothing to attribute it to
+		}
+		c.pending = append(c.pending, transport.AudioFrame{
+			Speaker: speaker, Seq: f.Seq, Timestamp: f.Timestamp, Payload: f.Payload,
+		})
+	}
+}
+
+func (c *Conn) onRoster(m *wire.Roster) {
+	clear(c.tracks)
+	r := transport.Roster{Speakers: make([]transport.Speaker, 0, len(m.Speakers))}
+	for _, s := range m.Speakers {
+		id := transport.Sanitize(s.ID, wire.MaxNameRunes)
+		if id == "" {
+			continue
+		}
+		c.tracks[s.Track] = id
+		r.Speakers = append(r.Speakers, transport.Speaker{
+			ID:    id,
+			Name:  transport.Sanitize(s.Name, wire.MaxNameRunes),
+			Role:  transport.Sanitize(s.Role, wire.MaxNameRunes),
+			Muted: s.Muted,
+		})
+	}
+	c.pending = append(c.pending, r)
+}
+
+// Close leaves the room with a normal closure so the server frees the place at once.
+func (c *Conn) Close() error {
+	c.closeOnce.Do(func() {
+		// Close waits for the peer's close frame; bound it so leaving is never slow.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = c.ws.Close(websocket.StatusNormalClosure, "leaving")
+		}()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			_ = c.ws.CloseNow()
+			<-done
+		}
+	})
+	return nil
+}
+
+// classifyClose maps a WebSocket read or write error to the transport's classification.
+func classifyClose(err error, host string) error {
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) {
+		if errors.Is(err, transport.ErrProtocol) {
+			return err
+		}
+		return fmt.Errorf("connection to %s dropped: %w", host, err)
+	}
+	reason := transport.Sanitize(ce.Reason, 120)
+	switch ce.Code {
+	case CloseTryAgainLater:
+		return &transport.OverloadError{RetryAfter: retryHint(reason), Reason: "shedding load"}
+	case CloseServiceRestart:
+		return &transport.RestartError{Reason: reason}
+	case websocket.StatusProtocolError, websocket.StatusPolicyViolation:
+		return fmt.Errorf("%w: %s", transport.ErrProtocol, reason)
+	case websocket.StatusNormalClosure, websocket.StatusGoingAway:
+		return fmt.Errorf("server %s closed the connection (%s)", host, reason)
+	}
+	return fmt.Errorf("connection to %s closed: %d %s", host, ce.Code, reason)
+}
+
+// retryHint reads "retry-after=SECONDS" from a 1013 close reason.
+func retryHint(reason string) time.Duration {
+	for _, field := range strings.FieldsFunc(reason, func(r rune) bool { return r == ';' || r == ' ' || r == ',' }) {
+		if v, ok := strings.CutPrefix(field, "retry-after="); ok {
+			return transport.ParseRetryAfter(v, time.Time{})
+		}
+	}
+	return 0
+}

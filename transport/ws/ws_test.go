@@ -1,0 +1,181 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"go.uber.org/goleak"
+
+	"github.com/spacetui/spacetui/transport"
+	"github.com/spacetui/spacetui/transport/wire"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeRoom serves one scripted session: it reads join, sends hello, then runs script.
+func fakeRoom(t *testing.T, script func(ctx context.Context, c *websocket.Conn)) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		ctx := r.Context()
+		if _, b, err := c.Read(ctx); err != nil || !strings.Contains(string(b), `"join"`) {
+			return
+		}
+		send(ctx, c, wire.Hello{Version: 1, Session: "s1", Epoch: "e1", HeartbeatMs: 5000,
+			Room: wire.Room{ID: "demo", Title: "Demo \x1b[31mroom", Started: "2026-11-27T10:00:00Z", Listeners: 2}})
+		script(ctx, c)
+	}))
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/rooms/demo"
+}
+
+func send(ctx context.Context, c *websocket.Conn, v any) {
+	b, err := wire.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	_ = c.Write(ctx, websocket.MessageText, b)
+}
+
+func TestSession(t *testing.T) {
+	url := fakeRoom(t, func(ctx context.Context, c *websocket.Conn) {
+		send(ctx, c, wire.Roster{Speakers: []wire.Speaker{{ID: "ada", Name: "Ada\u202e", Role: "host", Track: 1}}})
+		_ = c.Write(ctx, websocket.MessageText, []byte(`{"type":"roster","speakers":"not a list"}`)) // malformed: skipped
+		_ = c.Write(ctx, websocket.MessageText, []byte(`{"type":"future-thing"}`))                 // unknown: skipped
+		_ = c.Write(ctx, websocket.MessageBinary, []byte{0xA1, 9, 9})                                // malformed audio: skipped
+		audio, _ := wire.AppendAudio(nil, []wire.Frame{
+			{Track: 1, Seq: 7, Timestamp: 960, Payload: []byte{0xF8, 0xFF, 0xFE}},
+			{Track: 9, Seq: 1, Payload: []byte{1}}, // unknown track: dropped
+		})
+		_ = c.Write(ctx, websocket.MessageBinary, audio)
+		send(ctx, c, wire.Ping{T: 42})
+		if _, b, err := c.Read(ctx); err != nil || string(b) != `{"type":"pong","t":42}` {
+			t.Errorf("pong: %s %v", b, err)
+		}
+		send(ctx, c, wire.Transcript{ID: "c1", Speaker: "ada", StartMs: 100, EndMs: 900, Text: "hi\x07 there", Final: true})
+		send(ctx, c, wire.Listeners{Count: 5})
+		send(ctx, c, wire.Ended{Reason: "host ended the room"})
+		_, _, _ = c.Read(ctx) // wait for the client's close
+	})
+	ctx := context.Background()
+	conn, err := transport.Dial(ctx, url, transport.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	want := []transport.Event{
+		transport.RoomInfo{ID: "demo", Title: "Demo room", Started: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC), Listeners: 2},
+		transport.Roster{Speakers: []transport.Speaker{{ID: "ada", Name: "Ada", Role: "host"}}},
+		transport.AudioFrame{Speaker: "ada", Seq: 7, Timestamp: 960, Payload: []byte{0xF8, 0xFF, 0xFE}},
+		transport.TranscriptSegment{ID: "c1", Speaker: "ada", Start: 100 * time.Millisecond, End: 900 * time.Millisecond, Text: "hi there", Final: true},
+		transport.RoomInfo{ID: "demo", Title: "Demo room", Started: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC), Listeners: 5},
+		transport.Ended{Reason: "host ended the room"},
+	}
+	for i, w := range want {
+		ev, err := conn.Recv(ctx)
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if got, want := strings.TrimSpace(fmtEvent(ev)), strings.TrimSpace(fmtEvent(w)); got != want {
+			t.Fatalf("event %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+	if _, err := conn.Recv(ctx); !errors.Is(err, transport.ErrRoomEnded) {
+		t.Fatalf("after ended: %v", err)
+	}
+}
+
+func fmtEvent(e transport.Event) string { return fmt.Sprintf("%T%+v", e, e) }
+
+func TestRefusals(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		header string
+		check  func(error) bool
+	}{
+		{"503 retry-after", 503, "7", func(err error) bool {
+			var oe *transport.OverloadError
+			return errors.As(err, &oe) && oe.RetryAfter == 7*time.Second
+		}},
+		{"429 garbage retry-after", 429, "soon", func(err error) bool {
+			var oe *transport.OverloadError
+			return errors.As(err, &oe) && oe.RetryAfter == 0
+		}},
+		{"404", 404, "", func(err error) bool { return errors.Is(err, transport.ErrNotFound) }},
+		{"401", 401, "", func(err error) bool { return errors.Is(err, transport.ErrUnauthorized) }},
+		{"410", 410, "", func(err error) bool { return errors.Is(err, transport.ErrRoomEnded) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.header != "" {
+					w.Header().Set("Retry-After", tt.header)
+				}
+				http.Error(w, "no", tt.status)
+			}))
+			defer srv.Close()
+			_, err := transport.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http")+"/rooms/x", transport.DialOptions{})
+			if !tt.check(err) {
+				t.Fatalf("unexpected error: %v", err)
+			}
+		})
+	}
+}
+
+func TestCloseCodes(t *testing.T) {
+	tests := []struct {
+		name  string
+		code  websocket.StatusCode
+		text  string
+		check func(error) bool
+	}{
+		{"1013 with hint", CloseTryAgainLater, "overloaded; retry-after=12", func(err error) bool {
+			var oe *transport.OverloadError
+			return errors.As(err, &oe) && oe.RetryAfter == 12*time.Second
+		}},
+		{"1012 restart", CloseServiceRestart, "restart", func(err error) bool {
+			var re *transport.RestartError
+			return errors.As(err, &re)
+		}},
+		{"1011 internal", websocket.StatusInternalError, "boom", func(err error) bool {
+			return err != nil && !transport.IsPermanent(err)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			url := fakeRoom(t, func(ctx context.Context, c *websocket.Conn) { _ = c.Close(tt.code, tt.text) })
+			conn, err := transport.Dial(context.Background(), url, transport.DialOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			for {
+				if _, err = conn.Recv(context.Background()); err != nil {
+					break
+				}
+			}
+			if !tt.check(err) {
+				t.Fatalf("unexpected error: %v", err)
+			}
+		})
+	}
+}
+
+func TestUnknownScheme(t *testing.T) {
+	_, err := transport.Dial(context.Background(), "gopher://x/rooms/a", transport.DialOptions{})
+	if err == nil || !strings.Contains(err.Error(), `unsupported URL scheme: "gopher"`) {
+		t.Fatalf("err = %v", err)
+	}
+}
