@@ -52,7 +52,7 @@ func TestSession(t *testing.T) {
 	url := fakeRoom(t, func(ctx context.Context, c *websocket.Conn) {
 		send(ctx, c, wire.Roster{Speakers: []wire.Speaker{{ID: "ada", Name: "Ada\u202e", Role: "host", Track: 1}}})
 		_ = c.Write(ctx, websocket.MessageText, []byte(`{"type":"roster","speakers":"not a list"}`)) // malformed: skipped
-		_ = c.Write(ctx, websocket.MessageText, []byte(`{"type":"future-thing"}`))                 // unknown: skipped
+		_ = c.Write(ctx, websocket.MessageText, []byte(`{"type":"future-thing"}`))                   // unknown: skipped
 		_ = c.Write(ctx, websocket.MessageBinary, []byte{0xA1, 9, 9})                                // malformed audio: skipped
 		audio, _ := wire.AppendAudio(nil, []wire.Frame{
 			{Track: 1, Seq: 7, Timestamp: 960, Payload: []byte{0xF8, 0xFF, 0xFE}},
