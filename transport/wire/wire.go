@@ -131,12 +131,13 @@ const (
 	TypeGap        = "gap"
 )
 
-// Join is the client's first message. Session, Epoch and Last are set when resuming.
+// Join is the client's first message. Session, Epoch and Last (the last sequence number
+// received, by speaker id) are set when resuming.
 type Join struct {
 	Version int               `json:"version"`
 	Session string            `json:"session,omitempty"`
 	Epoch   string            `json:"epoch,omitempty"`
-	Last    map[uint16]uint32 `json:"last,omitempty"`
+	Last    map[string]uint32 `json:"last,omitempty"`
 }
 
 // Room is the room description carried by Hello.

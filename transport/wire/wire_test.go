@@ -59,7 +59,7 @@ func TestAudioRejects(t *testing.T) {
 
 func TestControlRoundTrip(t *testing.T) {
 	msgs := []any{
-		&Join{Version: 1, Session: "s1", Epoch: "e1", Last: map[uint16]uint32{1: 42, 3: 7}},
+		&Join{Version: 1, Session: "s1", Epoch: "e1", Last: map[string]uint32{"ada": 42, "grace": 7}},
 		&Hello{Version: 1, Session: "s1", Epoch: "e1", ReplayWindowMs: 30000, HeartbeatMs: 5000,
 			Room: Room{ID: "demo", Title: "T", Started: "2026-11-27T10:00:00Z", Listeners: 3}},
 		&Roster{Speakers: []Speaker{{ID: "ada", Name: "Ada", Role: "host", Track: 1}}},
@@ -147,7 +147,7 @@ func FuzzParseAudio(f *testing.F) {
 
 func FuzzUnmarshal(f *testing.F) {
 	for _, s := range []string{`{"type":"hello","room":{"id":"x"}}`, `{"type":"roster","speakers":[{"id":"a"}]}`,
-		`{"type":"transcript","text":"\u001b[31m"}`, `{"type":"join","last":{"1":2}}`} {
+		`{"type":"transcript","text":"\u001b[31m"}`, `{"type":"join","last":{"ada":2}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -69,7 +70,7 @@ func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transpor
 
 	join := wire.Join{Version: wire.Version}
 	if r := opts.Resume; r != nil {
-		join.Session, join.Epoch = r.Session, r.Epoch
+		join.Session, join.Epoch, join.Last = r.Session, r.Epoch, r.Last
 	}
 	if err := writeControl(ctx, c, join); err != nil {
 		c.CloseNow()
@@ -80,7 +81,7 @@ func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transpor
 		c.CloseNow()
 		return nil, classifyClose(err, u.Host)
 	}
-	conn := &Conn{ws: c, host: u.Host, tracks: map[uint16]string{}}
+	conn := &Conn{ws: c, host: u.Host, tracks: map[uint16]string{}, last: map[string]uint32{}}
 	conn.room = transport.RoomInfo{
 		ID:        transport.Sanitize(hello.Room.ID, wire.MaxNameRunes),
 		Title:     transport.Sanitize(hello.Room.Title, wire.MaxNameRunes),
@@ -153,6 +154,7 @@ type Conn struct {
 	host    string
 	room    transport.RoomInfo
 	tracks  map[uint16]string // track number -> speaker id, from the roster
+	last    map[string]uint32 // speaker id -> last sequence received, for resume
 	pending []transport.Event
 	frames  []wire.Frame
 	ended   bool
@@ -160,7 +162,10 @@ type Conn struct {
 	closeOnce sync.Once
 }
 
-var _ transport.Conn = (*Conn)(nil)
+var (
+	_ transport.Conn      = (*Conn)(nil)
+	_ transport.Resumable = (*Conn)(nil)
+)
 
 // Recv returns the next event. A malformed message is logged and skipped, never fatal.
 func (c *Conn) Recv(ctx context.Context) (transport.Event, error) {
@@ -244,6 +249,7 @@ func (c *Conn) onAudio(b []byte) {
 		if !ok {
 			continue // a track the roster has not named (yet): nothing to attribute it to
 		}
+		c.last[speaker] = f.Seq
 		c.pending = append(c.pending, transport.AudioFrame{
 			Speaker: speaker, Seq: f.Seq, Timestamp: f.Timestamp, Payload: f.Payload,
 		})
@@ -267,6 +273,11 @@ func (c *Conn) onRoster(m *wire.Roster) {
 		})
 	}
 	c.pending = append(c.pending, r)
+}
+
+// Resume returns what the next attempt sends to continue this session.
+func (c *Conn) Resume() *transport.Resume {
+	return &transport.Resume{Session: c.Hello.Session, Epoch: c.Hello.Epoch, Last: maps.Clone(c.last)}
 }
 
 // Close leaves the room with a normal closure so the server frees the place at once.

@@ -1,0 +1,252 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/url"
+	"time"
+)
+
+// Policy holds every number of the reconnect policy (DESIGN.md, "Reconnect policy").
+type Policy struct {
+	// Base and Factor shape the exponential backoff: Base x Factor^n.
+	Base   time.Duration
+	Factor float64
+	// DropCap bounds waits after drops, stalls and restarts during the first
+	// DropCapWindow of an outage, so a restarted server is heard again quickly;
+	// LaterDropCap bounds them after that.
+	DropCap       time.Duration
+	DropCapWindow time.Duration
+	LaterDropCap  time.Duration
+	// OverloadCap bounds waits when the server says it is overloaded.
+	OverloadCap time.Duration
+	// RestartSpread is the window a 1012 restart spreads reconnects over.
+	RestartSpread time.Duration
+	// ResetAfter is how long a connection must have been live before a drop starts a
+	// fresh backoff rather than continuing the old one (a flapping server keeps growing).
+	ResetAfter time.Duration
+	// GiveUpAfter ends the outage with an error after this long; 0 never gives up.
+	GiveUpAfter time.Duration
+}
+
+// DefaultPolicy returns the policy of DESIGN.md.
+func DefaultPolicy() Policy {
+	return Policy{
+		Base:          time.Second,
+		Factor:        1.6,
+		DropCap:       5 * time.Second,
+		DropCapWindow: time.Minute,
+		LaterDropCap:  30 * time.Second,
+		OverloadCap:   120 * time.Second,
+		RestartSpread: 5 * time.Second,
+		ResetAfter:    30 * time.Second,
+	}
+}
+
+// Failure classes: what a failed attempt means for the next one.
+type class int
+
+const (
+	classDrop class = iota
+	classOverload
+	classRestart
+	classPermanent
+)
+
+func classify(err error) (class, string) {
+	var oe *OverloadError
+	var re *RestartError
+	switch {
+	case errors.As(err, &oe):
+		return classOverload, ReasonOverloaded
+	case errors.As(err, &re):
+		return classRestart, ReasonRestart
+	case errors.Is(err, ErrUnauthorized):
+		return classPermanent, ReasonUnauthorized
+	case errors.Is(err, ErrNotFound):
+		return classPermanent, ReasonNotFound
+	case errors.Is(err, ErrRoomEnded):
+		return classPermanent, ReasonRoomEnded
+	case errors.Is(err, ErrProtocol):
+		return classPermanent, "protocol"
+	case errors.Is(err, ErrStalled):
+		return classDrop, ReasonStalled
+	}
+	return classDrop, ReasonDropped
+}
+
+// Resumable is implemented by a Conn that can tell what to send to resume its session.
+type Resumable interface {
+	Resume() *Resume
+}
+
+// GiveUpError ends Run when Policy.GiveUpAfter has passed without a successful join.
+type GiveUpError struct {
+	After time.Duration
+	Last  error
+}
+
+func (e *GiveUpError) Error() string {
+	return fmt.Sprintf("gave up after %s of failed attempts: %v", e.After.Round(time.Second), e.Last)
+}
+
+func (e *GiveUpError) Unwrap() error { return e.Last }
+
+// Reconnector owns the retries of one room connection: it wraps a one-attempt Dialer,
+// forwards the room's events, and between attempts waits as the Policy says, reporting
+// every decision as a State event. It never gives up unless Policy.GiveUpAfter is set or
+// the failure is permanent (unauthorized, not found, ended).
+type Reconnector struct {
+	URL    string
+	Dialer Dialer
+	Opts   DialOptions
+	Policy Policy
+	Clock  Clock
+	// Rand returns a uniform float64 in [0, 1); nil uses math/rand/v2.
+	Rand   func() float64
+	Logger *slog.Logger
+	// RetryNow, when it receives, cuts the current wait short. The attempt still counts
+	// against the backoff.
+	RetryNow <-chan struct{}
+}
+
+// Run joins the room and stays joined until ctx ends (returns nil), the room ends (nil),
+// a permanent refusal (the classified error) or GiveUpAfter (a *GiveUpError). emit gets
+// every event in order on Run's goroutine.
+func (r *Reconnector) Run(ctx context.Context, emit func(Event)) error {
+	u, d, err := r.lookup()
+	if err != nil {
+		return err
+	}
+	var (
+		attempt     int       // failed attempts in this outage
+		outageStart time.Time // zero while live
+		opts        = r.Opts
+	)
+	emit(State{State: StateConnecting})
+	for {
+		dialed := r.Clock.Now()
+		conn, err := d.Dial(ctx, u, opts)
+		if err == nil {
+			r.log().Info("joined", "url", r.URL, "attempt", attempt+1, "resume", opts.Resume != nil)
+			emit(State{State: StateLive})
+			err = r.pump(ctx, conn, emit)
+			if res, ok := conn.(Resumable); ok {
+				opts.Resume = res.Resume()
+			}
+			_ = conn.Close()
+			if err == nil || ctx.Err() != nil {
+				return nil // room ended or we were asked to leave
+			}
+			if r.Clock.Now().Sub(dialed) >= r.Policy.ResetAfter {
+				attempt, outageStart = 0, time.Time{}
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		cls, reason := classify(err)
+		if cls == classPermanent {
+			r.log().Warn("giving up: permanent refusal", "url", r.URL, "reason", reason, "err", err)
+			emit(State{State: StateEnded, Reason: reason, Detail: err.Error()})
+			return err
+		}
+		now := r.Clock.Now()
+		if outageStart.IsZero() {
+			outageStart = now
+		}
+		if g := r.Policy.GiveUpAfter; g > 0 && now.Sub(outageStart) >= g {
+			emit(State{State: StateEnded, Reason: reason, Detail: "gave up: " + err.Error()})
+			return &GiveUpError{After: now.Sub(outageStart), Last: err}
+		}
+		attempt++
+		wait := r.backoff(cls, attempt, now.Sub(outageStart), err)
+		r.log().Info("reconnect scheduled", "url", r.URL, "reason", reason, "attempt", attempt,
+			"retry_in", wait.Round(time.Millisecond), "err", err)
+		emit(State{State: StateReconnecting, Reason: reason, Attempt: attempt, RetryIn: wait, Detail: err.Error()})
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.Clock.After(wait):
+		case <-r.RetryNow:
+			r.log().Info("retry requested by the user", "attempt", attempt)
+		}
+	}
+}
+
+// lookup resolves the URL; an explicit Dialer (tests, embedding) overrides the registry.
+func (r *Reconnector) lookup() (*url.URL, Dialer, error) {
+	if r.Dialer == nil {
+		return Lookup(r.URL)
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("room URL: %w", err)
+	}
+	return u, r.Dialer, nil
+}
+
+// pump forwards events until the connection fails (the error) or the room ends (nil).
+func (r *Reconnector) pump(ctx context.Context, conn Conn, emit func(Event)) error {
+	for {
+		ev, err := conn.Recv(ctx)
+		if err != nil {
+			return err
+		}
+		emit(ev)
+		if _, ok := ev.(Ended); ok {
+			emit(State{State: StateEnded, Reason: ReasonRoomEnded})
+			return nil
+		}
+	}
+}
+
+// backoff is the wait before attempt n (1-based) of an outage that began elapsed ago.
+func (r *Reconnector) backoff(cls class, n int, elapsed time.Duration, err error) time.Duration {
+	p := r.Policy
+	switch cls {
+	case classRestart:
+		return r.uniform(p.RestartSpread)
+	case classOverload:
+		d := r.uniform(r.expCap(n, p.OverloadCap))
+		var oe *OverloadError
+		if errors.As(err, &oe) && oe.RetryAfter > 0 {
+			ra := min(oe.RetryAfter, MaxRetryAfter)
+			d = max(ra, d) + r.uniform(ra/5)
+		}
+		return d
+	}
+	dropCap := p.DropCap
+	if elapsed >= p.DropCapWindow {
+		dropCap = p.LaterDropCap
+	}
+	return r.uniform(r.expCap(n, dropCap))
+}
+
+// expCap is min(cap, Base x Factor^(n-1)): the first attempt waits up to Base.
+func (r *Reconnector) expCap(n int, cap time.Duration) time.Duration {
+	d := float64(r.Policy.Base) * math.Pow(r.Policy.Factor, float64(n-1))
+	if d >= float64(cap) {
+		return cap
+	}
+	return time.Duration(d)
+}
+
+func (r *Reconnector) uniform(d time.Duration) time.Duration {
+	f := rand.Float64
+	if r.Rand != nil {
+		f = r.Rand
+	}
+	return time.Duration(f() * float64(d))
+}
+
+func (r *Reconnector) log() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.Default()
+}

@@ -1,0 +1,302 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock advances instantly: After(d) moves Now forward by d and fires at once, so a
+// test of an hour-long outage runs in microseconds and records every wait.
+type fakeClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	waits []time.Duration
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	c.waits = append(c.waits, d)
+	ch := make(chan time.Time, 1)
+	ch <- c.now
+	return ch
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// scriptConn lives for `life` of fake time, then fails with err.
+type scriptConn struct {
+	clock *fakeClock
+	life  time.Duration
+	err   error
+	sent  bool
+}
+
+func (c *scriptConn) Recv(ctx context.Context) (Event, error) {
+	if !c.sent {
+		c.sent = true
+		return RoomInfo{ID: "r"}, nil
+	}
+	c.clock.advance(c.life)
+	return nil, c.err
+}
+
+func (c *scriptConn) Close() error { return nil }
+
+// attemptFunc scripts attempt n (0-based): a Conn, or a refusal.
+type attemptFunc func(n int) (Conn, error)
+
+func run(t *testing.T, p Policy, rnd float64, maxAttempts int, script attemptFunc) (*fakeClock, []State, error) {
+	t.Helper()
+	clock := newFakeClock()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := 0
+	r := &Reconnector{
+		URL: "test://h/r", Policy: p, Clock: clock, Rand: func() float64 { return rnd },
+		Dialer: DialerFunc(func(ctx context.Context, u *url.URL, o DialOptions) (Conn, error) {
+			if n >= maxAttempts {
+				cancel()
+				return nil, ctx.Err()
+			}
+			n++
+			c, err := script(n - 1)
+			if sc, ok := c.(*scriptConn); ok {
+				sc.clock = clock
+			}
+			return c, err
+		}),
+	}
+	var states []State
+	err := r.Run(ctx, func(e Event) {
+		if s, ok := e.(State); ok {
+			states = append(states, s)
+		}
+	})
+	return clock, states, err
+}
+
+func reconnecting(states []State) []State {
+	var out []State
+	for _, s := range states {
+		if s.State == StateReconnecting {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func TestBackoffDropCurve(t *testing.T) {
+	// rnd just under 1 makes every wait its cap, so the curve itself is checked.
+	clock, states, _ := run(t, DefaultPolicy(), 0.999999, 40, func(int) (Conn, error) {
+		return nil, errors.New("connection refused")
+	})
+	var elapsed time.Duration
+	for i, w := range clock.waits {
+		limit := 5 * time.Second
+		if elapsed >= time.Minute {
+			limit = 30 * time.Second
+		}
+		if i == 0 && w > time.Second {
+			t.Fatalf("first retry waited %v, want <= 1s", w)
+		}
+		if w > limit {
+			t.Fatalf("wait %d = %v after %v of outage, cap %v", i, w, elapsed, limit)
+		}
+		elapsed += w
+	}
+	if last := clock.waits[len(clock.waits)-1]; last < 29*time.Second {
+		t.Fatalf("after a long outage the cap should be reached: last wait %v", last)
+	}
+	rs := reconnecting(states)
+	if rs[0].Reason != ReasonDropped || rs[len(rs)-1].Attempt != len(rs) {
+		t.Fatalf("states: first %+v last %+v", rs[0], rs[len(rs)-1])
+	}
+}
+
+func TestBackoffIsJittered(t *testing.T) {
+	clock, _, _ := run(t, DefaultPolicy(), 0.25, 5, func(int) (Conn, error) { return nil, errors.New("refused") })
+	if clock.waits[0] != 250*time.Millisecond || clock.waits[1] != 400*time.Millisecond {
+		t.Fatalf("waits %v: want U(0,1s) then U(0,1.6s) scaled by 0.25", clock.waits)
+	}
+}
+
+func TestOverloadRetryAfterIsAFloor(t *testing.T) {
+	for _, rnd := range []float64{0, 0.5, 0.999} {
+		clock, states, _ := run(t, DefaultPolicy(), rnd, 3, func(int) (Conn, error) {
+			return nil, &OverloadError{RetryAfter: 10 * time.Second, Reason: "HTTP 503"}
+		})
+		for _, w := range clock.waits {
+			if w < 10*time.Second || w > 12*time.Second {
+				t.Fatalf("rnd %v: wait %v, want in [RA, 1.2 RA]", rnd, w)
+			}
+		}
+		if s := reconnecting(states)[0]; s.Reason != ReasonOverloaded || s.RetryIn != clock.waits[0] {
+			t.Fatalf("state %+v", s)
+		}
+	}
+}
+
+func TestOverloadCap(t *testing.T) {
+	clock, _, _ := run(t, DefaultPolicy(), 0.999999, 30, func(int) (Conn, error) {
+		return nil, &OverloadError{Reason: "1013"}
+	})
+	last := clock.waits[len(clock.waits)-1]
+	if last > 120*time.Second || last < 119*time.Second {
+		t.Fatalf("overload waits should reach and hold the 120 s cap, last %v", last)
+	}
+}
+
+func TestRestartSpread(t *testing.T) {
+	clock, states, _ := run(t, DefaultPolicy(), 0.999999, 4, func(int) (Conn, error) {
+		return nil, &RestartError{Reason: "restart"}
+	})
+	for _, w := range clock.waits {
+		if w > 5*time.Second {
+			t.Fatalf("restart wait %v > 5 s", w)
+		}
+	}
+	if reconnecting(states)[0].Reason != ReasonRestart {
+		t.Fatalf("reason %q", reconnecting(states)[0].Reason)
+	}
+}
+
+func TestFlappingServerKeepsBackingOff(t *testing.T) {
+	// Accepts, then drops after 1 s: never live for 30 s, so the attempt count grows.
+	_, states, _ := run(t, DefaultPolicy(), 0.5, 8, func(int) (Conn, error) {
+		return &scriptConn{life: time.Second, err: errors.New("reset by peer")}, nil
+	})
+	rs := reconnecting(states)
+	for i, s := range rs {
+		if s.Attempt != i+1 {
+			t.Fatalf("attempt %d reported as %d: backoff was reset by a short-lived connection", i+1, s.Attempt)
+		}
+	}
+	if rs[len(rs)-1].RetryIn <= rs[0].RetryIn {
+		t.Fatalf("waits did not grow: %v then %v", rs[0].RetryIn, rs[len(rs)-1].RetryIn)
+	}
+}
+
+func TestBackoffResetsAfterLongLiveSession(t *testing.T) {
+	_, states, _ := run(t, DefaultPolicy(), 0.5, 6, func(n int) (Conn, error) {
+		if n == 3 {
+			return &scriptConn{life: 31 * time.Second, err: errors.New("dropped")}, nil
+		}
+		return nil, errors.New("refused")
+	})
+	rs := reconnecting(states)
+	// Attempts 1..3 refused, then live 31 s and dropped: the next outage starts at 1.
+	if rs[3].Attempt != 1 {
+		t.Fatalf("after 31 s live the attempt should reset, got %+v", rs[3])
+	}
+}
+
+func TestPermanentRefusalStops(t *testing.T) {
+	for _, tt := range []struct {
+		err    error
+		reason string
+	}{
+		{ErrNotFound, ReasonNotFound}, {ErrUnauthorized, ReasonUnauthorized}, {ErrRoomEnded, ReasonRoomEnded},
+	} {
+		calls := 0
+		_, states, err := run(t, DefaultPolicy(), 0.5, 5, func(int) (Conn, error) { calls++; return nil, tt.err })
+		if !errors.Is(err, tt.err) || calls != 1 {
+			t.Fatalf("%v: err %v after %d attempts", tt.err, err, calls)
+		}
+		if last := states[len(states)-1]; last.State != StateEnded || last.Reason != tt.reason {
+			t.Fatalf("last state %+v", last)
+		}
+	}
+}
+
+func TestGiveUpAfter(t *testing.T) {
+	p := DefaultPolicy()
+	p.GiveUpAfter = time.Minute
+	_, _, err := run(t, p, 0.5, 1000, func(int) (Conn, error) { return nil, errors.New("refused") })
+	var g *GiveUpError
+	if !errors.As(err, &g) || g.After < time.Minute || g.After > 2*time.Minute {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestNeverGivesUpByDefault(t *testing.T) {
+	clock, _, err := run(t, DefaultPolicy(), 0.5, 500, func(int) (Conn, error) {
+		return nil, &OverloadError{Reason: "503"}
+	})
+	if err != nil {
+		t.Fatalf("gave up: %v", err)
+	}
+	if total := clock.Now().Sub(newFakeClock().Now()); total < time.Hour {
+		t.Fatalf("500 attempts should span hours of outage, spanned %v", total)
+	}
+}
+
+func TestRetryNowCutsTheWait(t *testing.T) {
+	retry := make(chan struct{}, 1)
+	retry <- struct{}{}
+	blocked := make(chan time.Time) // never fires
+	r := &Reconnector{
+		URL: "test://h/r", Policy: DefaultPolicy(), RetryNow: retry,
+		Clock: clockFunc(func(time.Duration) <-chan time.Time { return blocked }),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	r.Dialer = DialerFunc(func(context.Context, *url.URL, DialOptions) (Conn, error) {
+		calls++
+		if calls == 2 {
+			cancel()
+		}
+		return nil, errors.New("refused")
+	})
+	if err := r.Run(ctx, func(Event) {}); err != nil || calls != 2 {
+		t.Fatalf("err %v, calls %d", err, calls)
+	}
+}
+
+type clockFunc func(time.Duration) <-chan time.Time
+
+func (f clockFunc) Now() time.Time                         { return time.Time{} }
+func (f clockFunc) After(d time.Duration) <-chan time.Time { return f(d) }
+
+func TestResumeCarriedToNextAttempt(t *testing.T) {
+	var got []*Resume
+	n := 0
+	clock := newFakeClock()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := &Reconnector{URL: "test://h/r", Policy: DefaultPolicy(), Clock: clock,
+		Dialer: DialerFunc(func(_ context.Context, _ *url.URL, o DialOptions) (Conn, error) {
+			got = append(got, o.Resume)
+			if n++; n == 3 {
+				cancel()
+			}
+			return &resumableConn{scriptConn{clock: clock, life: time.Second, err: errors.New("drop")}}, nil
+		})}
+	_ = r.Run(ctx, func(Event) {})
+	if got[0] != nil || got[1] == nil || got[1].Session != "s1" {
+		t.Fatalf("resume tokens %+v", got)
+	}
+}
+
+type resumableConn struct{ scriptConn }
+
+func (c *resumableConn) Resume() *Resume { return &Resume{Session: "s1"} }
