@@ -1,0 +1,77 @@
+// Package header draws the top line: program name, LIVE badge, room title, listener
+// count and the time since the room started.
+package header
+
+import (
+	"strings"
+	"time"
+
+	"charm.land/lipgloss/v2"
+
+	"github.com/spacetui/spacetui/ui/common"
+)
+
+// Model is the header line.
+type Model struct {
+	c         common.Common
+	width     int
+	title     string
+	listeners int
+	known     bool // a RoomInfo has arrived
+	ended     bool
+	elapsed   time.Duration
+	started   bool // the room's start time is known
+}
+
+// New returns an empty header.
+func New(c common.Common) *Model { return &Model{c: c} }
+
+// SetSize sets the width; the header is always one line high.
+func (m *Model) SetSize(width, _ int) { m.width = width }
+
+// SetRoom sets the room title (already bounded) and listener count.
+func (m *Model) SetRoom(title string, listeners int) {
+	m.title, m.listeners, m.known = title, listeners, true
+}
+
+// SetEnded marks the room as over: the badge reads ENDED.
+func (m *Model) SetEnded(ended bool) { m.ended = ended }
+
+// SetElapsed sets the time since the room started; known is false when the start time
+// is not known, and then no time is shown.
+func (m *Model) SetElapsed(d time.Duration, known bool) { m.elapsed, m.started = d, known }
+
+// View renders the header, exactly one line of the set width.
+func (m *Model) View() string {
+	st := m.c.Styles
+	left := " " + st.Brand.Render("spacetui") + "  "
+	switch {
+	case m.ended:
+		left += st.Ended.Render("■ ENDED") + "  "
+	case m.known:
+		left += st.LiveBadge.Render("● LIVE") + "  "
+	}
+	var right []string
+	if m.known {
+		right = append(right, common.Thousands(m.listeners)+" listening")
+	}
+	if m.started {
+		right = append(right, common.Clock(m.elapsed))
+	}
+	r := st.Meta.Render(strings.Join(right, "  "))
+	if r != "" {
+		r += " "
+	}
+	// The title gets what is left; the counts matter more than the end of a long title.
+	room := m.width - lipgloss.Width(left) - lipgloss.Width(r) - 2
+	title := ""
+	if room > 0 {
+		title = st.Title.Render(common.Truncate(m.title, room))
+	}
+	line := left + title
+	gap := m.width - lipgloss.Width(line) - lipgloss.Width(r)
+	if gap < 1 {
+		return common.Fit(line, m.width)
+	}
+	return line + strings.Repeat(" ", gap) + r
+}

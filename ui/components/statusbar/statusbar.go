@@ -1,0 +1,167 @@
+// Package statusbar draws the status line: the connection state in the words of
+// DESIGN.md and what comes next, the playback figures, the output device or its error,
+// and the recording indicator.
+package statusbar
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"charm.land/lipgloss/v2"
+
+	"github.com/spacetui/spacetui/transport"
+	"github.com/spacetui/spacetui/ui/common"
+)
+
+// Conn is the connection as the status line tells it. The root model computes the
+// time-dependent parts (RetryIn counts down, NoDataFor counts up) so this stays pure.
+type Conn struct {
+	State     transport.ConnState // the phase; its wording is chosen here
+	Reason    string              // transport.Reason*, said in words
+	Detail    string              // shown after the reason once the room has ended
+	Attempt   int                 // failed attempts in this outage
+	RetryIn   time.Duration       // time left before the next attempt
+	NoDataFor time.Duration       // while stalled
+	Note      string              // a passing remark once live again, e.g. "resumed, nothing lost"
+	CanRetry  bool                // the r key works
+}
+
+// Audio is the playback side of the status line.
+type Audio struct {
+	BufferMs     int           // audio buffered ahead of playback
+	LossPct      float64       // frames lost, percent
+	Volume       int           // percent, 0..150
+	Muted        bool          // all playback muted
+	Output       string        // the sink's name
+	OutputErr    string        // a sink problem, shown in place of the sink's name
+	Recording    string        // the recording's path; empty when not recording
+	RecordingFor time.Duration // how long it has been recording
+}
+
+// Model is the status line.
+type Model struct {
+	c     common.Common
+	width int
+	conn  Conn
+	audio Audio
+}
+
+// New returns a status line that says "connecting".
+func New(c common.Common) *Model {
+	return &Model{c: c, conn: Conn{State: transport.StateConnecting}}
+}
+
+// SetSize sets the width; the status line is one line high.
+func (m *Model) SetSize(width, _ int) { m.width = width }
+
+// SetConn sets the connection state.
+func (m *Model) SetConn(c Conn) { m.conn = c }
+
+// SetAudio sets the playback figures.
+func (m *Model) SetAudio(a Audio) { m.audio = a }
+
+// reasonWords says a reconnect reason the way a listener would.
+var reasonWords = map[string]string{
+	transport.ReasonOverloaded:   "server overloaded",
+	transport.ReasonDropped:      "connection lost",
+	transport.ReasonRestart:      "server restarting",
+	transport.ReasonStalled:      "connection stalled",
+	transport.ReasonUnauthorized: "not authorized",
+	transport.ReasonNotFound:     "room not found",
+	transport.ReasonRoomEnded:    "the room has ended",
+	transport.ReasonLeft:         "you left",
+}
+
+// words is the listener's wording of reason, or the reason itself when it is new to us.
+func words(reason, fallback string) string {
+	if w, ok := reasonWords[reason]; ok {
+		return w
+	}
+	if reason != "" {
+		return reason
+	}
+	return fallback
+}
+
+// seconds rounds a wait up to whole seconds, so "retry in 0 s" is never shown early.
+func seconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
+
+// left is the state and the figures, joined by " · ".
+func (m *Model) left() string {
+	st := m.c.Styles
+	sep := st.Status.Render(" · ")
+	c, a := m.conn, m.audio
+	var parts []string
+	add := func(s string) { parts = append(parts, st.Status.Render(s)) }
+	outErr := func() {
+		if a.OutputErr != "" {
+			parts = append(parts, st.Error.Render(a.OutputErr))
+		}
+	}
+	switch c.State {
+	case transport.StateLive:
+		parts = append(parts, st.Live.Render("● live"))
+		if c.Note != "" {
+			add(c.Note)
+		}
+		// Without a sound device nothing is heard: say so before the figures.
+		outErr()
+		add(fmt.Sprintf("buffer %d ms", a.BufferMs))
+		add(fmt.Sprintf("loss %.1f%%", a.LossPct))
+		m.volume(add)
+		if a.OutputErr == "" && a.Output != "" {
+			add("out: " + a.Output)
+		}
+	case transport.StateReconnecting:
+		parts = append(parts, st.Trouble.Render("◌ "+words(c.Reason, "reconnecting")))
+		if s := seconds(c.RetryIn); s > 0 {
+			add(fmt.Sprintf("retry in %d s (attempt %d)", s, c.Attempt))
+		} else {
+			add(fmt.Sprintf("retrying (attempt %d)", c.Attempt))
+		}
+		if c.CanRetry {
+			add("r retry now")
+		}
+		outErr()
+	case transport.StateStalled:
+		parts = append(parts, st.Trouble.Render("◌ stalled"))
+		add(fmt.Sprintf("no data for %d s", int(c.NoDataFor/time.Second)))
+		outErr()
+	case transport.StateEnded:
+		text := "■ ended · " + words(c.Reason, "the room has ended")
+		if c.Detail != "" && c.Reason != transport.ReasonLeft {
+			text += ": " + c.Detail
+		}
+		parts = append(parts, st.Ended.Render(text))
+	default:
+		parts = append(parts, st.Trouble.Render("◌ connecting…"))
+		outErr()
+	}
+	return " " + strings.Join(parts, sep)
+}
+
+func (m *Model) volume(add func(string)) {
+	if m.audio.Muted {
+		add(fmt.Sprintf("muted (vol %d%%)", m.audio.Volume))
+		return
+	}
+	add(fmt.Sprintf("vol %d%%", m.audio.Volume))
+}
+
+// View renders the status line, exactly one line of the set width. The recording
+// indicator keeps its place on the right; the left part is cut first.
+func (m *Model) View() string {
+	right := ""
+	if m.audio.Recording != "" {
+		right = m.c.Styles.Rec.Render("● REC "+common.Clock(m.audio.RecordingFor)) + " "
+	}
+	rw := lipgloss.Width(right)
+	left := common.Truncate(m.left(), max(m.width-rw-1, 0))
+	gap := m.width - lipgloss.Width(left) - rw
+	if gap < 0 {
+		return common.Fit(right, m.width)
+	}
+	return left + strings.Repeat(" ", gap) + right
+}

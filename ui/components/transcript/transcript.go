@@ -1,0 +1,324 @@
+// Package transcript draws the live captions: timestamped, speaker-coloured lines,
+// partial segments dim and replaced in place, a marker where audio was lost, and a
+// scrollback that follows the tail until the user reads back.
+package transcript
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/spacetui/spacetui/transport"
+	"github.com/spacetui/spacetui/ui/common"
+)
+
+// DefaultMaxEntries bounds the history: older segments and markers are dropped.
+const DefaultMaxEntries = 1000
+
+// Gap is a marker line where audio was lost.
+type Gap struct {
+	At      time.Duration // offset on the room clock where the loss began; <0 if unknown
+	Seconds float64       // how much was lost
+	Why     string        // the transport's reason, e.g. "dropped"
+}
+
+// entry is one segment or one gap marker.
+type entry struct {
+	seg transport.TranscriptSegment
+	gap *Gap
+	// lines is the entry as last rendered; nil when it must be rendered again.
+	lines []string
+}
+
+// Model is the transcript pane.
+type Model struct {
+	c          common.Common
+	width      int
+	height     int
+	focused    bool
+	maxEntries int
+
+	entries []entry
+	byID    map[string]int // segment id -> index in entries
+
+	follow bool
+	// While not following, the view is anchored to a line of an entry so that it stays
+	// put as segments arrive and old ones are dropped.
+	anchorEntry int
+	anchorLine  int
+
+	// The rendered lines, rebuilt when the entries, the width or the names change.
+	lines      []string
+	starts     []int // first line of each entry
+	dirty      bool
+	renderedW  int
+	renderedDV int
+	nameW      int
+}
+
+// New returns an empty transcript that follows the tail.
+func New(c common.Common) *Model {
+	return &Model{c: c, maxEntries: DefaultMaxEntries, byID: map[string]int{}, follow: true, dirty: true}
+}
+
+// SetMaxEntries changes the bound on the history (tests use a small one).
+func (m *Model) SetMaxEntries(n int) {
+	m.maxEntries = max(n, 1)
+	m.trim()
+}
+
+// SetSize sets the pane's outer size, frame included.
+func (m *Model) SetSize(width, height int) {
+	if width != m.width {
+		m.dirty = true
+	}
+	m.width, m.height = width, height
+}
+
+// SetFocused says whether the pane has the keyboard.
+func (m *Model) SetFocused(focused bool) { m.focused = focused }
+
+// Following reports whether the view follows the newest line.
+func (m *Model) Following() bool { return m.follow }
+
+// Len is the number of entries (segments and gap markers) held.
+func (m *Model) Len() int { return len(m.entries) }
+
+// Add takes a segment: one with a known ID replaces the earlier one in place, unless
+// that one is already final; a new one is appended.
+func (m *Model) Add(seg transport.TranscriptSegment) {
+	m.dirty = true
+	if i, ok := m.byID[seg.ID]; ok && seg.ID != "" {
+		if m.entries[i].seg.Final && !seg.Final {
+			return // a late partial never undoes a final segment
+		}
+		m.entries[i].seg, m.entries[i].lines = seg, nil
+		return
+	}
+	m.entries = append(m.entries, entry{seg: seg})
+	if seg.ID != "" {
+		m.byID[seg.ID] = len(m.entries) - 1
+	}
+	m.trim()
+}
+
+// AddGap appends a marker where audio was lost.
+func (m *Model) AddGap(g Gap) {
+	m.dirty = true
+	m.entries = append(m.entries, entry{gap: &g})
+	m.trim()
+}
+
+// Segment returns the segment held under id.
+func (m *Model) Segment(id string) (transport.TranscriptSegment, bool) {
+	i, ok := m.byID[id]
+	if !ok {
+		return transport.TranscriptSegment{}, false
+	}
+	return m.entries[i].seg, true
+}
+
+func (m *Model) trim() {
+	drop := len(m.entries) - m.maxEntries
+	if drop <= 0 {
+		return
+	}
+	m.entries = append(m.entries[:0:0], m.entries[drop:]...)
+	clear(m.byID)
+	for i, e := range m.entries {
+		if e.gap == nil && e.seg.ID != "" {
+			m.byID[e.seg.ID] = i
+		}
+	}
+	m.anchorEntry -= drop
+	if m.anchorEntry < 0 {
+		m.anchorEntry, m.anchorLine = 0, 0
+	}
+	m.dirty = true
+}
+
+// viewHeight is the number of transcript lines visible.
+func (m *Model) viewHeight() int {
+	_, h := common.BoxInner(m.width, m.height)
+	return max(h, 1)
+}
+
+// maxTop is the first line shown when following.
+func (m *Model) maxTop() int { return max(len(m.render())-m.viewHeight(), 0) }
+
+// top is the first visible line.
+func (m *Model) top() int {
+	lines := m.render()
+	if m.follow || len(m.entries) == 0 {
+		return m.maxTop()
+	}
+	e := min(m.anchorEntry, len(m.entries)-1)
+	t := m.starts[e] + m.anchorLine
+	return max(0, min(t, max(len(lines)-m.viewHeight(), 0)))
+}
+
+// setTop anchors the view at line t; reaching the bottom resumes following only when
+// resume is set (End, or paging down past the end), so reading back stays put.
+func (m *Model) setTop(t int, resume bool) {
+	m.render()
+	if t >= m.maxTop() {
+		if resume {
+			m.follow = true
+			return
+		}
+		t = m.maxTop()
+	}
+	t = max(t, 0)
+	m.follow = false
+	e := sort.Search(len(m.starts), func(i int) bool { return m.starts[i] > t }) - 1
+	if e < 0 {
+		m.anchorEntry, m.anchorLine = 0, 0
+		return
+	}
+	m.anchorEntry, m.anchorLine = e, t-m.starts[e]
+}
+
+// scrollable reports whether there is more than a screen of lines.
+func (m *Model) scrollable() bool { return len(m.render()) > m.viewHeight() }
+
+// PageUp scrolls back a page and stops following.
+func (m *Model) PageUp() {
+	if m.scrollable() {
+		m.setTop(m.top()-max(m.viewHeight()-1, 1), false)
+	}
+}
+
+// PageDown scrolls forward a page; paging past the newest line follows again.
+func (m *Model) PageDown() {
+	if !m.follow {
+		m.setTop(m.top()+max(m.viewHeight()-1, 1), true)
+	}
+}
+
+// LineUp scrolls back one line and stops following.
+func (m *Model) LineUp() {
+	if m.scrollable() {
+		m.setTop(m.top()-1, false)
+	}
+}
+
+// LineDown scrolls forward one line; it does not resume following (End does).
+func (m *Model) LineDown() {
+	if !m.follow {
+		m.setTop(m.top()+1, false)
+	}
+}
+
+// Home shows the oldest line held and stops following.
+func (m *Model) Home() {
+	if m.scrollable() {
+		m.setTop(0, false)
+	}
+}
+
+// End shows the newest line and follows the tail again.
+func (m *Model) End() { m.follow = true }
+
+// View renders the pane at exactly the set size.
+func (m *Model) View() string {
+	lines := m.render()
+	top := m.top()
+	vis := lines[top:min(top+m.viewHeight(), len(lines))]
+	if len(m.entries) == 0 {
+		vis = []string{m.c.Styles.Hint.Render("waiting for captions…")}
+	}
+	hint := ""
+	if !m.follow {
+		below := len(lines) - top - len(vis)
+		hint = fmt.Sprintf("↓ %s more · end to follow", common.Thousands(below))
+	}
+	return common.Box(m.c.Styles, "Transcript", hint, vis, m.width, m.height, m.focused)
+}
+
+// render returns the transcript as lines of the pane's content width.
+func (m *Model) render() []string {
+	w, _ := common.BoxInner(m.width, m.height)
+	dv := m.c.Speakers.Version()
+	if !m.dirty && w == m.renderedW && dv == m.renderedDV {
+		return m.lines
+	}
+
+	// The name column is as wide as the longest name shown, within reason.
+	nameW := 3
+	for _, e := range m.entries {
+		if e.gap == nil {
+			nameW = max(nameW, lipgloss.Width(m.c.Speakers.Name(e.seg.Speaker)))
+		}
+	}
+	nameW = min(nameW, 12, max(w/4, 3))
+
+	if w != m.renderedW || dv != m.renderedDV || nameW != m.nameW {
+		for i := range m.entries {
+			m.entries[i].lines = nil // the layout changed: every entry again
+		}
+	}
+	m.dirty, m.renderedW, m.renderedDV, m.nameW = false, w, dv, nameW
+	m.lines, m.starts = m.lines[:0], m.starts[:0]
+	for i := range m.entries {
+		e := &m.entries[i]
+		if e.lines == nil {
+			if e.gap != nil {
+				e.lines = []string{m.gapLine(*e.gap, w)}
+			} else {
+				e.lines = m.segLines(nil, e.seg, w, nameW)
+			}
+		}
+		m.starts = append(m.starts, len(m.lines))
+		m.lines = append(m.lines, e.lines...)
+	}
+	return m.lines
+}
+
+func (m *Model) segLines(out []string, seg transport.TranscriptSegment, w, nameW int) []string {
+	st := m.c.Styles
+	stamp := common.Clock(seg.Start)
+	name := m.c.Speakers.Name(seg.Speaker)
+	prefix := st.Time.Render(stamp) + " " +
+		st.Speaker(m.c.Speakers.Slot(seg.Speaker)).Render(common.Fit(name, nameW)) + " "
+	indent := lipgloss.Width(stamp) + 1 + nameW + 1
+	textStyle := st.Text
+	text := seg.Text
+	if !seg.Final {
+		textStyle = st.Partial
+		text += "…" // partial, and still visible as such without colour or faint
+	}
+	// Too narrow for a hanging indent: put the text under the prefix.
+	if w-indent < 12 {
+		out = append(out, common.Truncate(prefix, w))
+		prefix, indent = "  ", 2
+	}
+	tw := max(w-indent, 1)
+	wrapped := strings.Split(ansi.Wrap(text, tw, ""), "\n")
+	for j, l := range wrapped {
+		l = strings.TrimRight(l, " ")
+		p := strings.Repeat(" ", indent)
+		if j == 0 {
+			p = prefix
+		}
+		out = append(out, common.Truncate(p+textStyle.Render(l), w))
+	}
+	return out
+}
+
+func (m *Model) gapLine(g Gap, w int) string {
+	text := fmt.Sprintf(" %.1f s of audio lost", g.Seconds)
+	if g.At >= 0 {
+		text = " " + common.Clock(g.At) + " ·" + text
+	}
+	if g.Why != "" {
+		text += " (" + g.Why + ")"
+	}
+	text += " "
+	line := "╌╌" + common.Truncate(text, max(w-4, 0))
+	line += strings.Repeat("╌", max(w-lipgloss.Width(line), 0))
+	return m.c.Styles.Gap.Render(line)
+}

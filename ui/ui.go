@@ -1,0 +1,492 @@
+// Package ui is the terminal user interface of a joined room: a Bubble Tea v2 model that
+// turns transport events and playback snapshots into the screen of DESIGN.md (header,
+// speakers, transcript, status line, key help) and turns keys into playback controls.
+//
+// ui owns the screen's state only: what has been said, what is shown, where the user has
+// scrolled to and which speaker is selected. The audio pipeline belongs to the session,
+// which the model reads through Playback on a 20 Hz tick and controls through its
+// setters; network events arrive as tea messages from Options.Events. ui sees transport's
+// event types and nothing else of the network.
+package ui
+
+import (
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/spacetui/spacetui/transport"
+	"github.com/spacetui/spacetui/ui/common"
+	"github.com/spacetui/spacetui/ui/components/header"
+	"github.com/spacetui/spacetui/ui/components/keyhelp"
+	"github.com/spacetui/spacetui/ui/components/speakers"
+	"github.com/spacetui/spacetui/ui/components/statusbar"
+	"github.com/spacetui/spacetui/ui/components/transcript"
+	"github.com/spacetui/spacetui/ui/keymap"
+	"github.com/spacetui/spacetui/ui/styles"
+)
+
+// Playback is what the UI reads and controls of the audio pipeline (implemented by the
+// session). Snapshot is called from a tea.Cmd goroutine on every redraw tick, so it must
+// be cheap and safe for concurrent use. The setters are called from Update, in the order
+// the keys were pressed, so they must return at once (store a value and return).
+type Playback interface {
+	Snapshot() PlaybackSnapshot
+	SetVolume(pct int)
+	SetMuted(muted bool)
+	SetSpeakerMuted(id string, muted bool)
+}
+
+// SpeakerLevel is one speaker's decoded audio level.
+type SpeakerLevel struct {
+	// Level is the current level, 0..1.
+	Level float64
+	// Talking is true while the speaker is audibly talking, from the decoded audio.
+	Talking bool
+}
+
+// PlaybackSnapshot is the audio pipeline at one instant, as the status line and the
+// speaker meters show it.
+type PlaybackSnapshot struct {
+	// Levels holds the level of each speaker, by speaker id.
+	Levels   map[string]SpeakerLevel
+	BufferMs int     // audio buffered ahead of playback
+	LossPct  float64 // frames lost, percent
+	// Volume is in percent, 0..150.
+	Volume int
+	Muted  bool // all playback muted
+	// Output names the sink: a device name, "null" or "wav:PATH".
+	Output string
+	// OutputErr is a problem with the sink, e.g. "no sound device: <why>"; it is shown
+	// plainly in the status line while the session goes on.
+	OutputErr string
+	// Recording is the recording's path, empty when not recording; RecordingFor is how
+	// long it has been recording ("● REC 04:12").
+	Recording    string
+	RecordingFor time.Duration // see Recording
+}
+
+// Options configure a Model.
+type Options struct {
+	// Events carries the room's network events. The model reads it through a tea.Cmd
+	// that re-arms itself after each event; a closed channel ends the program.
+	Events <-chan transport.Event
+	// Playback is the audio pipeline; nil shows no levels and ignores volume keys.
+	Playback Playback
+	// RetryNow cuts a reconnect wait short (the r key); nil disables the key.
+	RetryNow func()
+	// NoColor draws without any colour (NO_COLOR).
+	NoColor bool
+	// Now is the clock; nil means time.Now. Tests inject a fixed clock.
+	Now func() time.Time
+}
+
+// Timing and bounds of the screen.
+const (
+	// TickInterval is the redraw period of meters, countdowns and clocks (20 Hz).
+	TickInterval = 50 * time.Millisecond
+	// noteFor is how long "resumed, nothing lost" or "12.4 s lost" stays up.
+	noteFor = 10 * time.Second
+	// stallShownAfter is the silence after which the session reports a stall
+	// (DESIGN.md: "stalled" after 2 s of silence), so the count starts there.
+	stallShownAfter = 2 * time.Second
+	// narrowWidth is the width below which the speakers pane becomes one line.
+	narrowWidth = 70
+	// maxSpeakers bounds the roster shown.
+	maxSpeakers = 256
+	volumeStep  = 10
+	maxVolume   = 150
+)
+
+// focus is the pane that has the keyboard.
+type focus int
+
+const (
+	focusSpeakers focus = iota
+	focusTranscript
+)
+
+// Messages of the model. They are unexported: only the model's own commands make them.
+type (
+	eventMsg        struct{ ev transport.Event }
+	eventsClosedMsg struct{}
+	snapshotMsg     struct {
+		snap  PlaybackSnapshot
+		rearm bool // the tick's own snapshot, which schedules the next one
+	}
+)
+
+// Model is the root Bubble Tea model. Use New; the zero value is not usable.
+type Model struct {
+	opts   Options
+	now    func() time.Time
+	keys   keymap.KeyMap
+	common common.Common
+
+	header     *header.Model
+	speakers   *speakers.Model
+	transcript *transcript.Model
+	status     *statusbar.Model
+	help       *keyhelp.Model
+
+	width, height int
+	focus         focus
+	showHelp      bool
+
+	room    transport.RoomInfo
+	conn    transport.State
+	connAt  time.Time // when conn arrived, for countdowns
+	ended   bool
+	snap    PlaybackSnapshot
+	volume  int  // the volume the user set; valid when volSet
+	volSet  bool // after the first volume key, the model owns the volume shown
+	muted   bool
+	muteSet bool
+
+	troubleSince time.Time // start of the current outage; zero while live
+	resumedAt    time.Time // when the last outage ended
+	lostSeconds  float64   // audio lost in the last outage, from Gap events
+}
+
+var _ tea.Model = (*Model)(nil)
+
+// New returns the root model for opts.
+func New(opts Options) *Model {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	st := styles.New(opts.NoColor)
+	c := common.Common{Styles: st, Speakers: common.NewDirectory()}
+	m := &Model{
+		opts:       opts,
+		now:        now,
+		keys:       keymap.Default(),
+		common:     c,
+		header:     header.New(c),
+		speakers:   speakers.New(c),
+		transcript: transcript.New(c),
+		status:     statusbar.New(c),
+		conn:       transport.State{State: transport.StateConnecting},
+	}
+	m.keys.Retry.SetEnabled(opts.RetryNow != nil)
+	m.help = keyhelp.New(c, &m.keys)
+	m.setSize(80, 24)
+	m.setFocus(focusSpeakers)
+	return m
+}
+
+// Init starts reading events and the redraw tick.
+func (m *Model) Init() tea.Cmd {
+	return tea.Batch(m.waitEvent(), m.snapshot(false), m.tick())
+}
+
+// waitEvent reads one event; Update re-arms it after each event.
+func (m *Model) waitEvent() tea.Cmd {
+	ch := m.opts.Events
+	if ch == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		ev, ok := <-ch
+		if !ok {
+			return eventsClosedMsg{}
+		}
+		return eventMsg{ev}
+	}
+}
+
+// snapshot reads the pipeline off the Update goroutine.
+func (m *Model) snapshot(rearm bool) tea.Cmd {
+	pb := m.opts.Playback
+	return func() tea.Msg {
+		var s PlaybackSnapshot
+		if pb != nil {
+			s = pb.Snapshot()
+		}
+		return snapshotMsg{snap: s, rearm: rearm}
+	}
+}
+
+// tick schedules the next redraw; meters, countdowns and clocks move on it rather than
+// on a message per audio frame.
+func (m *Model) tick() tea.Cmd {
+	pb := m.opts.Playback
+	return tea.Tick(TickInterval, func(time.Time) tea.Msg {
+		var s PlaybackSnapshot
+		if pb != nil {
+			s = pb.Snapshot()
+		}
+		return snapshotMsg{snap: s, rearm: true}
+	})
+}
+
+// Update handles a message. It does no I/O: reading events and snapshots happens in
+// commands, and the Playback setters only store a value.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.setSize(msg.Width, msg.Height)
+	case tea.KeyPressMsg:
+		return m, m.handleKey(msg)
+	case eventMsg:
+		m.handleEvent(msg.ev)
+		return m, m.waitEvent()
+	case eventsClosedMsg:
+		return m, tea.Quit
+	case snapshotMsg:
+		m.snap = msg.snap
+		m.speakers.SetLevels(levels(msg.snap.Levels))
+		if msg.rearm {
+			return m, m.tick()
+		}
+	}
+	return m, nil
+}
+
+func levels(in map[string]SpeakerLevel) map[string]speakers.Level {
+	out := make(map[string]speakers.Level, len(in))
+	for id, l := range in {
+		out[id] = speakers.Level{Level: l.Level, Talking: l.Talking}
+	}
+	return out
+}
+
+func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
+	km := m.keys
+	switch {
+	case key.Matches(k, km.Quit):
+		return tea.Quit
+	case key.Matches(k, km.Help):
+		m.showHelp = !m.showHelp
+	case m.showHelp && key.Matches(k, km.CloseHelp):
+		m.showHelp = false
+	case key.Matches(k, km.Mute):
+		m.muted, m.muteSet = !m.currentMuted(), true
+		if pb := m.opts.Playback; pb != nil {
+			pb.SetMuted(m.muted)
+		}
+	case key.Matches(k, km.VolumeUp):
+		m.setVolume(m.currentVolume() + volumeStep)
+	case key.Matches(k, km.VolumeDown):
+		m.setVolume(m.currentVolume() - volumeStep)
+	case key.Matches(k, km.MuteSpeaker):
+		if sp, ok := m.speakers.Selected(); ok {
+			muted := !m.speakers.LocalMuted(sp.ID)
+			m.speakers.SetLocalMuted(sp.ID, muted)
+			if pb := m.opts.Playback; pb != nil {
+				pb.SetSpeakerMuted(sp.ID, muted)
+			}
+		}
+	case key.Matches(k, km.Up):
+		if m.focus == focusSpeakers {
+			m.speakers.MoveUp()
+		} else {
+			m.transcript.LineUp()
+		}
+	case key.Matches(k, km.Down):
+		if m.focus == focusSpeakers {
+			m.speakers.MoveDown()
+		} else {
+			m.transcript.LineDown()
+		}
+	case key.Matches(k, km.Focus):
+		m.setFocus(1 - m.focus)
+	case key.Matches(k, km.PageUp):
+		m.transcript.PageUp()
+	case key.Matches(k, km.PageDown):
+		m.transcript.PageDown()
+	case key.Matches(k, km.Home):
+		m.transcript.Home()
+	case key.Matches(k, km.End):
+		m.transcript.End()
+	case key.Matches(k, km.Retry):
+		if f := m.opts.RetryNow; f != nil {
+			return func() tea.Msg { f(); return nil }
+		}
+	}
+	return nil
+}
+
+func (m *Model) currentVolume() int {
+	if m.volSet {
+		return m.volume
+	}
+	return m.snap.Volume
+}
+
+func (m *Model) currentMuted() bool {
+	if m.muteSet {
+		return m.muted
+	}
+	return m.snap.Muted
+}
+
+func (m *Model) setVolume(pct int) {
+	m.volume, m.volSet = max(0, min(pct, maxVolume)), true
+	if pb := m.opts.Playback; pb != nil {
+		pb.SetVolume(m.volume)
+	}
+}
+
+func (m *Model) setFocus(f focus) {
+	m.focus = f
+	m.speakers.SetFocused(f == focusSpeakers)
+	m.transcript.SetFocused(f == focusTranscript)
+}
+
+func (m *Model) handleEvent(ev transport.Event) {
+	now := m.now()
+	switch e := ev.(type) {
+	case transport.RoomInfo:
+		e.Title = common.ClampRunes(e.Title, common.MaxTitleRunes)
+		e.ID = common.ClampRunes(e.ID, common.MaxShortRunes)
+		m.room = e
+		m.header.SetRoom(e.Title, e.Listeners)
+	case transport.Roster:
+		sps := e.Speakers[:min(len(e.Speakers), maxSpeakers)]
+		bounded := make([]transport.Speaker, len(sps))
+		for i, sp := range sps {
+			sp.ID = common.ClampRunes(sp.ID, common.MaxShortRunes)
+			sp.Name = common.ClampRunes(sp.Name, common.MaxNameRunes)
+			sp.Role = common.ClampRunes(sp.Role, common.MaxNameRunes)
+			bounded[i] = sp
+		}
+		m.common.Speakers.Update(bounded)
+		m.speakers.SetSpeakers(bounded)
+	case transport.TranscriptSegment:
+		e.ID = common.ClampRunes(e.ID, common.MaxShortRunes)
+		e.Speaker = common.ClampRunes(e.Speaker, common.MaxNameRunes)
+		e.Text = common.ClampRunes(e.Text, common.MaxTextRunes)
+		m.transcript.Add(e)
+	case transport.Gap:
+		at := time.Duration(-1)
+		if !m.room.Started.IsZero() {
+			at = e.From.Sub(m.room.Started)
+		}
+		m.transcript.AddGap(transcript.Gap{
+			At:      at,
+			Seconds: e.Seconds(),
+			Why:     common.ClampRunes(e.Why, common.MaxShortRunes),
+		})
+		if !m.troubleSince.IsZero() || now.Sub(m.resumedAt) < noteFor {
+			m.lostSeconds += e.Seconds()
+		}
+	case transport.State:
+		e.Reason = common.ClampRunes(e.Reason, common.MaxShortRunes)
+		e.Detail = transport.Sanitize(e.Detail, common.MaxShortRunes)
+		m.setConn(e, now)
+	case transport.Ended:
+		m.setConn(transport.State{
+			State:  transport.StateEnded,
+			Reason: transport.ReasonRoomEnded,
+			Detail: transport.Sanitize(e.Reason, common.MaxShortRunes),
+		}, now)
+	case transport.AudioFrame:
+		// Audio is the session's; levels arrive through Playback snapshots.
+	}
+}
+
+func (m *Model) setConn(s transport.State, now time.Time) {
+	if m.ended {
+		return // the first word on how the room ended stays
+	}
+	switch s.State {
+	case transport.StateReconnecting, transport.StateStalled:
+		if m.troubleSince.IsZero() {
+			m.troubleSince, m.lostSeconds, m.resumedAt = now, 0, time.Time{}
+		}
+	case transport.StateLive:
+		if !m.troubleSince.IsZero() {
+			m.troubleSince, m.resumedAt = time.Time{}, now
+		}
+	case transport.StateEnded:
+		m.ended = true
+		m.header.SetEnded(true)
+	}
+	m.conn, m.connAt = s, now
+}
+
+func (m *Model) setSize(w, h int) {
+	m.width, m.height = max(w, 1), max(h, 1)
+	bodyH := max(m.height-3, 3)
+	m.header.SetSize(m.width, 1)
+	m.status.SetSize(m.width, 1)
+	m.help.SetSize(m.width, bodyH)
+	narrow := m.width < narrowWidth
+	m.speakers.SetCompact(narrow)
+	if narrow {
+		m.speakers.SetSize(m.width, 1)
+		m.transcript.SetSize(m.width, bodyH-1)
+		return
+	}
+	sw := max(26, min(m.width*36/100, 40))
+	m.speakers.SetSize(sw, bodyH)
+	m.transcript.SetSize(m.width-sw, bodyH)
+}
+
+// View renders the whole screen on the alternate screen.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = "spacetui"
+	if m.room.Title != "" {
+		v.WindowTitle = "spacetui · " + m.room.Title
+	}
+	return v
+}
+
+// render draws the screen as a string of exactly height lines.
+func (m *Model) render() string {
+	now := m.now()
+	m.header.SetElapsed(now.Sub(m.room.Started), !m.room.Started.IsZero())
+	m.status.SetConn(m.statusConn(now))
+	s := m.snap
+	vol, muted := m.currentVolume(), m.currentMuted()
+	m.status.SetAudio(statusbar.Audio{
+		BufferMs: s.BufferMs, LossPct: s.LossPct, Volume: vol, Muted: muted,
+		Output:       common.ClampRunes(s.Output, common.MaxShortRunes),
+		OutputErr:    common.ClampRunes(s.OutputErr, common.MaxShortRunes),
+		Recording:    s.Recording,
+		RecordingFor: s.RecordingFor,
+	})
+
+	bodyH := max(m.height-3, 3)
+	var body string
+	switch {
+	case m.showHelp:
+		body = m.help.Overlay(m.width, bodyH)
+	case m.width < narrowWidth:
+		body = m.speakers.View() + "\n" + m.transcript.View()
+	default:
+		body = lipgloss.JoinHorizontal(lipgloss.Top, m.speakers.View(), m.transcript.View())
+	}
+	return m.header.View() + "\n" + body + "\n" + m.status.View() + "\n" + m.help.View()
+}
+
+// statusConn is the connection state with its clocks read now.
+func (m *Model) statusConn(now time.Time) statusbar.Conn {
+	c := statusbar.Conn{
+		State:    m.conn.State,
+		Reason:   m.conn.Reason,
+		Detail:   m.conn.Detail,
+		Attempt:  m.conn.Attempt,
+		CanRetry: m.opts.RetryNow != nil,
+	}
+	since := now.Sub(m.connAt)
+	switch m.conn.State {
+	case transport.StateReconnecting:
+		c.RetryIn = m.conn.RetryIn - since
+	case transport.StateStalled:
+		c.NoDataFor = stallShownAfter + since
+	case transport.StateLive:
+		if !m.resumedAt.IsZero() && now.Sub(m.resumedAt) < noteFor {
+			c.Note = "resumed, nothing lost"
+			if m.lostSeconds > 0 {
+				c.Note = formatLost(m.lostSeconds)
+			}
+		}
+	}
+	return c
+}
