@@ -1,0 +1,412 @@
+package audio
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Pipeline bounds: what the network can make it hold.
+const (
+	maxSpeakers    = 64               // tracks played at once; more are ignored
+	maxPayload     = 1 << 16          // an Opus packet is smaller; larger ones are lost
+	speakerTimeout = time.Minute      // a speaker not heard from for this long is forgotten
+	decodeSamples  = 120 * 48         // the longest Opus packet, 120 ms
+	sinkRetry      = FrameDuration    // pause after a failed sink write
+	warnEvery      = 10 * time.Second // at most one warning per kind this often
+)
+
+// PipelineConfig configures a Pipeline.
+type PipelineConfig struct {
+	// Sink plays the mix and paces playout. The Pipeline owns it: Close closes it.
+	Sink Sink
+	// Clock timestamps arrivals and playout; nil means the real clock.
+	Clock Clock
+	// Volume is the initial volume in percent, 0 to MaxVolume; it is clamped.
+	Volume int
+	// Logger receives warnings; nil discards them.
+	Logger *slog.Logger
+	// OnMixed, if set, receives every 20 ms the room's mix: all speakers at full volume,
+	// whatever the listener's volume and mutes, for recording. It is called on the
+	// playout goroutine, so it must be quick, and pcm is reused after it returns.
+	OnMixed func(pcm []int16)
+}
+
+// SpeakerLevel is one speaker's meter reading.
+type SpeakerLevel struct {
+	ID       string
+	Level    float64 // 0..1, for a bar meter
+	Talking  bool    // from the decoded audio level, with a 300 ms hangover
+	BufferMs int     // the speaker's playout delay
+}
+
+// Snapshot is the pipeline's state for a status line, read at a UI's frame rate.
+type Snapshot struct {
+	Speakers  []SpeakerLevel // sorted by ID
+	Frames    uint64         // frames played from packets
+	Lost      uint64         // frames concealed because they were missing, late or malformed
+	LossPct   float64        // Lost as a percentage of Frames + Lost
+	BufferMs  int            // the largest playout delay among the speakers
+	Underruns uint64         // times the sound card found nothing to play
+	Volume    int
+	Muted     bool
+	Output    string // the sink's name
+}
+
+// Pipeline plays a room: per-speaker jitter buffers, Opus decoding with concealment,
+// meters, the mix and the sink. Push is called from the network goroutine; one playout
+// goroutine, started by Start, runs at the sink's pace; everything else may be called
+// from any goroutine.
+type Pipeline struct {
+	sink    Sink
+	clock   Clock
+	log     *slog.Logger
+	onMixed func([]int16)
+
+	volume    atomic.Int32
+	muted     atomic.Bool
+	frames    atomic.Uint64
+	lost      atomic.Uint64
+	underruns func() uint64
+
+	mu          sync.Mutex // guards speakers, speakerMute and the lifecycle fields
+	speakers    map[string]*speaker
+	speakerMute map[string]bool
+	started     bool
+	closed      bool
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
+	closeErr    error
+
+	// Playout goroutine only.
+	warned     map[string]time.Time
+	play, room *Mixer
+	out, mixed []int16
+	order      []*speaker
+}
+
+// speaker is one track's state.
+type speaker struct {
+	id    string
+	meter *Meter
+	muted atomic.Bool
+	delay atomic.Int64 // ms
+
+	mu       sync.Mutex // guards jb, lastPush and reset against Push
+	jb       *JitterBuffer
+	lastPush time.Time
+	reset    bool
+
+	// Playout goroutine only.
+	dec *Decoder
+	pcm []int16
+}
+
+// NewPipeline returns a pipeline that plays to cfg.Sink. It fails with
+// ErrNeedsFullBuild when Opus decoding is not built in.
+func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
+	if cfg.Sink == nil {
+		return nil, errors.New("audio pipeline: no sink")
+	}
+	if _, err := NewDecoder(); err != nil {
+		return nil, err
+	}
+	p := &Pipeline{
+		sink:        cfg.Sink,
+		clock:       orSystem(cfg.Clock),
+		log:         cfg.Logger,
+		onMixed:     cfg.OnMixed,
+		speakers:    map[string]*speaker{},
+		speakerMute: map[string]bool{},
+		warned:      map[string]time.Time{},
+		play:        NewMixer(FrameSamples),
+		room:        NewMixer(FrameSamples),
+		out:         make([]int16, FrameSamples),
+		mixed:       make([]int16, FrameSamples),
+		underruns:   func() uint64 { return 0 },
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if u, ok := cfg.Sink.(interface{ Underruns() uint64 }); ok {
+		p.underruns = u.Underruns
+	}
+	p.SetVolume(cfg.Volume)
+	return p, nil
+}
+
+// Start starts the playout goroutine; it runs until ctx is done or Close. Starting twice,
+// or after Close, does nothing.
+func (p *Pipeline) Start(ctx context.Context) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.started || p.closed {
+		return
+	}
+	p.started = true
+	ctx, p.cancel = context.WithCancel(ctx)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.run(ctx)
+	}()
+}
+
+// Close stops playout, waits for the playout goroutine and closes the sink. Closing
+// twice returns the first result.
+func (p *Pipeline) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		p.wg.Wait()
+		return p.closeErr
+	}
+	p.closed = true
+	cancel := p.cancel
+	p.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	p.wg.Wait()
+	err := p.sink.Close()
+	p.mu.Lock()
+	p.closeErr = err
+	p.mu.Unlock()
+	return err
+}
+
+// Push hands the pipeline one received frame. It is cheap, never blocks on playout for
+// more than a buffer insert, and holds at most 2 s per speaker and 64 speakers. payload
+// is kept, not copied, and must not be modified afterwards.
+func (p *Pipeline) Push(speakerID string, seq, timestamp uint32, payload []byte) {
+	now := p.clock.Now()
+	sp := p.speaker(speakerID, now)
+	if sp == nil {
+		return
+	}
+	if len(payload) > maxPayload {
+		return // a hole: concealed, and counted lost, when its turn comes
+	}
+	sp.mu.Lock()
+	sp.jb.Push(Frame{Seq: seq, Timestamp: timestamp, Payload: payload}, now)
+	sp.lastPush = now
+	sp.mu.Unlock()
+}
+
+// speaker returns the speaker with id, adding it if there is room.
+func (p *Pipeline) speaker(id string, now time.Time) *speaker {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if sp := p.speakers[id]; sp != nil {
+		return sp
+	}
+	if len(p.speakers) >= maxSpeakers || p.closed {
+		return nil
+	}
+	sp := &speaker{id: id, meter: NewMeter(), jb: NewJitterBuffer(), lastPush: now, pcm: make([]int16, decodeSamples)}
+	sp.muted.Store(p.speakerMute[id])
+	p.speakers[id] = sp
+	return sp
+}
+
+// ResetSpeaker forgets a speaker's buffered frames and decoder state, for a replaced
+// track or a new stream epoch. Frames pushed afterwards start a new stream.
+func (p *Pipeline) ResetSpeaker(id string) {
+	p.mu.Lock()
+	sp := p.speakers[id]
+	p.mu.Unlock()
+	if sp == nil {
+		return
+	}
+	sp.mu.Lock()
+	sp.jb.Reset()
+	sp.reset = true
+	sp.mu.Unlock()
+}
+
+// SetVolume sets the volume in percent, clamped to 0..MaxVolume.
+func (p *Pipeline) SetVolume(pct int) { p.volume.Store(int32(min(max(pct, 0), MaxVolume))) }
+
+// SetMuted mutes or unmutes the output. Meters and OnMixed go on.
+func (p *Pipeline) SetMuted(muted bool) { p.muted.Store(muted) }
+
+// SetSpeakerMuted mutes or unmutes one speaker in the output, including a speaker not
+// heard yet. The speaker's meter and OnMixed go on.
+func (p *Pipeline) SetSpeakerMuted(id string, muted bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if muted {
+		p.speakerMute[id] = true
+	} else {
+		delete(p.speakerMute, id)
+	}
+	if sp := p.speakers[id]; sp != nil {
+		sp.muted.Store(muted)
+	}
+}
+
+// Snapshot returns the meters and counters. It takes one short lock and reads atomics,
+// so a UI may call it at 20 Hz.
+func (p *Pipeline) Snapshot() Snapshot {
+	p.mu.Lock()
+	levels := make([]SpeakerLevel, 0, len(p.speakers))
+	for _, sp := range p.speakers {
+		levels = append(levels, SpeakerLevel{ID: sp.id, Level: sp.meter.Level(), Talking: sp.meter.Talking(), BufferMs: int(sp.delay.Load())})
+	}
+	p.mu.Unlock()
+	slices.SortFunc(levels, func(a, b SpeakerLevel) int {
+		if a.ID < b.ID {
+			return -1
+		}
+		if a.ID > b.ID {
+			return 1
+		}
+		return 0
+	})
+	s := Snapshot{
+		Speakers:  levels,
+		Frames:    p.frames.Load(),
+		Lost:      p.lost.Load(),
+		Underruns: p.underruns(),
+		Volume:    int(p.volume.Load()),
+		Muted:     p.muted.Load(),
+		Output:    p.sink.Name(),
+	}
+	if total := s.Frames + s.Lost; total > 0 {
+		s.LossPct = 100 * float64(s.Lost) / float64(total)
+	}
+	for _, l := range levels {
+		s.BufferMs = max(s.BufferMs, l.BufferMs)
+	}
+	return s
+}
+
+// run is the playout goroutine: one frame per sink write, at the sink's pace.
+func (p *Pipeline) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		p.tick(p.clock.Now())
+		if p.onMixed != nil {
+			p.onMixed(p.mixed)
+		}
+		if err := p.sink.Write(ctx, p.out); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			p.warn("sink", "audio output failed; playing on without it", "output", p.sink.Name(), "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-p.clock.After(sinkRetry):
+			}
+		}
+	}
+}
+
+// tick makes the next 20 ms of output in p.out (and the room mix in p.mixed).
+func (p *Pipeline) tick(now time.Time) {
+	p.order = p.order[:0]
+	p.mu.Lock()
+	for id, sp := range p.speakers {
+		sp.mu.Lock()
+		idle := now.Sub(sp.lastPush) > speakerTimeout
+		sp.mu.Unlock()
+		if idle {
+			delete(p.speakers, id)
+			continue
+		}
+		p.order = append(p.order, sp)
+	}
+	p.mu.Unlock()
+
+	p.play.Reset()
+	p.room.Reset()
+	for _, sp := range p.order {
+		pcm := p.render(sp, now)
+		if pcm == nil {
+			continue
+		}
+		p.room.Add(pcm)
+		if !sp.muted.Load() {
+			p.play.Add(pcm)
+		}
+	}
+	vol := int(p.volume.Load())
+	if p.muted.Load() {
+		vol = 0
+	}
+	p.play.Mix(p.out, vol)
+	if p.onMixed != nil {
+		p.room.Mix(p.mixed, 100)
+	}
+}
+
+// render pops, decodes or conceals and meters one speaker's next frame. It returns nil
+// when the speaker has nothing to play.
+func (p *Pipeline) render(sp *speaker, now time.Time) []int16 {
+	sp.mu.Lock()
+	pl := sp.jb.Pop(now, sp.meter.Quiet())
+	sp.delay.Store(sp.jb.Delay().Milliseconds())
+	reset := sp.reset
+	sp.reset = false
+	sp.mu.Unlock()
+
+	if sp.dec == nil {
+		dec, err := NewDecoder()
+		if err != nil {
+			p.warn("decoder", "no opus decoder", "speaker", sp.id, "err", err)
+			sp.meter.Update(nil)
+			return nil
+		}
+		sp.dec = dec
+	} else if reset {
+		if err := sp.dec.Reset(); err != nil {
+			p.warn("decoder", "opus decoder reset failed", "speaker", sp.id, "err", err)
+		}
+	}
+	p.lost.Add(uint64(pl.Lost))
+	pcm := sp.pcm[:FrameSamples]
+	switch pl.Kind {
+	case PlayIdle:
+		sp.meter.Update(nil)
+		return nil
+	case PlayFrame:
+		n, err := sp.dec.Decode(pl.Frame.Payload, sp.pcm)
+		if err != nil {
+			p.lost.Add(1)
+			p.conceal(sp, nil, pcm)
+			break
+		}
+		p.frames.Add(1)
+		if n < FrameSamples {
+			clear(pcm[n:]) // the protocol sends 20 ms frames; a shorter one is padded
+		}
+	case PlayLost:
+		p.conceal(sp, pl.FEC, pcm)
+	case PlayInsert:
+		p.conceal(sp, nil, pcm)
+	}
+	sp.meter.Update(pcm)
+	return pcm
+}
+
+// conceal fills pcm for a missing frame, with silence if even concealment fails.
+func (p *Pipeline) conceal(sp *speaker, next []byte, pcm []int16) {
+	if err := sp.dec.Conceal(next, pcm); err != nil {
+		clear(pcm)
+	}
+}
+
+// warn logs at most one warning of a kind every warnEvery. Playout goroutine only.
+func (p *Pipeline) warn(kind, msg string, args ...any) {
+	now := p.clock.Now()
+	if last, ok := p.warned[kind]; ok && now.Sub(last) < warnEvery {
+		return
+	}
+	p.warned[kind] = now
+	p.log.Warn(msg, args...)
+}

@@ -1,0 +1,202 @@
+//go:build cgo
+
+package audio
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gordonklaus/portaudio"
+)
+
+// PortAudio output tuning.
+const (
+	minDeviceLatency = 40 * time.Millisecond // device buffer, at least
+	ringTargetFill   = 3 * FrameSamples      // Write blocks while 60 ms or more are queued
+	ringSize         = 16 * FrameSamples     // room for bursts; a power of two is taken
+	writePoll        = 5 * time.Millisecond  // how often a blocked Write looks again
+	stallTimeout     = 2 * time.Second       // no samples taken for this long: the device is gone
+)
+
+// paMu serializes PortAudio's global initialization: Initialize and Terminate are
+// reference counted by PortAudio but not thread-safe.
+var paMu sync.Mutex
+
+// initPortAudio initializes PortAudio; every success is paired with terminatePortAudio.
+func initPortAudio() error {
+	paMu.Lock()
+	defer paMu.Unlock()
+	if os.Getenv("JACK_NO_START_SERVER") == "" {
+		// JACK must not start a server just because we probe for devices.
+		_ = os.Setenv("JACK_NO_START_SERVER", "1")
+	}
+	if err := portaudio.Initialize(); err != nil {
+		return fmt.Errorf("portaudio: %w", err)
+	}
+	return nil
+}
+
+func terminatePortAudio() error {
+	paMu.Lock()
+	defer paMu.Unlock()
+	return portaudio.Terminate()
+}
+
+// Devices lists the audio output devices. It initializes PortAudio for the call, which
+// may print the host's probing noise on standard error.
+func Devices() ([]Device, error) {
+	if err := initPortAudio(); err != nil {
+		return nil, err
+	}
+	defer func() { _ = terminatePortAudio() }()
+	devs, _, err := outputDevices()
+	return devs, err
+}
+
+// outputDevices lists output devices, with the PortAudio handle of each.
+func outputDevices() ([]Device, []*portaudio.DeviceInfo, error) {
+	all, err := portaudio.Devices()
+	if err != nil {
+		return nil, nil, fmt.Errorf("portaudio devices: %w", err)
+	}
+	def, _ := portaudio.DefaultOutputDevice() // none is fine: there is no default
+	var devs []Device
+	var infos []*portaudio.DeviceInfo
+	for _, d := range all {
+		if d.MaxOutputChannels < 1 {
+			continue
+		}
+		api := ""
+		if d.HostApi != nil {
+			api = d.HostApi.Name
+		}
+		devs = append(devs, Device{Name: d.Name, HostAPI: api, Default: d == def, Latency: d.DefaultHighOutputLatency})
+		infos = append(infos, d)
+	}
+	return devs, infos, nil
+}
+
+// portAudioSink plays through a PortAudio output stream. Write fills a ring that the
+// stream's callback drains on the audio thread.
+type portAudioSink struct {
+	name   string
+	stream *portaudio.Stream
+	ring   *ring
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ Sink = (*portAudioSink)(nil)
+
+// openDevice opens a PortAudio output stream on the named device, or the default one.
+func openDevice(name string) (Sink, error) {
+	if err := initPortAudio(); err != nil {
+		return nil, err
+	}
+	s, err := openStream(name)
+	if err != nil {
+		_ = terminatePortAudio()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openStream(name string) (*portAudioSink, error) {
+	devs, infos, err := outputDevices()
+	if err != nil {
+		return nil, err
+	}
+	var info *portaudio.DeviceInfo
+	if name == "" {
+		if info, err = portaudio.DefaultOutputDevice(); err != nil || info == nil {
+			return nil, fmt.Errorf("%w: %v", ErrNoDevice, err)
+		}
+	} else {
+		d, err := matchDevice(devs, name)
+		if err != nil {
+			return nil, err
+		}
+		for i := range devs {
+			if devs[i] == d {
+				info = infos[i]
+			}
+		}
+	}
+	s := &portAudioSink{name: info.Name, ring: newRing(ringSize)}
+	params := portaudio.StreamParameters{
+		Output: portaudio.StreamDeviceParameters{
+			Device:   info,
+			Channels: 1,
+			Latency:  max(info.DefaultHighOutputLatency, minDeviceLatency),
+		},
+		SampleRate:      SampleRate,
+		FramesPerBuffer: portaudio.FramesPerBufferUnspecified,
+	}
+	s.stream, err = portaudio.OpenStream(params, s.callback)
+	if err != nil {
+		return nil, fmt.Errorf("open %q: %w", info.Name, err)
+	}
+	if err := s.stream.Start(); err != nil {
+		_ = s.stream.Close()
+		return nil, fmt.Errorf("start %q: %w", info.Name, err)
+	}
+	return s, nil
+}
+
+// callback runs on PortAudio's thread: a copy out of the ring, nothing that blocks or
+// allocates.
+func (s *portAudioSink) callback(out []int16) { s.ring.read(out) }
+
+// Write queues pcm once the ring holds less than its target fill, polling while the
+// device plays what is queued.
+func (s *portAudioSink) Write(ctx context.Context, pcm []int16) error {
+	var timer *time.Timer
+	lastRead, lastMove := s.ring.r.Load(), time.Now()
+	for {
+		if s.ring.buffered()+len(pcm) <= ringTargetFill {
+			s.ring.write(pcm) // fits: the ring is larger than its target fill
+			return nil
+		}
+		if r := s.ring.r.Load(); r != lastRead {
+			lastRead, lastMove = r, time.Now()
+		} else if time.Since(lastMove) > stallTimeout {
+			return fmt.Errorf("%w: %q took nothing for %v", ErrDeviceStalled, s.name, stallTimeout)
+		}
+		if timer == nil {
+			timer = time.NewTimer(writePoll)
+			defer timer.Stop()
+		} else {
+			timer.Reset(writePoll)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+		}
+	}
+}
+
+// Underruns counts the callbacks that found the ring dry after playback began.
+func (s *portAudioSink) Underruns() uint64 { return s.ring.underruns.Load() }
+
+func (s *portAudioSink) Close() error {
+	s.closeOnce.Do(func() {
+		err := s.stream.Abort()
+		if cerr := s.stream.Close(); err == nil {
+			err = cerr
+		}
+		if terr := terminatePortAudio(); err == nil {
+			err = terr
+		}
+		if err != nil {
+			s.closeErr = fmt.Errorf("close %q: %w", s.name, err)
+		}
+	})
+	return s.closeErr
+}
+
+func (s *portAudioSink) Name() string { return s.name }
