@@ -1,0 +1,310 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spacetui/spacetui/audio"
+	"github.com/spacetui/spacetui/server"
+	"github.com/spacetui/spacetui/session"
+	"github.com/spacetui/spacetui/transport"
+	_ "github.com/spacetui/spacetui/transport/ws" // registers ws:// and wss://
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// usageError marks a mistake on the command line: exit status 2.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// exitCode maps run's error to the exit status of DESIGN.md and prints it as one line.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return 0
+	}
+	fmt.Fprintln(stderr, "spacetui:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+// run is the whole program: parse args, run the command.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	root := newRoot(stdin, stdout, stderr)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command") {
+		return usageError{err} // cobra reports a mistyped command as a plain error
+	}
+	return err
+}
+
+func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "spacetui",
+		Short: "A terminal client for live audio rooms",
+		Long: `spacetui joins live audio rooms from a terminal: it plays the room on your sound card,
+shows who is speaking and a live transcript, and rides out server overloads and outages
+without giving up and without hammering the server.
+
+Try it:  spacetui demo`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
+	})
+	std := ioSet{stdin, stdout, stderr}
+	root.AddCommand(newDemo(std), newJoin(std), newServe(std), newDevices(std))
+	return root
+}
+
+type ioSet struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// joinFlags are the flags demo and join share.
+type joinFlags struct {
+	headless    bool
+	json        bool
+	output      string
+	record      string
+	forDur      time.Duration
+	logPath     string
+	volume      int
+	giveUpAfter time.Duration
+	token       string
+}
+
+func (f *joinFlags) register(c *cobra.Command) {
+	fs := c.Flags()
+	fs.BoolVar(&f.headless, "headless", false, "no TUI: print events (one line each) instead")
+	fs.BoolVar(&f.json, "json", false, "with --headless: stdout carries only JSON lines, one event each")
+	fs.StringVar(&f.output, "output", "", `audio output: a device name (see "spacetui devices"), "null", or "wav:PATH" (default: the default device)`)
+	fs.StringVar(&f.record, "record", "", "record the room into this directory")
+	fs.DurationVar(&f.forDur, "for", 0, "leave after this long, counted from the first successful join (e.g. 90s, 10m); exit 0")
+	fs.StringVar(&f.logPath, "log", "", "write the log here (default with the TUI: $XDG_STATE_HOME/spacetui/spacetui.log)")
+	fs.IntVar(&f.volume, "volume", 80, "volume in percent, 0-150")
+	fs.DurationVar(&f.giveUpAfter, "give-up-after", 0, "stop with an error after an outage this long (default: never give up)")
+	fs.StringVar(&f.token, "token", "", "access token for the room (default: $SPACETUI_TOKEN)")
+}
+
+func (f *joinFlags) validate() error {
+	if f.volume < 0 || f.volume > 150 {
+		return usageError{fmt.Errorf("--volume %d: want 0-150", f.volume)}
+	}
+	if f.json && !f.headless {
+		return usageError{errors.New("--json needs --headless (the TUI owns the terminal)")}
+	}
+	if f.forDur < 0 || f.giveUpAfter < 0 {
+		return usageError{errors.New("--for and --give-up-after take a positive duration")}
+	}
+	if f.record != "" {
+		return errors.New("--record is not available yet in this build")
+	}
+	return nil
+}
+
+// joinRoom runs a session against url with the shared flags.
+func joinRoom(ctx context.Context, url string, f *joinFlags, std ioSet, logger *slog.Logger) error {
+	token := f.token
+	if token == "" {
+		token = os.Getenv("SPACETUI_TOKEN")
+	}
+	_, noColor := os.LookupEnv("NO_COLOR")
+	return session.Run(ctx, session.Config{
+		URL: url, Token: token,
+		Headless: f.headless, JSON: f.json,
+		Output: f.output, Volume: f.volume,
+		For: f.forDur, GiveUpAfter: f.giveUpAfter,
+		NoColor: noColor,
+		Stdin:   std.stdin, Stdout: std.stdout, Stderr: std.stderr,
+		Logger: logger,
+	})
+}
+
+func newJoin(std ioSet) *cobra.Command {
+	var f joinFlags
+	c := &cobra.Command{
+		Use:   "join URL",
+		Short: "Join a live room (TUI unless --headless)",
+		Long: `Join a live room and play it on the sound card.
+
+Room URLs:
+  ws://HOST:PORT/rooms/ID      a room on a spacetui server ("spacetui serve" prints them)
+  wss://HOST/rooms/ID          the same behind TLS
+
+Keys in the TUI: space mute · +/- volume · m mute the selected speaker · tab focus ·
+PgUp/PgDn/Home/End scroll the transcript · r retry now · ? help · q quit.
+
+When the server is overloaded or down, spacetui waits and retries with jittered
+backoff (honouring Retry-After) and says so on the status line; it never gives up
+unless --give-up-after is set. A refusal that retrying cannot fix (room not found,
+not authorized, room ended) exits with status 1 and one line saying why.`,
+		Example: `  spacetui join ws://127.0.0.1:8080/rooms/demo
+  spacetui join ws://127.0.0.1:8080/rooms/demo --headless --json --for 60s
+  spacetui join --output null --headless ws://example.org:8080/rooms/town-hall`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{fmt.Errorf("join takes one room URL, got %d arguments (see spacetui join --help)", len(args))}
+			}
+			if _, _, err := transport.Lookup(args[0]); err != nil {
+				return usageError{err}
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := f.validate(); err != nil {
+				return err
+			}
+			logger, closeLog, err := session.OpenLog(f.logPath, !f.headless, std.stderr)
+			if err != nil {
+				return err
+			}
+			defer closeLog()
+			return joinRoom(c.Context(), args[0], &f, std, logger)
+		},
+	}
+	f.register(c)
+	return c
+}
+
+func newDemo(std ioSet) *cobra.Command {
+	var f joinFlags
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "Start the embedded demo room and join it",
+		Long: `Start the embedded demo room (three speakers in a conversation, with live captions)
+on a private local server and join it, exactly as "spacetui join" would.`,
+		Example: `  spacetui demo
+  spacetui demo --headless --for 30s
+  spacetui demo --output wav:demo.wav --headless --for 10s`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := f.validate(); err != nil {
+				return err
+			}
+			logger, closeLog, err := session.OpenLog(f.logPath, !f.headless, std.stderr)
+			if err != nil {
+				return err
+			}
+			defer closeLog()
+			ctx, cancel := context.WithCancel(c.Context())
+			defer cancel()
+			srv, err := server.New(server.Config{Logger: logger.With("component", "demo-server")})
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return fmt.Errorf("demo server: %w", err)
+			}
+			served := make(chan error, 1)
+			go func() { served <- srv.Serve(ctx, ln) }()
+			err = joinRoom(ctx, "ws://"+ln.Addr().String()+"/rooms/demo", &f, std, logger)
+			cancel()
+			<-served
+			return err
+		},
+	}
+	f.register(c)
+	return c
+}
+
+func newServe(std ioSet) *cobra.Command {
+	var (
+		cfg   server.Config
+		rooms []string
+	)
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the reference room server",
+		Long: `Run the reference server of spacetui's own room protocol (docs/protocol.md).
+
+It hosts the embedded "demo" room unless --no-demo, plus one room per --room flag made
+from an Ogg Opus file and, optionally, WebVTT captions whose <v Name> voice tags name
+the speakers. Rooms loop forever, paced in real time. Each room's URL is printed at start.
+
+HTTP endpoints: GET /rooms, GET /rooms/ID, WebSocket /rooms/ID, GET /rooms/ID/listen.ogg
+(the room mixed live, playable with mpv or ffplay).`,
+		Example: `  spacetui serve
+  spacetui serve --addr :8080 --room talk=talk.ogg,talk.vtt --no-demo
+  spacetui serve --max-listeners 500`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			for _, r := range rooms {
+				spec, err := server.ParseRoomFlag(r)
+				if err != nil {
+					return usageError{err}
+				}
+				cfg.Rooms = append(cfg.Rooms, spec)
+			}
+			cfg.Logger = slog.New(slog.NewTextHandler(std.stderr, nil))
+			srv, err := server.New(cfg)
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", cfg.Addr)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+			}
+			host := ln.Addr().String()
+			if h, port, _ := net.SplitHostPort(host); h == "::" || h == "0.0.0.0" {
+				host = net.JoinHostPort("127.0.0.1", port)
+			}
+			for _, id := range srv.RoomIDs() {
+				fmt.Fprintf(std.stdout, "room %-12s ws://%s/rooms/%s\n", id, host, id)
+			}
+			fmt.Fprintf(std.stdout, "listening on %s (ctrl+c to stop)\n", ln.Addr())
+			return srv.Serve(c.Context(), ln)
+		},
+	}
+	fs := c.Flags()
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on (\":8080\" for every interface)")
+	fs.StringArrayVar(&rooms, "room", nil, "host a room: ID=FILE.ogg[,FILE.vtt] (repeatable)")
+	fs.BoolVar(&cfg.NoDemo, "no-demo", false, "do not host the embedded demo room")
+	fs.IntVar(&cfg.MaxListeners, "max-listeners", 0, "listeners per room before new ones get 503 + Retry-After (0: unlimited)")
+	fs.DurationVar(&cfg.ReplayWindow, "replay-window", 30*time.Second, "how much recent audio each room keeps for resuming listeners")
+	return c
+}
+
+func newDevices(std ioSet) *cobra.Command {
+	return &cobra.Command{
+		Use:   "devices",
+		Short: "List audio output devices",
+		Long:  `List the audio output devices PortAudio sees; pass a name (or a unique part of it) to --output.`,
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			devs, err := audio.Devices()
+			if err != nil {
+				return err
+			}
+			if len(devs) == 0 {
+				fmt.Fprintln(std.stdout, "no audio output devices found")
+				return nil
+			}
+			for _, d := range devs {
+				fmt.Fprintln(std.stdout, strings.TrimSpace(fmt.Sprint(d)))
+			}
+			return nil
+		},
+	}
+}

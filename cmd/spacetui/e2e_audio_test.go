@@ -1,0 +1,142 @@
+//go:build cgo
+
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"os"
+	"os/exec"
+	"sort"
+	"testing"
+	"time"
+
+	"gopkg.in/hraban/opus.v2"
+
+	"github.com/spacetui/spacetui/transport"
+)
+
+// TestWhatLeavesTheSoundCardIsWhatTheRoomSent plays the demo room through the real
+// PortAudio -> ALSA -> PulseAudio path into a null sink, captures the sink's monitor with
+// parec, and compares it with the room's frames received and decoded independently.
+func TestWhatLeavesTheSoundCardIsWhatTheRoomSent(t *testing.T) {
+	need(t, haveTool("parec"), "parec (pulseaudio-utils) is not installed")
+	need(t, pulseReady(), "no PulseAudio server with a null sink named spk")
+	url, _ := startServer(t)
+	dir := t.TempDir()
+
+	// Capture everything the sound card plays, from before the client starts.
+	capPath := dir + "/captured.raw"
+	capFile, err := os.Create(capPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parec := exec.Command("parec", "-d", "spk.monitor", "--format=s16le", "--rate=48000", "--channels=1", "--latency-msec=20", "--raw")
+	parec.Stdout = capFile
+	if err := parec.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = parec.Process.Kill(); _ = parec.Wait() }()
+
+	// An independent listener records what the room sends.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := transport.Dial(ctx, url, transport.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	frames := make(chan transport.AudioFrame, 4096)
+	go func() {
+		defer close(frames)
+		for {
+			ev, err := conn.Recv(ctx)
+			if err != nil {
+				return
+			}
+			if f, ok := ev.(transport.AudioFrame); ok {
+				frames <- f
+			}
+		}
+	}()
+
+	client := exec.Command(spacetuiBin(t), "join", url, "--headless", "--for", "10s", "--log", dir+"/client.log")
+	client.Env = os.Environ()
+	out, err := client.CombinedOutput()
+	if err != nil {
+		t.Fatalf("spacetui join: %v\n%s", err, out)
+	}
+	time.Sleep(300 * time.Millisecond) // let the sink drain into the monitor
+	_ = parec.Process.Kill()
+	_ = parec.Wait()
+	conn.Close()
+	cancel()
+
+	var got []transport.AudioFrame
+	for f := range frames {
+		got = append(got, f)
+	}
+	if len(got) < 100 {
+		t.Fatalf("the reference listener got only %d frames", len(got))
+	}
+	ref := decodeTimeline(t, got)
+	raw, err := os.ReadFile(capPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	captured := make([]float64, len(raw)/2)
+	var peak float64
+	for i := range captured {
+		captured[i] = float64(int16(binary.LittleEndian.Uint16(raw[2*i:]))) / 32768
+		peak = max(peak, captured[i], -captured[i])
+	}
+	t.Logf("captured %.1f s from the sink (peak %.2f); reference %.1f s from %d frames",
+		float64(len(captured))/48000, peak, float64(len(ref))/48000, len(got))
+	if peak < 0.01 {
+		t.Fatalf("the sound card played silence")
+	}
+	// The client played ~10 s starting a little after the reference listener joined:
+	// compare the reference's first 8 s.
+	if len(ref) > 8*48000 {
+		ref = ref[:8*48000]
+	}
+	corr, windows := alignedCorrelation(ref, captured, 24000, 4800)
+	t.Logf("correlation after alignment: %.3f over %d speech windows of 0.5 s", corr, windows)
+	if windows < 4 {
+		t.Fatalf("only %d speech windows to compare", windows)
+	}
+	if corr < 0.9 {
+		t.Fatalf("correlation %.3f < 0.9: what left the sound card is not what the room sent", corr)
+	}
+}
+
+// decodeTimeline decodes each speaker's frames and places them on the room clock, from
+// the first timestamp received.
+func decodeTimeline(t *testing.T, frames []transport.AudioFrame) []float64 {
+	t.Helper()
+	sort.SliceStable(frames, func(i, j int) bool { return int32(frames[i].Timestamp-frames[j].Timestamp) < 0 })
+	ts0 := frames[0].Timestamp
+	last := frames[len(frames)-1].Timestamp - ts0
+	out := make([]float64, int(last)+960)
+	decoders := map[string]*opus.Decoder{}
+	pcm := make([]int16, 960*6)
+	for _, f := range frames {
+		d := decoders[f.Speaker]
+		if d == nil {
+			var err error
+			if d, err = opus.NewDecoder(48000, 1); err != nil {
+				t.Fatal(err)
+			}
+			decoders[f.Speaker] = d
+		}
+		n, err := d.Decode(f.Payload, pcm)
+		if err != nil {
+			continue
+		}
+		at := int(f.Timestamp - ts0)
+		for i := 0; i < n && at+i < len(out); i++ {
+			out[at+i] += float64(pcm[i]) / 32768
+		}
+	}
+	return out
+}

@@ -1,0 +1,245 @@
+package main
+
+// End-to-end tests: the built binary, a real `spacetui serve`, a real PulseAudio null
+// sink and tmux. They skip with a reason when a tool is missing, except where
+// SPACETUI_E2E=require (the README's test command, hence CI) turns a skip into a failure.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// need skips the test (or fails it under SPACETUI_E2E=require) unless ok.
+func need(t *testing.T, ok bool, why string) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if os.Getenv("SPACETUI_E2E") == "require" {
+		t.Fatalf("end-to-end prerequisite missing: %s", why)
+	}
+	t.Skipf("skipping: %s (scripts/test.sh provides it)", why)
+}
+
+func haveTool(name string) bool { _, err := exec.LookPath(name); return err == nil }
+
+// spacetuiBin returns the spacetui binary under test: $SPACETUI_BIN, or one built once.
+func spacetuiBin(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("SPACETUI_BIN"); p != "" {
+		return p
+	}
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "spacetui-e2e")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "spacetui")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// pulseReady reports whether a PulseAudio server with the null sink "spk" is reachable.
+func pulseReady() bool {
+	out, err := exec.Command("pactl", "list", "short", "sinks").Output()
+	return err == nil && regexp.MustCompile(`(?m)^\d+\s+spk\s`).Match(out)
+}
+
+// startServer runs `spacetui serve` on a free port and returns the demo room URL.
+func startServer(t *testing.T, extra ...string) (url string, base string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, spacetuiBin(t), append([]string{"serve", "--addr", addr}, extra...)...)
+	cmd.Stderr = &logWriter{t: t, prefix: "serve: "}
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	deadline := time.AfterFunc(10*time.Second, cancel)
+	defer deadline.Stop()
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "listening on") {
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			return "ws://" + addr + "/rooms/demo", "http://" + addr
+		}
+	}
+	t.Fatalf("spacetui serve did not start")
+	return "", ""
+}
+
+type logWriter struct {
+	t      *testing.T
+	prefix string
+	mu     sync.Mutex
+	done   bool
+}
+
+func (w *logWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+			w.t.Log(w.prefix + line)
+		}
+	}
+	return len(b), nil
+}
+
+func TestTUIUnderTmux(t *testing.T) {
+	need(t, haveTool("tmux"), "tmux is not installed")
+	need(t, pulseReady(), "no PulseAudio server with a null sink named spk")
+	url, _ := startServer(t)
+	session := fmt.Sprintf("spacetui-e2e-%d", os.Getpid())
+	logFile := filepath.Join(t.TempDir(), "tui.log")
+	cmdline := fmt.Sprintf("%s join %s --log %s; echo EXIT=$?; sleep 30", spacetuiBin(t), url, logFile)
+	tmux := func(args ...string) string {
+		out, err := exec.Command("tmux", args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tmux %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-e", "XDG_RUNTIME_DIR="+os.Getenv("XDG_RUNTIME_DIR"), cmdline)
+	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", session).Run() })
+
+	// The demo speaks a line every few seconds: within 20 s the screen must show the
+	// room, the speakers and some transcript.
+	var screen string
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(time.Second)
+		screen = tmux("capture-pane", "-p", "-t", session)
+		if strings.Contains(screen, "LIVE") && transcriptLines(screen) >= 2 {
+			break
+		}
+	}
+	t.Logf("screen:\n%s", screen)
+	for _, want := range []string{"LIVE", "Ada", "Grace", "Linus", "Speakers", "Transcript"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("screen lacks %q", want)
+		}
+	}
+	if n := transcriptLines(screen); n < 2 {
+		t.Errorf("screen shows %d transcript lines, want 2 or more", n)
+	}
+	for _, noise := range []string{"ALSA", "alsa", "jack", "JACK", "PortAudio", "Expression", "snd_"} {
+		if strings.Contains(screen, noise) {
+			t.Errorf("sound-library noise on screen: %q", noise)
+		}
+	}
+	lines := strings.Split(strings.TrimRight(screen, "\n"), "\n")
+	if len(lines) > 24 {
+		t.Errorf("screen has %d lines, want at most 24", len(lines))
+	}
+	tmux("send-keys", "-t", session, "q")
+	deadline = time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && !strings.Contains(screen, "EXIT=") {
+		time.Sleep(200 * time.Millisecond)
+		screen = tmux("capture-pane", "-p", "-t", session)
+	}
+	if !strings.Contains(screen, "EXIT=0") {
+		t.Errorf("q did not quit with status 0; screen:\n%s", screen)
+	}
+}
+
+// transcriptLines counts lines that look like transcript entries: a clock time followed
+// by a speaker name.
+func transcriptLines(screen string) int {
+	return len(regexp.MustCompile(`\d\d:\d\d\s+(Ada|Grace|Linus)\s`).FindAllString(screen, -1))
+}
+
+func TestHeadlessJSON(t *testing.T) {
+	url, _ := startServer(t)
+	// Flags after the URL: interspersed parsing is part of the contract.
+	cmd := exec.Command(spacetuiBin(t), "join", url, "--headless", "--json", "--output", "null", "--for", "7s")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("join: %v\nstderr: %s", err, stderr.String())
+	}
+	seen := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("stdout line is not JSON: %q", line)
+		}
+		typ, _ := ev["type"].(string)
+		if _, err := time.Parse(time.RFC3339Nano, fmt.Sprint(ev["time"])); err != nil {
+			t.Errorf("line without an RFC 3339 time: %q", line)
+		}
+		seen[typ]++
+		switch typ {
+		case "room":
+			if ev["id"] != "demo" {
+				t.Errorf("room event: %q", line)
+			}
+		case "transcript":
+			if _, ok := ev["final"].(bool); !ok || ev["speaker"] == "" {
+				t.Errorf("transcript event: %q", line)
+			}
+		case "stats":
+			for _, k := range []string{"frames", "lost", "loss_pct", "buffer_ms"} {
+				if _, ok := ev[k]; !ok {
+					t.Errorf("stats event lacks %s: %q", k, line)
+				}
+			}
+		}
+	}
+	for _, typ := range []string{"state", "room", "roster", "transcript", "speaking", "stats"} {
+		if seen[typ] == 0 {
+			t.Errorf("no %q event in 7 s; saw %v", typ, seen)
+		}
+	}
+}
+
+func TestPermanentRefusalExitsWithOneLine(t *testing.T) {
+	url, _ := startServer(t)
+	cmd := exec.Command(spacetuiBin(t), "join", strings.Replace(url, "/demo", "/nope", 1), "--headless", "--output", "null")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	cmd.Stdout = &stderr
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("want exit status 1, got %v; output:\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "spacetui: ") || !strings.Contains(stderr.String(), "room not found") {
+		t.Fatalf("want one clear line, got:\n%s", stderr.String())
+	}
+}

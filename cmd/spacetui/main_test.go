@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestCommandLine(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string // in stdout or the error line
+	}{
+		{"help", []string{"--help"}, 0, "spacetui demo"},
+		{"join help", []string{"join", "--help"}, 0, "ws://HOST:PORT/rooms/ID"},
+		{"serve help", []string{"serve", "--help"}, 0, "--max-listeners"},
+		{"demo help", []string{"demo", "--help"}, 0, "--headless"},
+		{"devices help", []string{"devices", "--help"}, 0, "--output"},
+		{"join without url", []string{"join"}, 2, "one room URL"},
+		{"unknown scheme", []string{"join", "gopher://h/rooms/x"}, 2, `unsupported URL scheme: "gopher"`},
+		{"not a url", []string{"join", "demo"}, 2, "want SCHEME://HOST/"},
+		{"unknown flag", []string{"join", "ws://h/rooms/x", "--volumme", "3"}, 2, "unknown flag"},
+		{"volume out of range", []string{"join", "ws://h/rooms/x", "--volume", "200"}, 2, "want 0-150"},
+		{"json without headless", []string{"join", "--json", "ws://h/rooms/x"}, 2, "--json needs --headless"},
+		{"bad room flag", []string{"serve", "--room", "nofile"}, 2, "ID=FILE.ogg"},
+		{"unknown command", []string{"teleport"}, 2, "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			err := run(context.Background(), tt.args, strings.NewReader(""), &stdout, &stderr)
+			code := exitCode(err, &stderr)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; err %v", code, tt.wantCode, err)
+			}
+			if all := stdout.String() + stderr.String(); !strings.Contains(all, tt.wantOut) {
+				t.Fatalf("output lacks %q:\n%s", tt.wantOut, all)
+			}
+		})
+	}
+}

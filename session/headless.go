@@ -1,0 +1,171 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spacetui/spacetui/transport"
+)
+
+// Intervals of the headless output.
+const (
+	speakingPoll  = 100 * time.Millisecond
+	statsInterval = 5 * time.Second
+)
+
+// headlessOutput is what the headless frontend prints to: JSON lines or human lines.
+type headlessOutput interface {
+	event(ev transport.Event)
+	speaking(ids []string)
+	stats(st statsLine)
+}
+
+type statsLine struct {
+	Frames, Lost uint64
+	LossPct      float64
+	BufferMs     int
+}
+
+// runHeadless prints events until the room's event stream ends or ctx is done, and who is
+// speaking and the playback stats on their own ticks.
+func (s *Session) runHeadless(ctx context.Context) error {
+	var out headlessOutput
+	if s.cfg.JSON {
+		out = jsonOutput{NewJSONWriter(s.stdout(), time.Now)}
+	} else {
+		out = &textOutput{w: s.stdout(), names: map[string]string{}}
+	}
+	if s.outErr != "" {
+		s.log.Warn(s.outErr)
+	}
+	poll := time.NewTicker(speakingPoll)
+	defer poll.Stop()
+	stats := time.NewTicker(statsInterval)
+	defer stats.Stop()
+	var talking []string
+	for {
+		select {
+		case ev, ok := <-s.events:
+			if !ok {
+				return nil
+			}
+			out.event(ev)
+		case <-poll.C:
+			now := talkingIDs(s.pipe.Snapshot())
+			if !slices.Equal(now, talking) {
+				talking = now
+				out.speaking(now)
+			}
+		case <-stats.C:
+			snap := s.pipe.Snapshot()
+			out.stats(statsLine{Frames: snap.Frames, Lost: snap.Lost, LossPct: snap.LossPct, BufferMs: snap.BufferMs})
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+type jsonOutput struct{ w *JSONWriter }
+
+func (o jsonOutput) event(ev transport.Event) { _ = o.w.Event(ev) }
+
+func (o jsonOutput) speaking(ids []string) {
+	_ = o.w.Write("speaking", jsonEvent{"speakers": ids})
+}
+
+func (o jsonOutput) stats(st statsLine) {
+	_ = o.w.Write("stats", jsonEvent{"frames": st.Frames, "lost": st.Lost,
+		"loss_pct": st.LossPct, "buffer_ms": st.BufferMs})
+}
+
+// textOutput prints one human line per transition, final caption and stats tick.
+type textOutput struct {
+	w     io.Writer
+	names map[string]string // speaker id -> display name
+	title string
+}
+
+func (o *textOutput) printf(format string, args ...any) {
+	fmt.Fprintf(o.w, time.Now().Format("15:04:05")+" "+format+"\n", args...)
+}
+
+func (o *textOutput) event(ev transport.Event) {
+	switch e := ev.(type) {
+	case transport.RoomInfo:
+		if e.Title != o.title {
+			o.title = e.Title
+			o.printf("room %q (%s), %d listening", e.Title, e.ID, e.Listeners)
+		}
+	case transport.Roster:
+		clear(o.names)
+		parts := make([]string, 0, len(e.Speakers))
+		for _, sp := range e.Speakers {
+			o.names[sp.ID] = sp.Name
+			p := sp.Name
+			if sp.Role != "" {
+				p += " (" + sp.Role + ")"
+			}
+			if sp.Muted {
+				p += " [muted]"
+			}
+			parts = append(parts, p)
+		}
+		o.printf("speakers: %s", strings.Join(parts, ", "))
+	case transport.TranscriptSegment:
+		if e.Final {
+			o.printf("%s: %s", o.name(e.Speaker), e.Text)
+		}
+	case transport.State:
+		o.printf("%s", stateLine(e))
+	case transport.Gap:
+		o.printf("gap: %.1f s lost (%s)", e.Seconds(), e.Why)
+	}
+}
+
+func (o *textOutput) name(id string) string {
+	if n, ok := o.names[id]; ok {
+		return n
+	}
+	return id
+}
+
+func (o *textOutput) speaking(ids []string) {
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = o.name(id)
+	}
+	if len(names) == 0 {
+		names = []string{"nobody"}
+	}
+	o.printf("speaking: %s", strings.Join(names, ", "))
+}
+
+func (o *textOutput) stats(st statsLine) {
+	o.printf("stats: %d frames, %d lost (%.1f%%), buffer %d ms", st.Frames, st.Lost, st.LossPct, st.BufferMs)
+}
+
+// stateLine says a connection state in the words of the status bar.
+func stateLine(e transport.State) string {
+	switch e.State {
+	case transport.StateReconnecting:
+		what := map[string]string{
+			transport.ReasonOverloaded: "server overloaded",
+			transport.ReasonRestart:    "server restarting",
+			transport.ReasonStalled:    "connection stalled",
+		}[e.Reason]
+		if what == "" {
+			what = "connection lost"
+		}
+		return fmt.Sprintf("%s · retry in %s (attempt %d)", what, e.RetryIn.Round(100*time.Millisecond), e.Attempt)
+	case transport.StateEnded:
+		if e.Detail != "" {
+			return fmt.Sprintf("ended · %s: %s", e.Reason, transport.Sanitize(e.Detail, 200))
+		}
+		return "ended · " + e.Reason
+	}
+	return string(e.State)
+}

@@ -1,0 +1,8 @@
+//go:build !unix
+
+package session
+
+import "os"
+
+// redirectStderr is a no-op where file descriptors cannot be duplicated.
+func redirectStderr(*os.File) (func(), error) { return func() {}, nil }
