@@ -85,16 +85,19 @@ func normCorr(r, c []float64) float64 {
 	return rc / math.Sqrt(rr*cc)
 }
 
-// alignedCorrelation compares what was played (captured) with what was sent (ref): it
-// finds the global lag of ref inside captured, then, because an adaptive jitter buffer
-// may legitimately shift its delay between talkspurts, re-aligns each window of ref
-// within +/- slack of that lag, and returns the energy-weighted mean of the windows'
-// normalized correlations over the windows where ref has speech.
+// alignedCorrelation compares what was played (captured) with what was sent (ref). It
+// finds where ref sits in captured (ref may start before the capture: the player joined
+// later than the reference listener), then, because an adaptive jitter buffer may
+// legitimately shift its delay between talkspurts, re-aligns each window of ref within
+// +/- slack of that offset. It returns the energy-weighted mean of the windows'
+// normalized correlations, over the windows where ref has speech and the capture covers
+// them.
 func alignedCorrelation(ref, captured []float64, window, slack int) (corr float64, windows int) {
-	if len(captured) < len(ref) {
-		captured = append(captured, make([]float64, len(ref)-len(captured))...)
-	}
-	global := bestLag(ref, captured)
+	lead := len(ref)
+	padded := make([]float64, lead, 2*lead+len(captured))
+	padded = append(padded, captured...)
+	padded = append(padded, make([]float64, lead)...)
+	offset := bestLag(ref, padded) - lead // where ref[0] falls in captured
 	var energyMax float64
 	energies := make([]float64, 0, len(ref)/window)
 	for w := 0; w+window <= len(ref); w += window {
@@ -107,15 +110,13 @@ func alignedCorrelation(ref, captured []float64, window, slack int) (corr float6
 	}
 	var sum, weight float64
 	for i, e := range energies {
-		if e < energyMax/20 { // silence or a pause: nothing to compare
-			continue
-		}
 		w := i * window
-		lo := max(0, w+global-slack)
-		hi := min(len(captured), w+global+window+slack)
-		if hi-lo < window {
-			continue
+		start := w + offset
+		if e < energyMax/20 || start < 0 || start+window > len(captured) {
+			continue // a pause, or not played while we captured: nothing to compare
 		}
+		lo := max(0, start-slack)
+		hi := min(len(captured), start+window+slack)
 		seg := captured[lo:hi]
 		l := bestLag(ref[w:w+window], seg)
 		sum += e * normCorr(ref[w:w+window], seg[l:l+window])
@@ -144,8 +145,13 @@ func TestAlignedCorrelation(t *testing.T) {
 	for _, v := range ref {
 		delayed = append(delayed, 0.8*v+0.05*rnd.NormFloat64())
 	}
-	if c, n := alignedCorrelation(ref, delayed, 24000, 2400); c < 0.95 || n == 0 {
+	if c, n := alignedCorrelation(ref, delayed, 24000, 2400); c < 0.95 || n < 4 {
 		t.Fatalf("delayed copy: correlation %.3f over %d windows, want > 0.95", c, n)
+	}
+	// The player joined later: the capture starts 1.3 s into ref.
+	late := delayed[5000+62400:]
+	if c, n := alignedCorrelation(ref, late, 24000, 2400); c < 0.95 || n < 2 {
+		t.Fatalf("late copy: correlation %.3f over %d windows, want > 0.95", c, n)
 	}
 	other := make([]float64, len(delayed))
 	for i := range other {
