@@ -198,8 +198,8 @@ func (r *Reconnector) pump(ctx context.Context, conn Conn, emit func(Event)) err
 			return err
 		}
 		emit(ev)
-		if _, ok := ev.(Ended); ok {
-			emit(State{State: StateEnded, Reason: ReasonRoomEnded})
+		if e, ok := ev.(Ended); ok {
+			emit(State{State: StateEnded, Reason: ReasonRoomEnded, Detail: e.Reason})
 			return nil
 		}
 	}
