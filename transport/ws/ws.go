@@ -314,7 +314,7 @@ func classifyClose(err error, host string) error {
 		return &transport.OverloadError{RetryAfter: retryHint(reason), Reason: "shedding load"}
 	case CloseServiceRestart:
 		return &transport.RestartError{Reason: reason}
-	case websocket.StatusProtocolError, websocket.StatusPolicyViolation:
+	case websocket.StatusProtocolError:
 		return fmt.Errorf("%w: %s", transport.ErrProtocol, reason)
 	case websocket.StatusNormalClosure, websocket.StatusGoingAway:
 		return fmt.Errorf("server %s closed the connection (%s)", host, reason)

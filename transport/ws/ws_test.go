@@ -152,6 +152,12 @@ func TestCloseCodes(t *testing.T) {
 		{"1011 internal", websocket.StatusInternalError, "boom", func(err error) bool {
 			return err != nil && !transport.IsPermanent(err)
 		}},
+		{"1008 policy (no heartbeat answer) is retried", websocket.StatusPolicyViolation, "silent", func(err error) bool {
+			return err != nil && !transport.IsPermanent(err)
+		}},
+		{"1002 protocol version is permanent", websocket.StatusProtocolError, "version 2 only", func(err error) bool {
+			return transport.IsPermanent(err)
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
