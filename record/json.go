@@ -1,0 +1,84 @@
+package record
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spacetui/spacetui/transport"
+)
+
+// Bounds on text from the room, in runes. They are above the wire protocol's own limits,
+// so text a transport already bounded passes unchanged; they still bound what another
+// transport might deliver.
+const (
+	maxNameRunes = 200
+	maxTextRunes = 2000
+)
+
+// Fields are the fields of one JSON event line, without "type" and "time".
+type Fields map[string]any
+
+// EventFields maps a room event to the type and fields of its JSON line, the contract of
+// DESIGN.md ("JSON events") shared by `--json` output and events.jsonl. Every string from
+// the room is sanitized. It returns "" for events that are not part of the JSON stream:
+// AudioFrame, and Ended (which the State that follows it reports).
+func EventFields(ev transport.Event) (string, Fields) {
+	name := func(s string) string { return transport.Sanitize(s, maxNameRunes) }
+	switch e := ev.(type) {
+	case transport.RoomInfo:
+		f := Fields{"id": name(e.ID), "title": name(e.Title), "listeners": e.Listeners}
+		if !e.Started.IsZero() {
+			f["started"] = e.Started.UTC().Format(time.RFC3339)
+		}
+		return "room", f
+	case transport.Roster:
+		speakers := make([]Fields, 0, len(e.Speakers))
+		for _, s := range e.Speakers {
+			speakers = append(speakers, Fields{"id": name(s.ID), "name": name(s.Name), "role": name(s.Role), "muted": s.Muted})
+		}
+		return "roster", Fields{"speakers": speakers}
+	case transport.TranscriptSegment:
+		return "transcript", Fields{"id": name(e.ID), "speaker": name(e.Speaker),
+			"start": e.Start.Seconds(), "end": e.End.Seconds(),
+			"text": transport.Sanitize(e.Text, maxTextRunes), "final": e.Final}
+	case transport.State:
+		f := Fields{"state": name(string(e.State))}
+		if e.Reason != "" {
+			f["reason"] = name(e.Reason)
+		}
+		if e.Attempt > 0 {
+			f["attempt"] = e.Attempt
+			f["retry_in_ms"] = e.RetryIn.Milliseconds()
+		}
+		if e.Detail != "" {
+			f["detail"] = name(e.Detail)
+		}
+		return "state", f
+	case transport.Gap:
+		return "gap", gapFields(e.From, e.To, name(e.Why))
+	}
+	return "", nil
+}
+
+func gapFields(from, to time.Time, why string) Fields {
+	return Fields{"from": from.UTC().Format(time.RFC3339Nano), "to": to.UTC().Format(time.RFC3339Nano),
+		"seconds": to.Sub(from).Seconds(), "why": why}
+}
+
+// JSONLine encodes one JSON event line, newline included, so that it can be written
+// whole with one Write: the fields plus "type" and "time" (RFC 3339, UTC). It does not
+// modify f.
+func JSONLine(typ string, t time.Time, f Fields) ([]byte, error) {
+	line := make(Fields, len(f)+2)
+	for k, v := range f {
+		line[k] = v
+	}
+	line["type"] = typ
+	line["time"] = t.UTC().Format(time.RFC3339Nano)
+	b, err := json.Marshal(line)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s event: %w", typ, err)
+	}
+	return append(b, '\n'), nil
+}

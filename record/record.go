@@ -1,0 +1,865 @@
+// Package record writes a recording of a room to a directory that every standard tool
+// opens: the room mixed (audio.ogg), each speaker's Opus packets as received
+// (tracks/<speaker>.ogg), the transcript as WebVTT and JSON lines, the room's events as
+// JSON lines, and room.json.
+//
+// It owns the recording's timeline. Time 0 is Open (the join). Audio frames are placed
+// on the room clock, their timestamps anchored at the wall-clock offset of the first
+// frame; where a speaker is silent or audio is missing, Opus silence packets are inserted
+// so that every file stays aligned with the others and with the transcript cues. A Gap,
+// or a timestamp discontinuity (a new stream epoch), re-anchors the room clock to wall
+// time; every gap is logged in events.jsonl.
+//
+// A Recorder writes on a goroutine of its own, so that Event and WriteMixed never wait
+// for the disk. Every 250 ms of wall time that goroutine writes the pending Ogg pages, so
+// a recording cut off by a crash plays to within half a second of the crash. A failed
+// write stops the recording, leaving every file valid up to its last whole page or line.
+//
+// record sees only transport's event types and the pure Go parts of audio, so it builds
+// without cgo.
+package record
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spacetui/spacetui/audio"
+	"github.com/spacetui/spacetui/transport"
+)
+
+const (
+	sampleRate       = audio.SampleRate
+	frame            = audio.FrameSamples
+	queueLen         = 8192                   // items: over 20 s of a busy room
+	flushEvery       = 250 * time.Millisecond // wall time between page flushes
+	mixedSlack       = sampleRate / 5         // the mixed audio may lag wall time by 200 ms before silence fills it
+	jumpLimit        = 2 * sampleRate         // a timestamp jump beyond this, past wall time, is a discontinuity
+	maxTracks        = 256                    // speakers beyond this are not recorded
+	recentSeqs       = 64                     // frames remembered per track to drop duplicates
+	whyDiscontinuity = "discontinuity"        // the why of a gap the Recorder finds itself
+)
+
+// Options configures a Recorder.
+type Options struct {
+	// Dir is the recording directory. A Dir that exists and is not empty is never
+	// written into: the first free sibling Dir-2, Dir-3, ... is used instead, unless
+	// Force is set.
+	Dir   string
+	Force bool
+	// Title, RoomURL and ClientVersion go into room.json and the OpusTags. A RoomURL's
+	// user info and query, where tokens live, are left out.
+	Title, RoomURL, ClientVersion string
+	// Now is the clock; nil means time.Now. Time 0 of the recording is Open.
+	Now func() time.Time
+	// Logger gets one line when the recording stops on an error, and notices of gaps
+	// and dropped input; nil discards them.
+	Logger *slog.Logger
+	// Mixed says WriteMixed will be called; when false, audio.ogg is not created.
+	Mixed bool
+	// Create creates or truncates the named file for writing; nil means os.OpenFile with
+	// O_WRONLY|O_CREATE|O_TRUNC and mode 0644. The file must exist under its name once
+	// Create returns: room.json is replaced by renaming. Tests use it to inject faults.
+	Create func(name string) (File, error)
+}
+
+// Stats is a Recorder's progress.
+type Stats struct {
+	// Dir is the recording directory in use: Options.Dir or a sibling of it.
+	Dir string
+	// Bytes counts what was written to the audio, transcript and event files.
+	Bytes int64
+	// Seconds is the length of the recorded timeline so far.
+	Seconds float64
+	// Speakers counts the speakers heard, each with a track.
+	Speakers int
+	// Err is the error that stopped the recording, if one did.
+	Err error
+}
+
+// Recorder writes one recording directory. Its methods are safe for concurrent use.
+type Recorder struct {
+	dir    string
+	start  time.Time
+	now    func() time.Time
+	log    *slog.Logger
+	create func(string) (File, error)
+	meta   roomMeta
+
+	queue chan item
+	quit  chan struct{}
+	done  chan struct{}
+
+	closing   atomic.Bool
+	failed    atomic.Bool
+	closeOnce sync.Once
+	closeAt   time.Time
+	closeErr  error
+
+	bytes    atomic.Int64
+	samples  atomic.Int64
+	speakers atomic.Int64
+	errMu    sync.Mutex
+	err      error
+
+	overMu sync.Mutex
+	over   overrun
+
+	// Owned by the run goroutine.
+	clock      roomClock
+	mixed      *oggFile
+	tracks     map[string]*track
+	files      map[string]bool // track file names taken
+	roster     map[string]transport.Speaker
+	lastRoster []byte
+	lastRoom   []byte
+	events     *sink
+	transcript *sink
+	vtt        *sink
+	lastCue    int64
+	end        int64 // the furthest position written, in samples
+	finalized  bool
+	warnedMax  bool
+}
+
+// item is one call to Event or WriteMixed, stamped with its wall time, or a barrier.
+type item struct {
+	at      time.Time
+	ev      transport.Event
+	mixed   []byte
+	barrier chan struct{}
+}
+
+// overrun records input dropped because the queue was full: the disk is stalled.
+type overrun struct {
+	n        int
+	from, to time.Time
+}
+
+// Open creates the recording directory (Options.Dir or a sibling), tracks/ and the
+// files, writes room.json and starts the Recorder. Time 0 of the recording is now.
+func Open(opts Options) (*Recorder, error) {
+	r := &Recorder{
+		now:    opts.Now,
+		log:    opts.Logger,
+		create: opts.Create,
+		queue:  make(chan item, queueLen),
+		quit:   make(chan struct{}),
+		done:   make(chan struct{}),
+		tracks: map[string]*track{},
+		files:  map[string]bool{},
+		roster: map[string]transport.Speaker{},
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.create == nil {
+		r.create = createFile
+	}
+	dir, err := chooseDir(opts.Dir, opts.Force)
+	if err != nil {
+		return nil, err
+	}
+	r.dir = dir
+	r.start = r.now()
+	r.meta = roomMeta{
+		Title:         transport.Sanitize(opts.Title, maxNameRunes),
+		URL:           redactURL(opts.RoomURL),
+		ClientVersion: transport.Sanitize(opts.ClientVersion, maxNameRunes),
+		Started:       r.start.UTC().Format(time.RFC3339Nano),
+	}
+	if err := r.openFiles(opts.Mixed); err != nil {
+		r.closeFiles()
+		return nil, err
+	}
+	go r.run()
+	return r, nil
+}
+
+func (r *Recorder) openFiles(mixed bool) error {
+	if err := os.MkdirAll(filepath.Join(r.dir, "tracks"), 0o755); err != nil {
+		return fmt.Errorf("create recording directory: %w", err)
+	}
+	var err error
+	if r.events, err = r.openSink("events.jsonl"); err != nil {
+		return err
+	}
+	if r.transcript, err = r.openSink("transcript.jsonl"); err != nil {
+		return err
+	}
+	if r.vtt, err = r.openSink("transcript.vtt"); err != nil {
+		return err
+	}
+	if _, err := r.vtt.Write([]byte(vttHeader)); err != nil {
+		return err
+	}
+	if mixed {
+		if r.mixed, err = r.openOgg("audio.ogg", r.tags("")); err != nil {
+			return err
+		}
+	}
+	return r.writeRoomJSON()
+}
+
+func (r *Recorder) openSink(name string) (*sink, error) {
+	f, err := r.create(filepath.Join(r.dir, name))
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", name, err)
+	}
+	return &sink{f: f, name: name, total: &r.bytes}, nil
+}
+
+func (r *Recorder) openOgg(name string, tags []string) (*oggFile, error) {
+	s, err := r.openSink(name)
+	if err != nil {
+		return nil, err
+	}
+	w, err := audio.NewOggWriter(s, audio.OggOptions{Channels: 1, Comments: tags})
+	if err != nil {
+		_ = s.close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &oggFile{s: s, w: w}, nil
+}
+
+// tags are the OpusTags comments of a file: the room's title, the speaker and the date.
+func (r *Recorder) tags(speaker string) []string {
+	var c []string
+	if r.meta.Title != "" {
+		c = append(c, "TITLE="+r.meta.Title)
+	}
+	if speaker != "" {
+		c = append(c, "ARTIST="+speaker)
+	}
+	return append(c, "DATE="+r.start.UTC().Format(time.RFC3339))
+}
+
+// Dir returns the recording directory in use.
+func (r *Recorder) Dir() string { return r.dir }
+
+// Event records a room event. It is called on the session's network goroutine, in
+// order; it never waits for the disk. After Close or a failed write it does nothing.
+func (r *Recorder) Event(ev transport.Event) {
+	r.enqueue(item{ev: ev})
+}
+
+// WriteMixed records one Opus packet of the room mixed, as played. Calls come in order
+// from one goroutine. A packet that is not valid Opus is recorded as 20 ms of silence.
+// After Close or a failed write it does nothing.
+func (r *Recorder) WriteMixed(pkt []byte) {
+	if len(pkt) > 0 {
+		r.enqueue(item{mixed: append([]byte(nil), pkt...)})
+	}
+}
+
+func (r *Recorder) enqueue(it item) {
+	if r.closing.Load() || r.failed.Load() {
+		return
+	}
+	it.at = r.now()
+	select {
+	case r.queue <- it:
+	default:
+		// The disk has stalled for many seconds. Dropping keeps playback going; the
+		// timeline fills the hole with silence and the run goroutine logs it as a gap.
+		r.overMu.Lock()
+		if r.over.n == 0 {
+			r.over.from = it.at
+		}
+		r.over.n++
+		r.over.to = it.at
+		r.overMu.Unlock()
+	}
+}
+
+// Stats returns the recording's progress.
+func (r *Recorder) Stats() Stats {
+	r.errMu.Lock()
+	err := r.err
+	r.errMu.Unlock()
+	return Stats{
+		Dir:      r.dir,
+		Bytes:    r.bytes.Load(),
+		Seconds:  float64(r.samples.Load()) / sampleRate,
+		Speakers: int(r.speakers.Load()),
+		Err:      err,
+	}
+}
+
+// Close records everything queued, pads every track with silence to the same end (the
+// later of now and the furthest audio written), writes the end-of-stream pages and the
+// final `record` event, and syncs and closes the files. It returns the error that
+// stopped the recording, if one did, else the first error finalizing. Closing twice is
+// a no-op that returns the same error.
+func (r *Recorder) Close() error {
+	r.closeOnce.Do(func() {
+		r.closeAt = r.now()
+		r.closing.Store(true)
+		close(r.quit)
+		<-r.done
+		r.closeErr = r.Stats().Err
+	})
+	return r.closeErr
+}
+
+// run owns the files: it records the queued items in order and flushes pages on a tick.
+func (r *Recorder) run() {
+	defer close(r.done)
+	tick := time.NewTicker(flushEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case it := <-r.queue:
+			r.handle(it)
+		case <-tick.C:
+			// Read the clock before draining, so that every item stamped before this
+			// time is recorded before the mixed track is filled up to it.
+			now := r.now()
+			r.drain()
+			r.tick(now)
+		case <-r.quit:
+			r.drain()
+			if !r.failed.Load() {
+				r.finish(r.closeAt, nil)
+			}
+			return
+		}
+	}
+}
+
+func (r *Recorder) drain() {
+	for {
+		select {
+		case it := <-r.queue:
+			r.handle(it)
+		default:
+			return
+		}
+	}
+}
+
+func (r *Recorder) handle(it item) {
+	if it.barrier != nil {
+		close(it.barrier)
+		return
+	}
+	if r.failed.Load() {
+		return
+	}
+	if err := r.record(it); err != nil {
+		r.fail(err)
+	}
+}
+
+func (r *Recorder) record(it item) error {
+	if err := r.logOverrun(); err != nil {
+		return err
+	}
+	wall := r.wall(it.at)
+	if err := r.fillMixed(wall); err != nil {
+		return err
+	}
+	if it.mixed != nil {
+		return r.writeMixed(it.mixed)
+	}
+	switch e := it.ev.(type) {
+	case transport.AudioFrame:
+		return r.frame(e, it.at, wall)
+	case transport.TranscriptSegment:
+		return r.segment(e, it.at, wall)
+	case transport.Roster:
+		for _, s := range e.Speakers {
+			r.roster[s.ID] = s
+		}
+		return r.writeEventIfChanged(it.at, e, &r.lastRoster)
+	case transport.RoomInfo:
+		if err := r.writeEventIfChanged(it.at, e, &r.lastRoom); err != nil {
+			return err
+		}
+		return r.roomInfo(e)
+	case transport.Gap:
+		// The room clock resumes wherever the next frame lands in wall time.
+		r.clock.ok = false
+		r.log.Info("recording gap", "dir", r.dir, "seconds", e.Seconds(), "why", transport.Sanitize(e.Why, maxNameRunes))
+		return r.writeEvent(it.at, e)
+	case transport.State:
+		return r.writeEvent(it.at, e)
+	}
+	return nil
+}
+
+func (r *Recorder) tick(now time.Time) {
+	if r.failed.Load() || r.finalized {
+		return
+	}
+	err := r.logOverrun()
+	if err == nil {
+		err = r.fillMixed(r.wall(now))
+	}
+	for _, o := range r.oggs() {
+		if err != nil {
+			break
+		}
+		err = o.w.Flush()
+	}
+	if err != nil {
+		r.fail(err)
+	}
+}
+
+// wall converts a wall time to a position on the recording, in samples since Open.
+func (r *Recorder) wall(t time.Time) int64 {
+	return max(t.Sub(r.start).Nanoseconds(), 0) * 3 / 62500 // 48000 / 1e9
+}
+
+func (r *Recorder) timeAt(pos int64) time.Time {
+	return r.start.Add(time.Duration(pos * 62500 / 3))
+}
+
+// oggs returns every Ogg file, mixed first, tracks in file name order.
+func (r *Recorder) oggs() []*oggFile {
+	var all []*oggFile
+	if r.mixed != nil {
+		all = append(all, r.mixed)
+	}
+	for _, id := range slices.Sorted(maps.Keys(r.tracks)) {
+		all = append(all, r.tracks[id].ogg)
+	}
+	return all
+}
+
+// fillMixed keeps the mixed track within mixedSlack of wall time: while WriteMixed is
+// not called (an outage, a stalled device) silence takes its place.
+func (r *Recorder) fillMixed(wall int64) error {
+	if r.mixed == nil {
+		return nil
+	}
+	return r.fill(r.mixed, wall-mixedSlack)
+}
+
+func (r *Recorder) writeMixed(pkt []byte) error {
+	if err := r.write(r.mixed, pkt); err != nil {
+		return fmt.Errorf("record audio.ogg: %w", err)
+	}
+	return nil
+}
+
+// frame places one speaker's frame on the room clock and writes it to the speaker's
+// track after whatever silence it takes to get there.
+func (r *Recorder) frame(f transport.AudioFrame, at time.Time, wall int64) error {
+	t := r.tracks[f.Speaker]
+	if t != nil && t.seen(f.Seq, f.Timestamp) {
+		return nil // a duplicate, as a resume can deliver at its seam
+	}
+	if t == nil {
+		if len(r.tracks) >= maxTracks {
+			if !r.warnedMax {
+				r.warnedMax = true
+				r.log.Warn("too many speakers: not recording more tracks", "dir", r.dir, "max", maxTracks)
+			}
+			return nil
+		}
+		var err error
+		if t, err = r.newTrack(f.Speaker); err != nil {
+			return err
+		}
+	}
+	last := r.clock
+	pos, jumped := r.clock.place(f.Timestamp, wall)
+	if jumped {
+		from := r.timeAt(last.wall)
+		r.log.Info("recording gap", "dir", r.dir, "seconds", at.Sub(from).Seconds(), "why", whyDiscontinuity)
+		if err := r.writeLine(r.events, "gap", at, gapFields(from, at, whyDiscontinuity)); err != nil {
+			return err
+		}
+	}
+	t.remember(f.Seq, f.Timestamp)
+	if err := r.fill(t.ogg, pos); err != nil {
+		return fmt.Errorf("record %s: %w", t.file, err)
+	}
+	if err := r.write(t.ogg, f.Payload); err != nil {
+		return fmt.Errorf("record %s: %w", t.file, err)
+	}
+	return nil
+}
+
+func (r *Recorder) newTrack(id string) (*track, error) {
+	sp, ok := r.roster[id]
+	name := transport.Sanitize(sp.Name, maxNameRunes)
+	if !ok || name == "" {
+		name = transport.Sanitize(id, maxNameRunes)
+	}
+	file := "tracks/" + trackFile(filepath.Join(r.dir, "tracks"), name, id, r.files)
+	o, err := r.openOgg(file, r.tags(name))
+	if err != nil {
+		return nil, err
+	}
+	t := &track{id: transport.Sanitize(id, maxNameRunes), name: name, file: file, ogg: o}
+	r.tracks[id] = t
+	r.speakers.Add(1)
+	r.meta.Tracks = append(r.meta.Tracks, trackMeta{ID: t.id, Name: name, File: file})
+	return t, r.writeRoomJSON()
+}
+
+// fill inserts silence into o up to pos, to the nearest 20 ms.
+func (r *Recorder) fill(o *oggFile, pos int64) error {
+	for pos-o.next >= frame/2 {
+		if err := r.write(o, audio.SilencePacket()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write adds one packet to o; a packet whose duration cannot be read becomes silence,
+// which keeps the timeline.
+func (r *Recorder) write(o *oggFile, pkt []byte) error {
+	n, err := audio.PacketSamples(pkt)
+	if err != nil {
+		pkt, n = audio.SilencePacket(), frame
+	}
+	if err := o.w.WritePacket(pkt); err != nil {
+		return err
+	}
+	o.next += int64(n)
+	if o.next > r.end {
+		r.end = o.next
+		r.samples.Store(r.end)
+	}
+	return nil
+}
+
+// segment writes a transcript segment to transcript.jsonl and, when final, a cue to
+// transcript.vtt, both placed on the recording's timeline.
+func (r *Recorder) segment(s transport.TranscriptSegment, at time.Time, wall int64) error {
+	length := max(durationSamples(s.End-s.Start), 0)
+	start, ok := r.clock.at(uint32(durationSamples(s.Start)))
+	if !ok || start > wall+jumpLimit {
+		// No audio yet, or a caption off the audio's clock: a segment arrives about
+		// when its speech ends.
+		start = wall - length
+	}
+	start = max(start, 0)
+	end := start + length
+	_, f := EventFields(s)
+	f["rec_start"] = float64(start) / sampleRate
+	f["rec_end"] = float64(end) / sampleRate
+	if sp, ok := r.roster[s.Speaker]; ok {
+		f["name"] = transport.Sanitize(sp.Name, maxNameRunes)
+	}
+	if err := r.writeLine(r.transcript, "transcript", at, f); err != nil {
+		return err
+	}
+	if !s.Final {
+		return nil
+	}
+	// WebVTT wants cues in order of start time; overlapping speakers can break it.
+	start = max(start, r.lastCue)
+	end = max(end, start+sampleRate/1000)
+	r.lastCue = start
+	voice, _ := f["name"].(string)
+	if voice == "" {
+		voice = transport.Sanitize(s.Speaker, maxNameRunes)
+	}
+	cue := vttCue(transport.Sanitize(s.ID, maxNameRunes), start, end, voice, transport.Sanitize(s.Text, maxTextRunes))
+	_, err := r.vtt.Write(cue)
+	return err
+}
+
+func durationSamples(d time.Duration) int64 {
+	return d.Nanoseconds() * 3 / 62500
+}
+
+func (r *Recorder) roomInfo(e transport.RoomInfo) error {
+	m := r.meta
+	m.Room = &roomInfoMeta{ID: transport.Sanitize(e.ID, maxNameRunes), Title: transport.Sanitize(e.Title, maxNameRunes), Listeners: e.Listeners}
+	if !e.Started.IsZero() {
+		m.Room.Started = e.Started.UTC().Format(time.RFC3339)
+	}
+	if m.Title == "" {
+		m.Title = m.Room.Title
+	}
+	// The listener count changes all the time; room.json is rewritten for the rest.
+	changed := r.meta.Room == nil || m.Room.ID != r.meta.Room.ID || m.Room.Title != r.meta.Room.Title || m.Room.Started != r.meta.Room.Started
+	r.meta = m
+	if !changed {
+		return nil
+	}
+	return r.writeRoomJSON()
+}
+
+func (r *Recorder) writeEvent(at time.Time, ev transport.Event) error {
+	typ, f := EventFields(ev)
+	return r.writeLine(r.events, typ, at, f)
+}
+
+// writeEventIfChanged writes ev unless its fields equal the last ones written.
+func (r *Recorder) writeEventIfChanged(at time.Time, ev transport.Event, last *[]byte) error {
+	typ, f := EventFields(ev)
+	key, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("encode %s event: %w", typ, err)
+	}
+	if string(key) == string(*last) {
+		return nil
+	}
+	*last = key
+	return r.writeLine(r.events, typ, at, f)
+}
+
+// writeLine writes one JSON line whole, with one Write.
+func (r *Recorder) writeLine(s *sink, typ string, at time.Time, f Fields) error {
+	b, err := JSONLine(typ, at, f)
+	if err != nil {
+		return err
+	}
+	_, err = s.Write(b)
+	return err
+}
+
+// logOverrun logs, as a gap, input dropped because the queue was full.
+func (r *Recorder) logOverrun() error {
+	r.overMu.Lock()
+	o := r.over
+	r.over = overrun{}
+	r.overMu.Unlock()
+	if o.n == 0 {
+		return nil
+	}
+	r.log.Warn("recording fell behind: input dropped", "dir", r.dir, "items", o.n)
+	return r.writeLine(r.events, "gap", o.to, gapFields(o.from, o.to, "recorder_overrun"))
+}
+
+// fail stops the recording on its first error: one log line, the error in Stats, and
+// every file closed as it stands, each ending on its last whole page or line.
+func (r *Recorder) fail(err error) {
+	r.errMu.Lock()
+	r.err = fmt.Errorf("recording stopped: %w", err)
+	r.errMu.Unlock()
+	r.failed.Store(true)
+	r.log.Error("recording stopped", "dir", r.dir, "err", err)
+	r.finish(r.now(), err)
+}
+
+// finish finalizes the recording. On Close (cause nil) every track is padded to the
+// same end and the record event is written; after a failure the files are closed as
+// they are, each write attempted once more at most.
+func (r *Recorder) finish(at time.Time, cause error) {
+	if r.finalized {
+		return
+	}
+	r.finalized = true
+	var first error
+	keep := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	end := max(r.wall(at), r.end)
+	for _, o := range r.oggs() {
+		if cause == nil {
+			keep(r.fill(o, end))
+		}
+		keep(o.w.Close())
+	}
+	if cause == nil {
+		r.meta.Ended = at.UTC().Format(time.RFC3339Nano)
+		r.meta.Seconds = float64(r.end) / sampleRate
+		keep(r.writeRoomJSON())
+		keep(r.writeLine(r.events, "record", at, Fields{"path": r.dir, "bytes": r.bytes.Load(), "seconds": r.meta.Seconds}))
+	}
+	keep(r.closeFiles())
+	for _, d := range []string{filepath.Join(r.dir, "tracks"), r.dir} {
+		keep(syncDir(d))
+	}
+	if cause == nil && first != nil {
+		r.errMu.Lock()
+		r.err = fmt.Errorf("finalize recording: %w", first)
+		r.errMu.Unlock()
+		r.log.Error("recording not finalized", "dir", r.dir, "err", first)
+	}
+}
+
+// closeFiles syncs and closes every file that is open.
+func (r *Recorder) closeFiles() error {
+	var first error
+	sinks := []*sink{r.events, r.transcript, r.vtt}
+	for _, o := range r.oggs() {
+		sinks = append(sinks, o.s)
+	}
+	for _, s := range sinks {
+		if s == nil {
+			continue
+		}
+		if err := s.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// syncDir makes the directory's entries durable, so the files survive a power cut.
+func syncDir(name string) error {
+	d, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, os.ErrInvalid) {
+		return nil // some platforms cannot sync a directory
+	}
+	return err
+}
+
+// sync waits until every item queued before it is recorded. Tests use it.
+func (r *Recorder) sync() {
+	b := make(chan struct{})
+	r.queue <- item{barrier: b}
+	<-b
+}
+
+// oggFile is one Ogg Opus file and its position on the timeline.
+type oggFile struct {
+	s    *sink
+	w    *audio.OggWriter
+	next int64 // samples written: where the next packet starts
+}
+
+// track is one speaker's file.
+type track struct {
+	id, name, file string
+	ogg            *oggFile
+	recent         [recentSeqs]struct {
+		seq, ts uint32
+		ok      bool
+	}
+}
+
+// seen reports a frame already recorded: the same sequence number and timestamp. Both
+// must match, so that a new stream epoch that restarts the numbering is not mistaken
+// for duplicates.
+func (t *track) seen(seq, ts uint32) bool {
+	s := t.recent[seq%recentSeqs]
+	return s.ok && s.seq == seq && s.ts == ts
+}
+
+func (t *track) remember(seq, ts uint32) {
+	s := &t.recent[seq%recentSeqs]
+	s.seq, s.ts, s.ok = seq, ts, true
+}
+
+// roomClock maps the room's 32-bit timestamps to positions on the recording. It holds
+// the latest timestamp seen, its position and the wall position it arrived at.
+type roomClock struct {
+	ok   bool
+	ts   uint32
+	pos  int64
+	wall int64
+}
+
+// place returns the position of a frame with timestamp ts that arrived at wall. The
+// first frame, and a frame whose timestamp jumps back or further forward than wall time
+// allows (a new stream epoch), anchor the clock at wall; jumped reports the latter.
+func (c *roomClock) place(ts uint32, wall int64) (pos int64, jumped bool) {
+	if c.ok {
+		d := int64(int32(ts - c.ts)) // signed difference: timestamps wrap
+		if d >= -jumpLimit && d <= wall-c.wall+jumpLimit {
+			pos = c.pos + d
+			if d > 0 {
+				c.ts, c.pos, c.wall = ts, pos, wall
+			}
+			return pos, false
+		}
+		jumped = true
+	}
+	*c = roomClock{ok: true, ts: ts, pos: wall, wall: wall}
+	return wall, jumped
+}
+
+// at returns the position of ts, if the clock is anchored.
+func (c *roomClock) at(ts uint32) (int64, bool) {
+	return c.pos + int64(int32(ts-c.ts)), c.ok
+}
+
+// roomMeta is room.json.
+type roomMeta struct {
+	Title         string        `json:"title,omitempty"`
+	URL           string        `json:"url,omitempty"`
+	ClientVersion string        `json:"client_version,omitempty"`
+	Started       string        `json:"started"`
+	Ended         string        `json:"ended,omitempty"`
+	Seconds       float64       `json:"seconds,omitempty"`
+	Room          *roomInfoMeta `json:"room,omitempty"`
+	Tracks        []trackMeta   `json:"tracks"`
+}
+
+type roomInfoMeta struct {
+	ID        string `json:"id"`
+	Title     string `json:"title"`
+	Started   string `json:"started,omitempty"`
+	Listeners int    `json:"listeners"`
+}
+
+type trackMeta struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	File string `json:"file"`
+}
+
+// writeRoomJSON replaces room.json: written to a temporary file, synced, renamed, so a
+// crash leaves the old version or the new one.
+func (r *Recorder) writeRoomJSON() error {
+	m := r.meta
+	if m.Tracks == nil {
+		m.Tracks = []trackMeta{}
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode room.json: %w", err)
+	}
+	name := filepath.Join(r.dir, "room.json")
+	f, err := r.create(name + ".tmp")
+	if err != nil {
+		return fmt.Errorf("create room.json: %w", err)
+	}
+	_, err = f.Write(append(b, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(name+".tmp", name)
+	}
+	if err != nil {
+		_ = os.Remove(name + ".tmp")
+		return fmt.Errorf("write room.json: %w", err)
+	}
+	return nil
+}
+
+// redactURL drops a URL's user info and query, where credentials would be.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return transport.Sanitize(u.String(), maxTextRunes)
+}
