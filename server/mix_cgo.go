@@ -3,10 +3,6 @@
 package server
 
 import (
-	"fmt"
-
-	"gopkg.in/hraban/opus.v2"
-
 	"github.com/spacetui/spacetui/audio"
 	"github.com/spacetui/spacetui/transport/wire"
 )
@@ -14,12 +10,11 @@ import (
 // opusMixer decodes each track with its own decoder, sums the tracks through audio's
 // limiting mixer and encodes the sum once.
 type opusMixer struct {
-	enc  *opus.Encoder
+	enc  *audio.Encoder
 	decs map[uint16]*audio.Decoder
 	sum  *audio.Mixer
 	pcm  []int16
 	out  []int16
-	buf  []byte
 }
 
 var _ frameMixer = (*opusMixer)(nil)
@@ -28,12 +23,9 @@ var _ frameMixer = (*opusMixer)(nil)
 const mixBitrate = 32000
 
 func newFrameMixer() (frameMixer, error) {
-	enc, err := opus.NewEncoder(wire.SampleRate, 1, opus.AppAudio)
+	enc, err := audio.NewEncoder(mixBitrate)
 	if err != nil {
-		return nil, fmt.Errorf("opus encoder: %w", err)
-	}
-	if err := enc.SetBitrate(mixBitrate); err != nil {
-		return nil, fmt.Errorf("opus encoder: %w", err)
+		return nil, err
 	}
 	return &opusMixer{
 		enc:  enc,
@@ -41,7 +33,6 @@ func newFrameMixer() (frameMixer, error) {
 		sum:  audio.NewMixer(wire.FrameSamples),
 		pcm:  make([]int16, 6*wire.FrameSamples), // room for any valid packet (120 ms)
 		out:  make([]int16, wire.FrameSamples),
-		buf:  make([]byte, wire.MaxPayload),
 	}, nil
 }
 
@@ -63,9 +54,5 @@ func (m *opusMixer) mix(frames []wire.Frame) ([]byte, error) {
 		m.sum.Add(m.pcm[:n])
 	}
 	m.sum.Mix(m.out, 100)
-	n, err := m.enc.Encode(m.out, m.buf)
-	if err != nil {
-		return nil, fmt.Errorf("opus encode: %w", err)
-	}
-	return append([]byte(nil), m.buf[:n]...), nil
+	return m.enc.Encode(m.out)
 }
