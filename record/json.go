@@ -40,7 +40,7 @@ func EventFields(ev transport.Event) (string, Fields) {
 		return "roster", Fields{"speakers": speakers}
 	case transport.TranscriptSegment:
 		return "transcript", Fields{"id": name(e.ID), "speaker": name(e.Speaker),
-			"start": e.Start.Seconds(), "end": e.End.Seconds(),
+			"start": seconds(e.Start), "end": seconds(e.End),
 			"text": transport.Sanitize(e.Text, maxTextRunes), "final": e.Final}
 	case transport.State:
 		f := Fields{"state": name(string(e.State))}
@@ -63,8 +63,12 @@ func EventFields(ev transport.Event) (string, Fields) {
 
 func gapFields(from, to time.Time, why string) Fields {
 	return Fields{"from": from.UTC().Format(time.RFC3339Nano), "to": to.UTC().Format(time.RFC3339Nano),
-		"seconds": to.Sub(from).Seconds(), "why": why}
+		"seconds": seconds(to.Sub(from)), "why": why}
 }
+
+// seconds is d in seconds, rounded to the millisecond so a line carries 7.94, not
+// 7.9399999999999995.
+func seconds(d time.Duration) float64 { return d.Round(time.Millisecond).Seconds() }
 
 // JSONLine encodes one JSON event line, newline included, so that it can be written
 // whole with one Write: the fields plus "type" and "time" (RFC 3339, UTC). It does not

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spacetui/spacetui/record"
 	"github.com/spacetui/spacetui/transport"
 )
 
@@ -22,6 +23,7 @@ type headlessOutput interface {
 	event(ev transport.Event)
 	speaking(ids []string)
 	stats(st statsLine)
+	record(st record.Stats, state transport.ConnState)
 }
 
 type statsLine struct {
@@ -37,7 +39,11 @@ func (s *Session) runHeadless(ctx context.Context) error {
 	if s.cfg.JSON {
 		out = jsonOutput{NewJSONWriter(s.stdout(), time.Now)}
 	} else {
-		out = &textOutput{w: s.stdout(), names: map[string]string{}}
+		progress := io.Discard
+		if s.cfg.Capture && s.cfg.Stderr != nil {
+			progress = s.cfg.Stderr
+		}
+		out = &textOutput{w: s.stdout(), progress: progress, names: map[string]string{}}
 	}
 	if s.outErr != "" {
 		s.log.Warn(s.outErr)
@@ -46,12 +52,22 @@ func (s *Session) runHeadless(ctx context.Context) error {
 	defer poll.Stop()
 	stats := time.NewTicker(statsInterval)
 	defer stats.Stop()
-	var talking []string
+	var (
+		talking   []string
+		state     = transport.StateConnecting
+		recFailed bool
+	)
+	if s.pipe == nil {
+		poll.Stop() // no decoding, so nobody is heard talking
+	}
 	for {
 		select {
 		case ev, ok := <-s.events:
 			if !ok {
 				return nil
+			}
+			if st, ok := ev.(transport.State); ok {
+				state = st.State
 			}
 			out.event(ev)
 		case <-poll.C:
@@ -61,8 +77,18 @@ func (s *Session) runHeadless(ctx context.Context) error {
 				out.speaking(now)
 			}
 		case <-stats.C:
-			snap := s.pipe.Snapshot()
-			out.stats(statsLine{Frames: snap.Frames, Lost: snap.Lost, LossPct: snap.LossPct, BufferMs: snap.BufferMs})
+			if s.pipe != nil {
+				snap := s.pipe.Snapshot()
+				out.stats(statsLine{Frames: snap.Frames, Lost: snap.Lost, LossPct: snap.LossPct, BufferMs: snap.BufferMs})
+			}
+			if rec := s.rec.Load(); rec != nil {
+				st := rec.Stats()
+				if st.Err != nil && !recFailed {
+					recFailed = true
+					s.notice(fmt.Sprintf("recording stopped: %v (the session goes on)", st.Err))
+				}
+				out.record(st, state)
+			}
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -74,19 +100,24 @@ type jsonOutput struct{ w *JSONWriter }
 func (o jsonOutput) event(ev transport.Event) { _ = o.w.Event(ev) }
 
 func (o jsonOutput) speaking(ids []string) {
-	_ = o.w.Write("speaking", jsonEvent{"speakers": ids})
+	_ = o.w.Write("speaking", record.Fields{"speakers": ids})
+}
+
+func (o jsonOutput) record(st record.Stats, _ transport.ConnState) {
+	_ = o.w.Write("record", record.Fields{"path": st.Dir, "bytes": st.Bytes, "seconds": st.Seconds})
 }
 
 func (o jsonOutput) stats(st statsLine) {
-	_ = o.w.Write("stats", jsonEvent{"frames": st.Frames, "lost": st.Lost,
+	_ = o.w.Write("stats", record.Fields{"frames": st.Frames, "lost": st.Lost,
 		"loss_pct": st.LossPct, "buffer_ms": st.BufferMs})
 }
 
 // textOutput prints one human line per transition, final caption and stats tick.
 type textOutput struct {
-	w     io.Writer
-	names map[string]string // speaker id -> display name
-	title string
+	w        io.Writer
+	progress io.Writer         // the capture's progress lines (stderr), or io.Discard
+	names    map[string]string // speaker id -> display name
+	title    string
 }
 
 func (o *textOutput) printf(format string, args ...any) {
@@ -142,6 +173,11 @@ func (o *textOutput) speaking(ids []string) {
 		names = []string{"nobody"}
 	}
 	o.printf("speaking: %s", strings.Join(names, ", "))
+}
+
+func (o *textOutput) record(st record.Stats, state transport.ConnState) {
+	d := time.Duration(st.Seconds * float64(time.Second)).Round(time.Second)
+	fmt.Fprintf(o.progress, "recording %s · %s · %s · %d speakers · %s\n", st.Dir, d, byteSize(st.Bytes), st.Speakers, state)
 }
 
 func (o *textOutput) stats(st statsLine) {

@@ -1,6 +1,7 @@
 // Package session is one joined room: it runs the reconnector, feeds audio frames to the
-// playback pipeline and every other event to the TUI or to the headless output, and owns
-// the goroutines that does. cmd/spacetui only parses flags and calls Run.
+// playback pipeline, every event to the recorder, and the rest to the TUI or to the
+// headless output, and it owns the goroutines that do so. cmd/spacetui only parses flags
+// and calls Run.
 package session
 
 import (
@@ -11,11 +12,16 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spacetui/spacetui/audio"
+	"github.com/spacetui/spacetui/record"
 	"github.com/spacetui/spacetui/transport"
 )
+
+// mixBitrate is the Opus bit rate of the mixed recording (speech, mono).
+const mixBitrate = 32000
 
 // Config is what the user asked for on the command line.
 type Config struct {
@@ -35,6 +41,15 @@ type Config struct {
 	GiveUpAfter time.Duration
 	// NoColor turns colour off in the TUI (NO_COLOR).
 	NoColor bool
+	// RecordDir, when set, records the room there (see package record); Force writes
+	// into an existing non-empty directory.
+	RecordDir string
+	Force     bool
+	// Capture is the `record` command: no playback at all (a null sink, and none at all
+	// without the full build), progress lines on stderr.
+	Capture bool
+	// Version is the client version written into recordings.
+	Version string
 
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -46,13 +61,16 @@ type Config struct {
 type Session struct {
 	cfg    Config
 	log    *slog.Logger
-	pipe   *audio.Pipeline
-	output string // what the status bar calls the output
-	outErr string // why the requested output is not playing, if it is not
+	pipe   *audio.Pipeline // nil when capturing without the full build
+	output string          // what the status bar calls the output
+	outErr string          // why the requested output is not playing, if it is not
 
 	events chan transport.Event // room events for the frontend, closed when the reconnector returns
 	retry  chan struct{}
 
+	rec      atomic.Pointer[record.Recorder] // set at the first join: time 0 of the recording
+	recErr   error                           // why the recorder could not open
+	mixer    *audio.Encoder                  // encodes the mix for audio.ogg; playout goroutine only
 	forOnce  sync.Once
 	forTimer *time.Timer
 }
@@ -70,19 +88,14 @@ func Run(ctx context.Context, cfg Config) error {
 		events: make(chan transport.Event, 256),
 		retry:  make(chan struct{}, 1),
 	}
-	sink, err := s.openSink()
-	if err != nil {
-		return err
-	}
-	s.pipe, err = audio.NewPipeline(audio.PipelineConfig{Sink: sink, Volume: cfg.Volume, Logger: s.log})
-	if err != nil {
-		_ = sink.Close()
+	if err := s.openPipeline(); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s.pipe.Start(ctx)
-	defer s.pipe.Close()
+	if s.pipe != nil {
+		s.pipe.Start(ctx)
+	}
 
 	policy := transport.DefaultPolicy()
 	policy.GiveUpAfter = cfg.GiveUpAfter
@@ -101,7 +114,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}()
 
 	var feErr error
-	if cfg.Headless {
+	if cfg.Headless || cfg.Capture {
 		feErr = s.runHeadless(ctx)
 	} else {
 		feErr = s.runTUI(ctx)
@@ -109,23 +122,57 @@ func Run(ctx context.Context, cfg Config) error {
 	cancel()
 	for range s.events { // let the reconnector finish if it is blocked on a send
 	}
-	err = <-rcErr
+	err := <-rcErr
 	if s.forTimer != nil {
 		s.forTimer.Stop()
 	}
+	if s.pipe != nil {
+		_ = s.pipe.Close() // no more OnMixed calls after this
+	}
+	recErr := s.closeRecording()
+	switch {
+	case err != nil:
+		return err
+	case s.recErr != nil:
+		return s.recErr
+	case feErr != nil && !errors.Is(feErr, context.Canceled):
+		return feErr
+	}
+	return recErr
+}
+
+// openPipeline opens the output and the playback pipeline. If the default device cannot
+// be opened the session goes on without sound and says why; a device the user named
+// must exist. A capture without the full build runs with no pipeline at all.
+func (s *Session) openPipeline() error {
+	sink, err := s.openSink()
 	if err != nil {
 		return err
 	}
-	if feErr != nil && !errors.Is(feErr, context.Canceled) {
-		return feErr
+	cfg := audio.PipelineConfig{Sink: sink, Volume: s.cfg.Volume, Logger: s.log}
+	if s.cfg.RecordDir != "" {
+		if s.mixer, err = audio.NewEncoder(mixBitrate); err == nil {
+			cfg.OnMixed = s.onMixed
+		}
 	}
-	return nil
+	s.pipe, err = audio.NewPipeline(cfg)
+	if err == nil {
+		return nil
+	}
+	_ = sink.Close()
+	if s.cfg.Capture && errors.Is(err, audio.ErrNeedsFullBuild) {
+		s.pipe, s.mixer = nil, nil
+		s.notice("this build has no Opus codec (cgo): recording tracks and transcripts only; the mixed audio.ogg and speaking indicators need the full build")
+		return nil
+	}
+	return err
 }
 
-// openSink opens the requested output. If the default device cannot be opened the
-// session goes on without sound and says why; a device the user named must exist.
 func (s *Session) openSink() (audio.Sink, error) {
 	spec := s.cfg.Output
+	if s.cfg.Capture {
+		spec = "null"
+	}
 	sink, err := audio.OpenSink(spec)
 	if err == nil {
 		s.output = sink.Name()
@@ -145,20 +192,83 @@ func (s *Session) openSink() (audio.Sink, error) {
 }
 
 // dispatch runs on the reconnector's goroutine: audio goes straight to the pipeline
-// (cheap, never blocks), everything else to the frontend.
+// (cheap, never blocks), every event to the recorder, the rest to the frontend.
 func (s *Session) dispatch(ctx context.Context, cancel context.CancelFunc, ev transport.Event) {
-	switch e := ev.(type) {
-	case transport.AudioFrame:
-		s.pipe.Push(e.Speaker, e.Seq, e.Timestamp, e.Payload)
-		return
-	case transport.State:
-		if e.State == transport.StateLive && s.cfg.For > 0 {
-			s.forOnce.Do(func() { s.forTimer = time.AfterFunc(s.cfg.For, cancel) })
+	if st, ok := ev.(transport.State); ok && st.State == transport.StateLive {
+		s.forOnce.Do(func() { s.firstJoin(cancel) })
+	}
+	if rec := s.rec.Load(); rec != nil {
+		rec.Event(ev)
+	}
+	if f, ok := ev.(transport.AudioFrame); ok {
+		if s.pipe != nil {
+			s.pipe.Push(f.Speaker, f.Seq, f.Timestamp, f.Payload)
 		}
+		return
 	}
 	select {
 	case s.events <- ev:
 	case <-ctx.Done():
+	}
+}
+
+// firstJoin starts what counts from the first successful join: --for and the recording.
+func (s *Session) firstJoin(cancel context.CancelFunc) {
+	if s.cfg.For > 0 {
+		s.forTimer = time.AfterFunc(s.cfg.For, cancel)
+	}
+	if s.cfg.RecordDir == "" {
+		return
+	}
+	rec, err := record.Open(record.Options{
+		Dir: s.cfg.RecordDir, Force: s.cfg.Force,
+		RoomURL: s.cfg.URL, ClientVersion: s.cfg.Version,
+		Logger: s.log, Mixed: s.mixer != nil,
+	})
+	if err != nil {
+		s.recErr = fmt.Errorf("record: %w", err)
+		cancel()
+		return
+	}
+	s.rec.Store(rec)
+	s.log.Info("recording", "dir", rec.Dir())
+}
+
+// onMixed encodes the room's mix for audio.ogg; it runs on the playout goroutine.
+func (s *Session) onMixed(pcm []int16) {
+	rec := s.rec.Load()
+	if rec == nil {
+		return
+	}
+	pkt, err := s.mixer.Encode(pcm)
+	if err != nil {
+		s.log.Warn("mixed recording: encode", "err", err)
+		return
+	}
+	rec.WriteMixed(pkt)
+}
+
+// closeRecording finalizes the recording and says where it is.
+func (s *Session) closeRecording() error {
+	rec := s.rec.Load()
+	if rec == nil {
+		return nil
+	}
+	err := rec.Close()
+	st := rec.Stats()
+	if err != nil {
+		return fmt.Errorf("recording in %s stopped: %w", st.Dir, err)
+	}
+	s.notice(fmt.Sprintf("recorded %s: %.1f s, %s, %d speakers", st.Dir, st.Seconds, byteSize(st.Bytes), st.Speakers))
+	return nil
+}
+
+// notice tells the user something once: on stderr, never on a JSON stdout or the TUI
+// (after the TUI has exited, stderr is the terminal again).
+func (s *Session) notice(msg string) {
+	s.log.Info(msg)
+	if s.cfg.Stderr != nil {
+		fmt.Fprintln(s.cfg.Stderr, "spacetui:", msg)
 	}
 }
 
@@ -176,4 +286,17 @@ func (s *Session) stdout() io.Writer {
 		return s.cfg.Stdout
 	}
 	return os.Stdout
+}
+
+// byteSize formats n bytes for people.
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -45,7 +46,16 @@ func (p playback) Snapshot() ui.PlaybackSnapshot {
 	for _, sp := range snap.Speakers {
 		levels[sp.ID] = ui.SpeakerLevel{Level: sp.Level, Talking: sp.Talking}
 	}
+	var recDir string
+	var recFor time.Duration
+	if rec := p.s.rec.Load(); rec != nil {
+		st := rec.Stats()
+		if st.Err == nil {
+			recDir, recFor = st.Dir, time.Duration(st.Seconds*float64(time.Second))
+		}
+	}
 	return ui.PlaybackSnapshot{
+		Recording: recDir, RecordingFor: recFor,
 		Levels:    levels,
 		BufferMs:  snap.BufferMs,
 		LossPct:   snap.LossPct,

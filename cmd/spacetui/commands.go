@@ -72,7 +72,7 @@ Try it:  spacetui demo`,
 		return usageError{fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
 	})
 	std := ioSet{stdin, stdout, stderr}
-	root.AddCommand(newDemo(std), newJoin(std), newServe(std), newDevices(std))
+	root.AddCommand(newDemo(std), newJoin(std), newRecord(std), newServe(std), newDevices(std))
 	return root
 }
 
@@ -92,6 +92,8 @@ type joinFlags struct {
 	volume      int
 	giveUpAfter time.Duration
 	token       string
+	force       bool
+	capture     bool // the record command
 }
 
 func (f *joinFlags) register(c *cobra.Command) {
@@ -99,12 +101,13 @@ func (f *joinFlags) register(c *cobra.Command) {
 	fs.BoolVar(&f.headless, "headless", false, "no TUI: print events (one line each) instead")
 	fs.BoolVar(&f.json, "json", false, "with --headless: stdout carries only JSON lines, one event each")
 	fs.StringVar(&f.output, "output", "", `audio output: a device name (see "spacetui devices"), "null", or "wav:PATH" (default: the default device)`)
-	fs.StringVar(&f.record, "record", "", "record the room into this directory")
+	fs.StringVar(&f.record, "record", "", "record the room into this directory (a non-empty one is never written into: DIR-2, ... is used)")
 	fs.DurationVar(&f.forDur, "for", 0, "leave after this long, counted from the first successful join (e.g. 90s, 10m); exit 0")
 	fs.StringVar(&f.logPath, "log", "", "write the log here (default with the TUI: $XDG_STATE_HOME/spacetui/spacetui.log)")
 	fs.IntVar(&f.volume, "volume", 80, "volume in percent, 0-150")
 	fs.DurationVar(&f.giveUpAfter, "give-up-after", 0, "stop with an error after an outage this long (default: never give up)")
 	fs.StringVar(&f.token, "token", "", "access token for the room (default: $SPACETUI_TOKEN)")
+	fs.BoolVar(&f.force, "force", false, "with --record: write into DIR even if it is not empty")
 }
 
 func (f *joinFlags) validate() error {
@@ -116,9 +119,6 @@ func (f *joinFlags) validate() error {
 	}
 	if f.forDur < 0 || f.giveUpAfter < 0 {
 		return usageError{errors.New("--for and --give-up-after take a positive duration")}
-	}
-	if f.record != "" {
-		return errors.New("--record is not available yet in this build")
 	}
 	return nil
 }
@@ -135,7 +135,9 @@ func joinRoom(ctx context.Context, url string, f *joinFlags, std ioSet, logger *
 		Headless: f.headless, JSON: f.json,
 		Output: f.output, Volume: f.volume,
 		For: f.forDur, GiveUpAfter: f.giveUpAfter,
-		NoColor: noColor,
+		NoColor:   noColor,
+		RecordDir: f.record, Force: f.force, Capture: f.capture,
+		Version: version,
 		Stdin:   std.stdin, Stdout: std.stdout, Stderr: std.stderr,
 		Logger: logger,
 	})
@@ -162,15 +164,7 @@ not authorized, room ended) exits with status 1 and one line saying why.`,
 		Example: `  spacetui join ws://127.0.0.1:8080/rooms/demo
   spacetui join ws://127.0.0.1:8080/rooms/demo --headless --json --for 60s
   spacetui join --output null --headless ws://example.org:8080/rooms/town-hall`,
-		Args: func(c *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageError{fmt.Errorf("join takes one room URL, got %d arguments (see spacetui join --help)", len(args))}
-			}
-			if _, _, err := transport.Lookup(args[0]); err != nil {
-				return usageError{err}
-			}
-			return nil
-		},
+		Args: oneRoomURL("join"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := f.validate(); err != nil {
 				return err
@@ -185,6 +179,68 @@ not authorized, room ended) exits with status 1 and one line saying why.`,
 	}
 	f.register(c)
 	return c
+}
+
+func newRecord(std ioSet) *cobra.Command {
+	f := joinFlags{headless: true, capture: true, output: "null"}
+	c := &cobra.Command{
+		Use:   "record URL -o DIR",
+		Short: "Headless capture: record a room to disk (no TUI, no sound card)",
+		Long: `Record a room to DIR without a terminal UI or a sound card, e.g. on a server:
+
+  DIR/audio.ogg              the room mixed (Ogg Opus)
+  DIR/tracks/SPEAKER.ogg     each speaker's Opus packets exactly as received
+  DIR/transcript.vtt         WebVTT captions with <v Speaker> voices
+  DIR/transcript.jsonl       every caption segment, partial and final
+  DIR/events.jsonl           joins, roster changes, reconnects and gaps (JSON lines)
+  DIR/room.json              the room, the start time and the client version
+
+Time 0 is the moment of joining; outages become silence in every file and a logged gap,
+so files and captions stay aligned with the room clock. Pages reach the disk at least
+every 500 ms, so even a kill -9 leaves playable files; SIGINT/SIGTERM finalize cleanly.
+A DIR that exists and is not empty is never written into: DIR-2, DIR-3, ... is used
+unless --force. Progress goes to stderr every 5 s (JSON "record" events with --json).`,
+		Example: `  spacetui record ws://127.0.0.1:8080/rooms/demo -o capture --for 1h
+  spacetui record ws://example.org/rooms/town-hall -o /var/lib/spacetui/town-hall --json`,
+		Args: oneRoomURL("record"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if f.record == "" {
+				return usageError{errors.New("record needs -o DIR")}
+			}
+			if err := f.validate(); err != nil {
+				return err
+			}
+			logger, closeLog, err := session.OpenLog(f.logPath, false, std.stderr)
+			if err != nil {
+				return err
+			}
+			defer closeLog()
+			return joinRoom(c.Context(), args[0], &f, std, logger)
+		},
+	}
+	fs := c.Flags()
+	fs.StringVarP(&f.record, "output", "o", "", "the recording directory")
+	fs.DurationVar(&f.forDur, "for", 0, "stop after this long, counted from the first successful join; exit 0")
+	fs.BoolVar(&f.json, "json", false, "stdout carries only JSON lines, one event each")
+	fs.BoolVar(&f.force, "force", false, "write into DIR even if it is not empty")
+	fs.StringVar(&f.logPath, "log", "", "write the log here (default: stderr)")
+	fs.DurationVar(&f.giveUpAfter, "give-up-after", 0, "stop with an error after an outage this long (default: never give up)")
+	fs.StringVar(&f.token, "token", "", "access token for the room (default: $SPACETUI_TOKEN)")
+	f.volume = 100
+	return c
+}
+
+// oneRoomURL checks that a command got exactly one room URL of a known scheme.
+func oneRoomURL(cmd string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return usageError{fmt.Errorf("%s takes one room URL, got %d arguments (see spacetui %s --help)", cmd, len(args), cmd)}
+		}
+		if _, _, err := transport.Lookup(args[0]); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
 }
 
 func newDemo(std ioSet) *cobra.Command {
