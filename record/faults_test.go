@@ -460,3 +460,36 @@ func TestInvalidPacket(t *testing.T) {
 		t.Errorf("packets %x", got)
 	}
 }
+
+// TestSilentTrackFollowsWallTime: while live, a speaker who stops talking still gets
+// silence up to within trackSlack of now, so a kill -9 leaves their track as long as the
+// others; during an outage it does not, so frames a resume delivers late land in place.
+func TestSilentTrackFollowsWallTime(t *testing.T) {
+	clock := newClock()
+	r, err := Open(Options{Dir: t.TempDir(), Force: true, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	pkts := demoPackets(t, 50)
+	length := func() float64 {
+		r.sync()
+		got, _ := readOgg(t, filepath.Join(r.Dir(), "tracks", "ada.ogg"))
+		return float64(len(got)) * 0.02
+	}
+	r.Event(transport.Roster{Speakers: []transport.Speaker{{ID: "a", Name: "Ada"}, {ID: "b", Name: "Bob"}}})
+	r.Event(transport.State{State: transport.StateLive})
+	feed(r, clock, pkts, 0, 50) // 1 s of Ada (and Bob)
+	clock.Advance(3 * time.Second)
+	time.Sleep(3 * flushEvery) // the flusher runs on wall time
+	if got, want := length(), 4.0-float64(trackSlack)/sampleRate; got < want-0.021 || got > want+0.021 {
+		t.Fatalf("live and silent: ada.ogg is %.2f s long, want %.2f s", got, want)
+	}
+	r.Event(transport.State{State: transport.StateReconnecting})
+	before := length()
+	clock.Advance(5 * time.Second)
+	time.Sleep(3 * flushEvery)
+	if got := length(); got != before {
+		t.Fatalf("during an outage ada.ogg grew from %.2f s to %.2f s", before, got)
+	}
+}

@@ -38,15 +38,21 @@ import (
 )
 
 const (
-	sampleRate       = audio.SampleRate
-	frame            = audio.FrameSamples
-	queueLen         = 8192                   // items: over 20 s of a busy room
-	flushEvery       = 250 * time.Millisecond // wall time between page flushes
-	mixedSlack       = sampleRate / 5         // the mixed audio may lag wall time by 200 ms before silence fills it
-	jumpLimit        = 2 * sampleRate         // a timestamp jump beyond this, past wall time, is a discontinuity
-	maxTracks        = 256                    // speakers beyond this are not recorded
-	recentSeqs       = 64                     // frames remembered per track to drop duplicates
-	whyDiscontinuity = "discontinuity"        // the why of a gap the Recorder finds itself
+	sampleRate = audio.SampleRate
+	frame      = audio.FrameSamples
+	queueLen   = 8192                   // items: over 20 s of a busy room
+	flushEvery = 100 * time.Millisecond // wall time between page flushes
+	mixedSlack = sampleRate / 5         // the mixed audio may lag wall time by 200 ms before silence fills it
+	// trackSlack is how far a silent speaker's track may lag wall time while the
+	// connection is live before silence fills it, so that a kill -9 leaves every track
+	// within half a second (slack + flushEvery) of the end. It is larger than mixedSlack
+	// because a frame that arrives later than this behind the room clock is written
+	// late rather than at its place.
+	trackSlack       = sampleRate * 3 / 10
+	jumpLimit        = 2 * sampleRate  // a timestamp jump beyond this, past wall time, is a discontinuity
+	maxTracks        = 256             // speakers beyond this are not recorded
+	recentSeqs       = 64              // frames remembered per track to drop duplicates
+	whyDiscontinuity = "discontinuity" // the why of a gap the Recorder finds itself
 )
 
 // Options configures a Recorder.
@@ -129,6 +135,7 @@ type Recorder struct {
 	end        int64 // the furthest position written, in samples
 	finalized  bool
 	warnedMax  bool
+	live       bool // the connection is live (the last State said so)
 }
 
 // item is one call to Event or WriteMixed, stamped with its wall time, or a barrier.
@@ -395,6 +402,9 @@ func (r *Recorder) record(it item) error {
 		r.log.Info("recording gap", "dir", r.dir, "seconds", e.Seconds(), "why", transport.Sanitize(e.Why, maxNameRunes))
 		return r.writeEvent(it.at, e)
 	case transport.State:
+		// Silent tracks follow wall time only while live: during an outage a resume may
+		// still deliver the missed frames, which belong at their own places.
+		r.live = e.State == transport.StateLive
 		return r.writeEvent(it.at, e)
 	}
 	return nil
@@ -407,6 +417,13 @@ func (r *Recorder) tick(now time.Time) {
 	err := r.logOverrun()
 	if err == nil {
 		err = r.fillMixed(r.wall(now))
+	}
+	if r.live {
+		for _, t := range r.tracks {
+			if err == nil {
+				err = r.fill(t.ogg, r.wall(now)-trackSlack)
+			}
+		}
 	}
 	for _, o := range r.oggs() {
 		if err != nil {
@@ -450,6 +467,9 @@ func (r *Recorder) fillMixed(wall int64) error {
 }
 
 func (r *Recorder) writeMixed(pkt []byte) error {
+	if r.mixed == nil {
+		return nil // Options.Mixed was false: there is no audio.ogg
+	}
 	if err := r.write(r.mixed, pkt); err != nil {
 		return fmt.Errorf("record audio.ogg: %w", err)
 	}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// probeDuration validates an Ogg Opus file with ffprobe and opusinfo and returns its
+// duration in seconds. allowNoEOS accepts a file cut off by a crash (no end-of-stream page).
+func probeDuration(t *testing.T, path string, allowNoEOS bool) float64 {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name,sample_rate:format=duration", "-of", "default=nw=1", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v\n%s", path, err, out)
+	}
+	if !strings.Contains(string(out), "codec_name=opus") || !strings.Contains(string(out), "sample_rate=48000") {
+		t.Fatalf("ffprobe %s: not 48 kHz Opus:\n%s", path, out)
+	}
+	var dur float64
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(line, "duration="); ok {
+			dur, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	// opusinfo exits non-zero on any warning, including the missing end-of-stream
+	// page of a killed recording; the lines say which.
+	info, err := exec.Command("opusinfo", path).CombinedOutput()
+	if err != nil && !allowNoEOS {
+		t.Fatalf("opusinfo %s: %v\n%s", path, err, info)
+	}
+	if !strings.Contains(string(info), "Playback length") {
+		t.Fatalf("opusinfo %s: not a playable Opus stream:\n%s", path, info)
+	}
+	for _, line := range strings.Split(string(info), "\n") {
+		if strings.Contains(line, "WARNING") || strings.Contains(line, "ERROR") {
+			if allowNoEOS && strings.Contains(line, "EOS not set") {
+				continue
+			}
+			t.Errorf("opusinfo %s: %s", path, line)
+		}
+	}
+	return dur
+}
+
+func recordFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	files := []string{filepath.Join(dir, "audio.ogg")}
+	tracks, _ := filepath.Glob(filepath.Join(dir, "tracks", "*.ogg"))
+	if len(tracks) < 2 {
+		t.Fatalf("want a track per speaker heard, got %v", tracks)
+	}
+	return append(files, tracks...)
+}
+
+func TestRecordValidFiles(t *testing.T) {
+	need(t, haveTool("ffprobe") && haveTool("opusinfo"), "ffprobe (ffmpeg) and opusinfo (opus-tools) are needed")
+	url, _ := startServer(t)
+	dir := filepath.Join(t.TempDir(), "capture")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "keep.txt"), []byte("not yours"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const secs = 12
+	cmd := exec.Command(spacetuiBin(t), "record", url, "-o", dir, "--for", strconv.Itoa(secs)+"s", "--json")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("record: %v\n%s", err, stderr.String())
+	}
+	// The directory was not empty: the recording went to a sibling.
+	got := dir + "-2"
+	if b, _ := os.ReadFile(filepath.Join(dir, "keep.txt")); string(b) != "not yours" {
+		t.Fatalf("the existing directory was touched")
+	}
+	for _, f := range recordFiles(t, got) {
+		d := probeDuration(t, f, false)
+		if d < secs*0.99 || d > secs*1.01 {
+			t.Errorf("%s: %.3f s, want %d s within 1%%", f, d, secs)
+		}
+	}
+	vtt, err := os.ReadFile(filepath.Join(got, "transcript.vtt"))
+	if err != nil || !strings.HasPrefix(string(vtt), "WEBVTT") || !strings.Contains(string(vtt), "<v Ada>") {
+		t.Errorf("transcript.vtt: %v\n%s", err, vtt)
+	}
+	var room map[string]any
+	if b, err := os.ReadFile(filepath.Join(got, "room.json")); err != nil || json.Unmarshal(b, &room) != nil {
+		t.Errorf("room.json: %v %s", err, b)
+	}
+	if !strings.Contains(string(out), `"type":"record"`) {
+		t.Errorf("no record progress event on stdout")
+	}
+	for _, f := range []string{"events.jsonl", "transcript.jsonl"} {
+		b, err := os.ReadFile(filepath.Join(got, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if !json.Valid([]byte(line)) {
+				t.Errorf("%s: invalid line %q", f, line)
+			}
+		}
+	}
+}
+
+// A recording killed with SIGKILL plays to within half a second of the kill; one stopped
+// with SIGTERM is finalized.
+func TestRecordSurvivesSignals(t *testing.T) {
+	need(t, haveTool("ffprobe") && haveTool("opusinfo"), "ffprobe (ffmpeg) and opusinfo (opus-tools) are needed")
+	url, _ := startServer(t)
+	for _, tt := range []struct {
+		name string
+		sig  syscall.Signal
+	}{{"kill -9", syscall.SIGKILL}, {"SIGTERM", syscall.SIGTERM}} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "rec")
+			cmd := exec.Command(spacetuiBin(t), "record", url, "-o", dir, "--log", filepath.Join(t.TempDir(), "log"))
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Wait for the join (room.json appears at time 0), then record 6 s.
+			deadline := time.Now().Add(10 * time.Second)
+			for time.Now().Before(deadline) {
+				if _, err := os.Stat(filepath.Join(dir, "room.json")); err == nil {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			joined := time.Now()
+			time.Sleep(6 * time.Second)
+			_ = cmd.Process.Signal(tt.sig)
+			killedAt := time.Since(joined).Seconds()
+			err := cmd.Wait()
+			if tt.sig == syscall.SIGTERM && err != nil {
+				t.Fatalf("SIGTERM should finalize and exit 0: %v", err)
+			}
+			for _, f := range recordFiles(t, dir) {
+				d := probeDuration(t, f, tt.sig == syscall.SIGKILL)
+				if d < killedAt-0.5 || d > killedAt+0.25 {
+					t.Errorf("%s: plays %.2f s, killed after %.2f s", filepath.Base(f), d, killedAt)
+				}
+			}
+		})
+	}
+}
