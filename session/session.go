@@ -55,6 +55,8 @@ type Config struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Logger *slog.Logger
+	// LogToFile says Logger writes to a file, not to Stderr: notices then go to both.
+	LogToFile bool
 }
 
 // Session is one run of Config against a room.
@@ -266,7 +268,9 @@ func (s *Session) closeRecording() error {
 // notice tells the user something once: on stderr, never on a JSON stdout or the TUI
 // (after the TUI has exited, stderr is the terminal again).
 func (s *Session) notice(msg string) {
-	s.log.Info(msg)
+	if s.cfg.LogToFile || s.cfg.Stderr == nil {
+		s.log.Info(msg)
+	}
 	if s.cfg.Stderr != nil {
 		fmt.Fprintln(s.cfg.Stderr, "spacetui:", msg)
 	}

@@ -137,8 +137,9 @@ func joinRoom(ctx context.Context, url string, f *joinFlags, std ioSet, logger *
 		For: f.forDur, GiveUpAfter: f.giveUpAfter,
 		NoColor:   noColor,
 		RecordDir: f.record, Force: f.force, Capture: f.capture,
-		Version: version,
-		Stdin:   std.stdin, Stdout: std.stdout, Stderr: std.stderr,
+		Version:   version,
+		LogToFile: f.logPath != "" || !f.headless,
+		Stdin:     std.stdin, Stdout: std.stdout, Stderr: std.stderr,
 		Logger: logger,
 	})
 }

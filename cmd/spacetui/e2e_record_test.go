@@ -152,3 +152,48 @@ func TestRecordSurvivesSignals(t *testing.T) {
 		})
 	}
 }
+
+// The cgo-free build records tracks and transcripts, says once what the mixed audio
+// needs, and exits 0; playback says what it needs.
+func TestRecordWithoutCgo(t *testing.T) {
+	url, _ := startServer(t)
+	bin := filepath.Join(t.TempDir(), "spacetui-nocgo")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
+	}
+	dir := filepath.Join(t.TempDir(), "rec")
+	cmd := exec.Command(bin, "record", url, "-o", dir, "--for", "6s")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("record without cgo: %v\n%s", err, stderr.String())
+	}
+	if n := strings.Count(stderr.String(), "need the full build"); n != 1 {
+		t.Errorf("want the full-build notice once, got %d times:\n%s", n, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "audio.ogg")); err == nil {
+		t.Errorf("audio.ogg written without an encoder")
+	}
+	tracks, _ := filepath.Glob(filepath.Join(dir, "tracks", "*.ogg"))
+	if len(tracks) == 0 {
+		t.Fatalf("no tracks recorded")
+	}
+	if haveTool("ffprobe") {
+		for _, f := range tracks {
+			if d := probeDuration(t, f, false); d < 5.9 || d > 6.1 {
+				t.Errorf("%s: %.2f s, want 6", f, d)
+			}
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "transcript.jsonl")); err != nil || len(b) == 0 {
+		t.Errorf("no transcript.jsonl: %v", err)
+	}
+
+	join := exec.Command(bin, "join", url, "--headless", "--for", "1s")
+	out, err := join.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "full build") {
+		t.Errorf("playback without cgo should fail saying what it needs; err %v:\n%s", err, out)
+	}
+}
