@@ -197,3 +197,67 @@ func TestRecordWithoutCgo(t *testing.T) {
 		t.Errorf("playback without cgo should fail saying what it needs; err %v:\n%s", err, out)
 	}
 }
+
+// Each WebVTT cue starts within 250 ms of the onset of its speech in the mixed file.
+func TestRecordCuesAlignWithSpeech(t *testing.T) {
+	need(t, haveTool("ffmpeg"), "ffmpeg is needed to decode the recording")
+	url, _ := startServer(t)
+	dir := filepath.Join(t.TempDir(), "rec")
+	if out, err := exec.Command(spacetuiBin(t), "record", url, "-o", dir, "--for", "16s").CombinedOutput(); err != nil {
+		t.Fatalf("record: %v\n%s", err, out)
+	}
+	pcm, err := exec.Command("ffmpeg", "-v", "error", "-i", filepath.Join(dir, "audio.ogg"), "-f", "s16le", "-ac", "1", "-ar", "48000", "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Speech onsets: a 10 ms block above -40 dBFS after at least 250 ms below it.
+	const block = 480
+	var onsets []float64
+	quiet := 25
+	for i := 0; i+2*block <= len(pcm); i += 2 * block {
+		var e float64
+		for j := i; j < i+2*block; j += 2 {
+			v := float64(int16(uint16(pcm[j])|uint16(pcm[j+1])<<8)) / 32768
+			e += v * v
+		}
+		if e/block > 1e-4 {
+			if quiet >= 25 {
+				onsets = append(onsets, float64(i/2)/48000)
+			}
+			quiet = 0
+		} else {
+			quiet++
+		}
+	}
+	vtt, err := os.ReadFile(filepath.Join(dir, "transcript.vtt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cues := 0
+	for _, line := range strings.Split(string(vtt), "\n") {
+		start, _, ok := strings.Cut(line, " --> ")
+		if !ok {
+			continue
+		}
+		c, err := time.Parse("15:04:05.000", start)
+		if err != nil {
+			t.Fatalf("cue time %q: %v", start, err)
+		}
+		at := float64(c.Hour()*3600+c.Minute()*60+c.Second()) + float64(c.Nanosecond())/1e9
+		if at < 0.5 {
+			continue // a cue already under way at the join starts at 0 by definition
+		}
+		cues++
+		nearest := 1e9
+		for _, o := range onsets {
+			nearest = min(nearest, max(o-at, at-o))
+		}
+		t.Logf("cue at %.3f s: nearest speech onset %.0f ms away", at, nearest*1000)
+		if nearest > 0.25 {
+			t.Errorf("cue at %.3f s: no speech onset within 250 ms (onsets %v)", at, onsets)
+		}
+	}
+	if cues < 2 {
+		t.Fatalf("only %d cues to check in 16 s", cues)
+	}
+}
