@@ -126,23 +126,22 @@ func (s *Server) serveListen(w http.ResponseWriter, req *http.Request) {
 	if rm == nil {
 		return
 	}
-	if _, err := rm.reserve(); err != nil {
-		s.refuse(w, req, rm, err)
+	if _, ok := s.admit(w, req, rm, true); !ok {
 		return
 	}
 	defer rm.release()
 	packets, leave, err := rm.joinMix()
 	switch {
 	case errors.Is(err, errNoMixer):
-		s.log.Info("connection refused", "room", rm.id, "remote", req.RemoteAddr, "status", http.StatusNotImplemented)
+		s.note(Attempt{Room: rm.id, Remote: req.RemoteAddr, Listen: true, Reason: ReasonNoMixer})
 		http.Error(w, "this server was built without cgo: "+errNoMixer.Error(), http.StatusNotImplemented)
 		return
 	case err != nil:
-		s.refuse(w, req, rm, err)
+		s.refuse(w, req, rm, true, err)
 		return
 	}
 	defer leave()
-	s.log.Info("listen.ogg client joined", "room", rm.id, "remote", req.RemoteAddr)
+	s.note(Attempt{Room: rm.id, Remote: req.RemoteAddr, Listen: true, Accepted: true})
 	defer s.log.Info("listen.ogg client left", "room", rm.id, "remote", req.RemoteAddr)
 
 	w.Header().Set("Content-Type", "audio/ogg")

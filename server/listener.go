@@ -12,11 +12,17 @@ import (
 	"github.com/spacetui/spacetui/transport/wire"
 )
 
-// listener is one joined WebSocket client: a bounded queue the room fills and one
-// writer goroutine that drains it.
+// closeAbrupt is the drop code that closes the TCP connection without a close frame
+// (the AbruptClose fault). 0 is not a valid WebSocket close code, so it cannot clash.
+const closeAbrupt websocket.StatusCode = 0
+
+// listener is one joined WebSocket client: what it gets first (backlog), then a bounded
+// queue the room fills, and one writer goroutine that drains both.
 type listener struct {
+	backlog   []message // set by room.add before the writer starts; the writer's after
 	queue     chan message
 	lastHeard atomic.Int64 // Unix ns on the room clock of the last message received
+	sent      atomic.Int64 // the tick of the last message written
 
 	dropped chan struct{} // closed by drop
 	once    sync.Once
@@ -38,7 +44,8 @@ func (l *listener) enqueue(m message) bool {
 	}
 }
 
-// drop tells the writer to close the connection with code and reason; the first call wins.
+// drop tells the writer to close the connection with code and reason (closeAbrupt: no
+// close frame); the first call wins.
 func (l *listener) drop(code websocket.StatusCode, reason string) {
 	l.once.Do(func() {
 		l.code, l.reason = code, reason
@@ -46,68 +53,105 @@ func (l *listener) drop(code websocket.StatusCode, reason string) {
 	})
 }
 
-// writeLoop is the connection's only writer: it sends the queued messages, each write
-// under its own deadline, until the listener is dropped, then closes with the drop's code.
-func (l *listener) writeLoop(ctx context.Context, c *websocket.Conn) {
+// writeLoop is the connection's only writer: it sends the backlog, then the queued
+// messages, each write under its own deadline, until the listener is dropped, then
+// closes with the drop's code. With no fault set, a message costs one atomic load more.
+func (l *listener) writeLoop(ctx context.Context, c *websocket.Conn, faults *atomic.Pointer[Faults]) {
+	backlog := l.backlog
+	var ff frameFaults
 	for {
+		var m message
 		select {
 		case <-l.dropped:
-			_ = c.Close(l.code, l.reason)
+			l.close(c)
 			return
 		default:
 		}
-		select {
-		case <-l.dropped:
-			_ = c.Close(l.code, l.reason)
-			return
-		case m := <-l.queue:
-			typ := websocket.MessageText
-			if m.binary {
-				typ = websocket.MessageBinary
-			}
-			wctx, cancel := context.WithTimeout(ctx, writeTimeout)
-			err := c.Write(wctx, typ, m.data)
-			cancel()
-			if err != nil {
-				l.drop(websocket.StatusGoingAway, "write failed")
-				_ = c.CloseNow()
+		if len(backlog) > 0 {
+			m, backlog = backlog[0], backlog[1:]
+		} else {
+			select {
+			case <-l.dropped:
+				l.close(c)
 				return
+			case m = <-l.queue:
 			}
 		}
+		var err error
+		if f := faults.Load(); f == nil && ff.held == nil {
+			err = l.write(ctx, c, m)
+		} else {
+			err = ff.send(ctx, l, c, m, f)
+		}
+		if err != nil {
+			l.drop(websocket.StatusGoingAway, "write failed")
+			_ = c.CloseNow()
+			return
+		}
 	}
+}
+
+// write sends one message under its own deadline and notes its tick once it is out.
+func (l *listener) write(ctx context.Context, c *websocket.Conn, m message) error {
+	typ := websocket.MessageText
+	if m.binary {
+		typ = websocket.MessageBinary
+	}
+	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	if err := c.Write(wctx, typ, m.data); err != nil {
+		return err
+	}
+	l.sent.Store(m.tick)
+	return nil
+}
+
+// close ends the connection as drop asked.
+func (l *listener) close(c *websocket.Conn) {
+	if l.code == closeAbrupt {
+		_ = c.CloseNow()
+		return
+	}
+	_ = c.Close(l.code, l.reason)
 }
 
 // serveWebSocket runs one listener's connection: place, upgrade, join, hello, then
 // the writer goroutine and the read loop (pongs) until either side ends it.
 func (s *Server) serveWebSocket(w http.ResponseWriter, req *http.Request, rm *room) {
-	stopped, err := rm.reserve()
-	if err != nil {
-		s.refuse(w, req, rm, err)
+	stopped, ok := s.admit(w, req, rm, false)
+	if !ok {
 		return
 	}
 	defer rm.release()
 	c, err := websocket.Accept(w, req, nil)
 	if err != nil {
-		s.log.Info("websocket upgrade failed", "room", rm.id, "remote", req.RemoteAddr, "err", err)
+		s.note(Attempt{Room: rm.id, Remote: req.RemoteAddr, Reason: ReasonBadUpgrade})
 		return
 	}
 	defer c.CloseNow()
 	c.SetReadLimit(wire.MaxMessage)
 	ctx := req.Context()
 
-	if !s.awaitJoin(ctx, c, rm, stopped, req.RemoteAddr) {
+	if f := s.faults.Load(); f != nil && f.BlackHole && !s.holdBlackHoled(stopped) {
+		s.note(Attempt{Room: rm.id, Remote: req.RemoteAddr, Reason: ReasonRestart})
+		return
+	}
+	join, reason := s.awaitJoin(ctx, c, rm, stopped)
+	if join == nil {
+		s.note(Attempt{Room: rm.id, Remote: req.RemoteAddr, Reason: reason})
 		return
 	}
 	l := newListener()
-	session := newID()
-	if !rm.add(l, session, s.epoch) {
+	session, resumed, ok := rm.add(l, join)
+	if !ok {
 		_ = c.Close(websocket.StatusServiceRestart, "restart")
+		s.note(Attempt{Room: rm.id, Remote: req.RemoteAddr, Reason: ReasonRestart})
 		return
 	}
-	s.log.Info("listener joined", "room", rm.id, "remote", req.RemoteAddr, "session", session)
+	s.note(Attempt{Room: rm.id, Remote: req.RemoteAddr, Accepted: true, Session: session, Resumed: resumed})
 
 	var wg sync.WaitGroup
-	wg.Go(func() { l.writeLoop(ctx, c) })
+	wg.Go(func() { l.writeLoop(ctx, c, &s.faults) })
 	for {
 		typ, data, err := c.Read(ctx)
 		if err != nil {
@@ -118,17 +162,18 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, req *http.Request, rm *ro
 			_, _ = wire.Unmarshal(data) // pong, or something newer: any message is a sign of life
 		}
 	}
-	rm.remove(l)
 	l.drop(websocket.StatusNormalClosure, "")
 	wg.Wait()
+	rm.leave(l, session) // after the writer: the session keeps the last tick written
 	s.log.Info("listener left", "room", rm.id, "remote", req.RemoteAddr, "session", session,
 		"code", int(l.code), "reason", l.reason)
 }
 
-// awaitJoin reads until the client's join arrives. It closes the connection with 1008
-// when none comes within joinTimeout, with 1002 on a version it does not speak and with
-// 1012 when the room stops first. Other messages before join are ignored.
-func (s *Server) awaitJoin(ctx context.Context, c *websocket.Conn, rm *room, stopped <-chan struct{}, remote string) bool {
+// awaitJoin reads until the client's join arrives and returns it, or nil and the reason
+// of the refusal. It closes the connection with 1008 when no join comes within
+// joinTimeout, with 1002 on a version it does not speak and with 1012 when the room
+// stops first. Other messages before join are ignored.
+func (s *Server) awaitJoin(ctx context.Context, c *websocket.Conn, rm *room, stopped <-chan struct{}) (*wire.Join, string) {
 	joined := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -145,8 +190,12 @@ func (s *Server) awaitJoin(ctx context.Context, c *websocket.Conn, rm *room, sto
 	for {
 		typ, data, err := c.Read(ctx)
 		if err != nil {
-			s.log.Info("connection refused", "room", rm.id, "remote", remote, "why", "no join", "err", err)
-			return false
+			select {
+			case <-stopped:
+				return nil, ReasonRestart
+			default:
+				return nil, ReasonNoJoin
+			}
 		}
 		if typ != websocket.MessageText {
 			continue
@@ -157,11 +206,13 @@ func (s *Server) awaitJoin(ctx context.Context, c *websocket.Conn, rm *room, sto
 			continue
 		}
 		if join.Version != wire.Version {
-			reason := fmt.Sprintf("unsupported version %d; this server speaks %d", join.Version, wire.Version)
-			s.log.Info("connection refused", "room", rm.id, "remote", remote, "why", reason)
-			_ = c.Close(websocket.StatusProtocolError, reason)
-			return false
+			_ = c.Close(websocket.StatusProtocolError,
+				fmt.Sprintf("unsupported version %d; this server speaks %d", join.Version, wire.Version))
+			return nil, ReasonBadVersion
 		}
-		return true
+		if len(join.Last) > wire.MaxSpeakers {
+			join.Session, join.Last = "", nil // more tracks than a room has: join fresh
+		}
+		return join, ""
 	}
 }

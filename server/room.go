@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -40,18 +41,24 @@ const (
 var (
 	errRoomFull    = errors.New("room is full")
 	errRoomStopped = errors.New("room is not running")
+	errOverloaded  = errors.New("server overloaded")
 )
 
-// message is one WebSocket message, encoded once and shared by every listener.
+// message is one WebSocket message, encoded once and shared by every listener. tick is
+// the room tick it belongs to: where a listener stands once it has been written.
 type message struct {
 	binary bool
 	data   []byte
+	tick   int64
 }
 
-// record is a message of the replay window with the tick that sent it.
+// record is a message of the replay window: an audio message with its frames, or a
+// transcript segment with its id and whether it is the final one.
 type record struct {
-	tick int64
-	msg  message
+	msg     message
+	frames  []wire.Frame
+	caption string
+	final   bool
 }
 
 // room is one live room: content played on the room clock and fanned out to listeners.
@@ -63,7 +70,9 @@ type room struct {
 	log          *slog.Logger
 	maxListeners int
 	replayTicks  int64
-	roster       []byte // the encoded roster message; the roster never changes
+	roster       []byte         // the encoded roster message; the roster never changes
+	speakerOf    map[uint16]int // track number -> index in content.speakers
+	faults       *atomic.Pointer[Faults]
 
 	ticks atomic.Int64 // ticks processed since run started
 
@@ -71,7 +80,8 @@ type room struct {
 	running   bool
 	stopped   chan struct{} // closed when run ends
 	started   time.Time
-	places    int // taken: WebSocket clients (from before the upgrade) and listen.ogg clients
+	epoch     string // changes each time the room starts: sequence numbers restart
+	places    int    // taken: WebSocket clients (from before the upgrade) and listen.ogg clients
 	handlers  sync.WaitGroup
 	listeners map[*listener]struct{}
 	taps      map[chan []wire.Frame]struct{}
@@ -81,9 +91,12 @@ type room struct {
 	// and replays from it under mu, so nothing is lost or doubled at the seam.
 	ring     []record
 	ringHead int
+	last     int64    // the last tick recorded
+	seq      []uint32 // per speaker, the last sequence number sent; written by run under mu
+	sessions map[string]*session
+	gone     []departure // sessions whose listener left, oldest first
 
 	// Owned by run.
-	seq         []uint32 // per speaker, the last sequence number sent
 	countSent   int
 	countSentAt int64
 
@@ -92,20 +105,28 @@ type room struct {
 	mixUses int
 }
 
-func newRoom(id, title string, c *content, cfg Config) (*room, error) {
+// newRoom prepares a room; faults are the server's, read by the room on its heartbeat.
+func newRoom(id, title string, c *content, cfg Config, faults *atomic.Pointer[Faults]) (*room, error) {
 	roster, err := wire.Marshal(wire.Roster{Speakers: c.speakers})
 	if err != nil {
 		return nil, err
+	}
+	speakerOf := make(map[uint16]int, len(c.speakers))
+	for i, sp := range c.speakers {
+		speakerOf[sp.Track] = i
 	}
 	return &room{
 		id: id, title: title, content: c,
 		clock: cfg.Clock, log: cfg.Logger,
 		maxListeners: cfg.MaxListeners,
-		replayTicks:  int64(cfg.ReplayWindow / tick),
+		replayTicks:  max(int64(cfg.ReplayWindow/tick), 1),
 		roster:       roster,
+		speakerOf:    speakerOf,
+		faults:       faults,
 		listeners:    make(map[*listener]struct{}),
 		taps:         make(map[chan []wire.Frame]struct{}),
 		partials:     make(map[string][]byte),
+		sessions:     make(map[string]*session),
 	}, nil
 }
 
@@ -116,6 +137,7 @@ func (r *room) run(ctx context.Context) {
 	start := r.clock.Now()
 	r.mu.Lock()
 	r.running, r.started, r.stopped = true, start, make(chan struct{})
+	r.epoch, r.last = newID(), -1
 	r.seq = make([]uint32, len(r.content.speakers))
 	r.countSent, r.countSentAt = 0, -int64(listenersEvery/tick)
 	r.ticks.Store(0)
@@ -144,7 +166,8 @@ func (r *room) run(ctx context.Context) {
 }
 
 // stop ends the room: no new places, every listener closed with 1012 (restart), the
-// listen.ogg taps closed; then it waits for every handler holding a place.
+// listen.ogg taps closed, the replay window and the sessions forgotten (a new run is a
+// new epoch); then it waits for every handler holding a place.
 func (r *room) stop() {
 	r.mu.Lock()
 	r.running = false
@@ -158,6 +181,10 @@ func (r *room) stop() {
 	}
 	clear(r.taps)
 	clear(r.partials)
+	clear(r.ring)
+	r.ring, r.ringHead = r.ring[:0], 0
+	clear(r.sessions)
+	r.gone = nil
 	r.mu.Unlock()
 	r.handlers.Wait()
 }
@@ -170,13 +197,13 @@ func (r *room) tick(n int64) {
 	nowMs := n * tick.Milliseconds()
 
 	var frames []wire.Frame
-	var msgs []message
+	var recs []record // what goes into the replay window
+	speaker := -1
 	if p := c.packets[i]; p != nil {
-		sp := c.owner[i]
-		r.seq[sp]++
+		speaker = c.owner[i]
 		frames = []wire.Frame{{
-			Track:     c.speakers[sp].Track,
-			Seq:       r.seq[sp],
+			Track:     c.speakers[speaker].Track,
+			Seq:       r.seq[speaker] + 1, // run is the only writer of seq: reading it is safe
 			Timestamp: uint32(n * wire.FrameSamples),
 			Payload:   p,
 		}}
@@ -184,15 +211,9 @@ func (r *room) tick(n int64) {
 		if err != nil { // cannot happen: newContent checked every packet
 			r.log.Error("encode audio", "room", r.id, "err", err)
 		} else {
-			msgs = append(msgs, message{binary: true, data: audio})
+			recs = append(recs, record{msg: message{binary: true, data: audio, tick: n}, frames: frames})
 		}
 	}
-	type caption struct {
-		id    string
-		final bool
-		data  []byte
-	}
-	var captions []caption
 	for _, e := range c.events[i] {
 		seg := c.transcript(e, loop, nowMs)
 		b, err := wire.Marshal(seg)
@@ -200,8 +221,7 @@ func (r *room) tick(n int64) {
 			r.log.Error("encode transcript", "room", r.id, "err", err)
 			continue
 		}
-		captions = append(captions, caption{seg.ID, seg.Final, b})
-		msgs = append(msgs, message{data: b})
+		recs = append(recs, record{msg: message{data: b, tick: n}, caption: seg.ID, final: seg.Final})
 	}
 	var ping []byte
 	if n%int64(heartbeat/tick) == 0 {
@@ -210,21 +230,32 @@ func (r *room) tick(n int64) {
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.record(n, msgs)
-	for _, cp := range captions {
-		if cp.final {
-			delete(r.partials, cp.id)
+	if speaker >= 0 {
+		r.seq[speaker]++
+	}
+	r.record(n, recs)
+	msgs := make([]message, 0, len(recs)+2)
+	for _, rec := range recs {
+		msgs = append(msgs, rec.msg)
+		if rec.caption == "" {
+			continue
+		}
+		if rec.final {
+			delete(r.partials, rec.caption)
 		} else {
-			r.partials[cp.id] = cp.data
+			r.partials[rec.caption] = rec.msg.data
 		}
 	}
 	if ping != nil {
-		r.expireSilentLocked()
-		msgs = append(msgs, message{data: ping})
+		if f := r.faults.Load(); f == nil || !f.silencing() {
+			r.expireSilentLocked()
+		}
+		r.forgetLocked(r.clock.Now())
+		msgs = append(msgs, message{data: ping, tick: n})
 	}
 	if r.places != r.countSent && n-r.countSentAt >= int64(listenersEvery/tick) {
 		if b, err := wire.Marshal(wire.Listeners{Count: r.places}); err == nil {
-			msgs = append(msgs, message{data: b})
+			msgs = append(msgs, message{data: b, tick: n})
 			r.countSent, r.countSentAt = r.places, n
 		}
 	}
@@ -239,13 +270,12 @@ func (r *room) tick(n int64) {
 	}
 }
 
-// record appends a tick's messages to the replay window and forgets what left it.
-func (r *room) record(n int64, msgs []message) {
-	for _, m := range msgs {
-		r.ring = append(r.ring, record{tick: n, msg: m})
-	}
+// record appends tick n's records to the replay window and forgets what left it.
+func (r *room) record(n int64, recs []record) {
+	r.ring = append(r.ring, recs...)
+	r.last = n
 	horizon := n - r.replayTicks
-	for r.ringHead < len(r.ring) && r.ring[r.ringHead].tick <= horizon {
+	for r.ringHead < len(r.ring) && r.ring[r.ringHead].msg.tick <= horizon {
 		r.ringHead++
 	}
 	if r.ringHead > 256 && r.ringHead >= len(r.ring)/2 {
@@ -300,19 +330,37 @@ func (r *room) release() {
 	r.handlers.Done()
 }
 
-// add registers a listener that has joined and queues its hello, the roster and the
-// captions still growing; from then on it gets every broadcast. It returns false when
-// the room has stopped.
-func (r *room) add(l *listener, session, epoch string) bool {
+// add registers a listener that has sent join and gives it what it gets before the
+// broadcasts: hello, the roster, then for a fresh join the captions still growing, for a
+// resumed session what it missed (see appendMissedLocked). The session is resumed when
+// the room knows join.Session and join.Epoch is the room's epoch; otherwise it is a
+// fresh one. Registering and taking the replay happen under one lock, so nothing is
+// lost or doubled at the seam. ok is false when the room has stopped.
+func (r *room) add(l *listener, join *wire.Join) (id string, resumed, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.running {
-		return false
+		return "", false, false
+	}
+	s := r.sessions[join.Session]
+	resumed = s != nil && join.Epoch == r.epoch
+	if resumed {
+		id = join.Session
+		if old := s.l; old != nil { // its connection died, and the room has not noticed yet
+			delete(r.listeners, old)
+			old.drop(websocket.StatusPolicyViolation, "session resumed on another connection")
+			s.sent = old.sent.Load()
+		}
+	} else {
+		id = newID()
+		s = &session{start: slices.Clone(r.seq), sent: r.last}
+		r.sessions[id] = s
 	}
 	hello, err := wire.Marshal(wire.Hello{
 		Version:        wire.Version,
-		Session:        session,
-		Epoch:          epoch,
+		Session:        id,
+		Epoch:          r.epoch,
+		Resumed:        resumed,
 		ReplayWindowMs: int(time.Duration(r.replayTicks) * tick / time.Millisecond),
 		HeartbeatMs:    int(heartbeat / time.Millisecond),
 		Room: wire.Room{
@@ -320,25 +368,68 @@ func (r *room) add(l *listener, session, epoch string) bool {
 			Started: r.started.UTC().Format(time.RFC3339),
 		},
 	})
-	if err != nil {
+	if err != nil { // cannot happen: every field is bounded
 		r.log.Error("encode hello", "room", r.id, "err", err)
-		return false
+		return "", false, false
 	}
+	s.l = l
+	l.sent.Store(s.sent)
 	l.lastHeard.Store(r.clock.Now().UnixNano())
-	l.enqueue(message{data: hello})
-	l.enqueue(message{data: r.roster})
-	for _, id := range slices.Sorted(maps.Keys(r.partials)) {
-		l.enqueue(message{data: r.partials[id]})
+	l.backlog = []message{{data: hello, tick: s.sent}, {data: r.roster, tick: s.sent}}
+	if resumed {
+		l.backlog = r.appendMissedLocked(l.backlog, s, join.Last)
+	} else {
+		for _, id := range slices.Sorted(maps.Keys(r.partials)) {
+			l.backlog = append(l.backlog, message{data: r.partials[id], tick: s.sent})
+		}
 	}
 	r.listeners[l] = struct{}{}
-	return true
+	return id, resumed, true
 }
 
-// remove unregisters a listener that has left.
-func (r *room) remove(l *listener) {
+// leave unregisters a listener that has left, once its writer has stopped, and keeps
+// its session for resuming unless a newer connection has taken the session over.
+func (r *room) leave(l *listener, id string) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	delete(r.listeners, l)
-	r.mu.Unlock()
+	s := r.sessions[id]
+	if s == nil || s.l != l {
+		return
+	}
+	now := r.clock.Now()
+	s.l, s.sent, s.left = nil, l.sent.Load(), now
+	r.gone = append(r.gone, departure{id: id, left: now})
+	r.forgetLocked(now)
+}
+
+// closeListeners drops a fraction (0 to 1) of the listeners, chosen arbitrarily, with
+// code and a reason from reason (called once per listener), and returns how many.
+func (r *room) closeListeners(fraction float64, code websocket.StatusCode, reason func() string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := int(math.Ceil(min(max(fraction, 0), 1) * float64(len(r.listeners))))
+	n := 0
+	for l := range r.listeners {
+		if n == k {
+			break
+		}
+		delete(r.listeners, l)
+		l.drop(code, reason())
+		n++
+	}
+	return n
+}
+
+// heardAll counts every listener as heard from now: the silence a Stall or BlackHole
+// fault caused (no pings, so no pongs) is not the clients' fault.
+func (r *room) heardAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.clock.Now().UnixNano()
+	for l := range r.listeners {
+		l.lastHeard.Store(now)
+	}
 }
 
 // tap registers ch to receive every tick's frames (shared, read-only; empty for a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 func startRoom(t *testing.T, c *content, window time.Duration) (*room, *fakeClock) {
 	t.Helper()
 	clk := newFakeClock()
-	rm, err := newRoom("test", "Test", c, Config{Clock: clk, Logger: slog.New(slog.DiscardHandler), ReplayWindow: window})
+	rm, err := newRoom("test", "Test", c, Config{Clock: clk, Logger: slog.New(slog.DiscardHandler), ReplayWindow: window}, new(atomic.Pointer[Faults]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,11 +32,19 @@ func startRoom(t *testing.T, c *content, window time.Duration) (*room, *fakeCloc
 // join registers a listener directly, as the WebSocket handler does after join.
 func join(t *testing.T, rm *room) *listener {
 	t.Helper()
-	l := newListener()
-	if !rm.add(l, "s", "e") {
+	l, _, _ := joinWith(t, rm, &wire.Join{Version: wire.Version})
+	return l
+}
+
+// joinWith registers a listener that sent j and returns it with its session.
+func joinWith(t *testing.T, rm *room, j *wire.Join) (l *listener, session string, resumed bool) {
+	t.Helper()
+	l = newListener()
+	session, resumed, ok := rm.add(l, j)
+	if !ok {
 		t.Fatal("room refused the listener")
 	}
-	return l
+	return l, session, resumed
 }
 
 // drain collects what a listener is sent until it is dropped.
@@ -48,20 +57,26 @@ type drain struct {
 
 func drainListener(l *listener) *drain {
 	d := &drain{done: make(chan struct{})}
+	got := func(m message) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if m.binary {
+			d.frames, _ = wire.ParseAudio(d.frames, m.data)
+		} else if v, err := wire.Unmarshal(m.data); err == nil {
+			d.texts = append(d.texts, v)
+		}
+	}
 	go func() {
 		defer close(d.done)
+		for _, m := range l.backlog {
+			got(m)
+		}
 		for {
 			select {
 			case <-l.dropped:
 				return
 			case m := <-l.queue:
-				d.mu.Lock()
-				if m.binary {
-					d.frames, _ = wire.ParseAudio(d.frames, m.data)
-				} else if v, err := wire.Unmarshal(m.data); err == nil {
-					d.texts = append(d.texts, v)
-				}
-				d.mu.Unlock()
+				got(m)
 			}
 		}
 	}()
@@ -115,7 +130,7 @@ func TestFramesSequencesAndCaptions(t *testing.T) {
 	l := join(t, rm)
 	d := drainListener(l)
 	step(t, clk, rm, 2*len(c.packets)) // two full loops
-	rm.remove(l)
+	rm.leave(l, "")
 	l.drop(websocket.StatusNormalClosure, "")
 	<-d.done
 	frames, texts := d.snapshot()
@@ -173,7 +188,7 @@ func TestFramesSequencesAndCaptions(t *testing.T) {
 	if len(window) == 0 {
 		t.Fatal("empty replay window")
 	}
-	oldest := window[0].tick
+	oldest := window[0].msg.tick
 	if now := rm.ticks.Load() - 1; now-oldest >= rm.replayTicks {
 		t.Errorf("ring keeps tick %d at tick %d (window %d)", oldest, now, rm.replayTicks)
 	}
@@ -214,7 +229,7 @@ func TestSlowListenerDropped(t *testing.T) {
 			t.Fatalf("frame %d: seq %d ts %d", i, f.Seq, f.Timestamp)
 		}
 	}
-	rm.remove(fast)
+	rm.leave(fast, "")
 	fast.drop(websocket.StatusNormalClosure, "")
 	<-d.done
 }

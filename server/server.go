@@ -4,10 +4,15 @@
 // live as an Ogg Opus stream at /rooms/{id}/listen.ogg for ordinary players.
 //
 // It owns the room clock and pacing (one goroutine per room, ticking at absolute times),
-// the per-room replay window, the listeners' bounded queues and the overload signals
-// (503 with Retry-After before the upgrade, 1013 for a listener too slow to keep up,
-// 1012 on shutdown). The embedded demo room is built the same way from server/demo,
-// which scripts/make-demo.sh regenerates.
+// the per-room replay window and resumable sessions, the listeners' bounded queues and
+// the overload signals (503 with a spread Retry-After before the upgrade, 1013 for a
+// listener too slow to keep up or shed by Shed, 1012 on shutdown). The embedded demo room
+// is built the same way from server/demo, which scripts/make-demo.sh regenerates.
+//
+// For tests of clients it fakes failures (Faults): in process with SetFaults, from the
+// command line with --faults, and at run time with POST /admin/faults from loopback. It
+// logs every connection attempt (msg="join accepted" or msg="join refused" with a
+// reason=) and keeps the last ones for Attempts.
 //
 // A file room (--room ID=FILE.ogg[,FILE.vtt]) follows these rules:
 //   - The Ogg file holds one Opus stream of 20 ms packets (opusenc --framesize 20), each
@@ -38,6 +43,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spacetui/spacetui/transport"
@@ -56,8 +62,10 @@ const (
 	DemoRoomID = "demo"
 	// maxRoomFile bounds the Ogg file of a room, which is held in memory.
 	maxRoomFile = 256 << 20
-	// retryAfter is the Retry-After of a refusal for load, in seconds.
-	retryAfter = 5
+	// retryAfterBase and retryAfterSpread make the Retry-After of a refusal for load
+	// (503, 1013 when shedding): base plus a uniform random 0 to spread, in seconds.
+	retryAfterBase   = 5
+	retryAfterSpread = 10
 )
 
 // Config configures a Server.
@@ -79,6 +87,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock paces the rooms; nil means the system clock.
 	Clock Clock
+	// Faults are the faults in force from the start (see SetFaults).
+	Faults Faults
 }
 
 // RoomSpec names a room made from an Ogg Opus file (20 ms packets) and an optional
@@ -121,11 +131,16 @@ func checkRoomID(id string) error {
 
 // Server is the reference room server. Its rooms play while Run (or Serve) runs.
 type Server struct {
-	log     *slog.Logger
-	epoch   string
-	rooms   map[string]*room
-	ids     []string
-	handler http.Handler
+	log      *slog.Logger
+	clock    Clock
+	rooms    map[string]*room
+	ids      []string
+	handler  http.Handler
+	attempts attemptLog
+
+	faults        atomic.Pointer[Faults] // nil: no fault, the common case, one load to check
+	faultsMu      sync.Mutex             // serializes SetFaults
+	faultsChanged chan struct{}          // closed and replaced by SetFaults
 
 	runMu   sync.Mutex
 	running bool // Run or Serve is running
@@ -146,7 +161,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ReplayWindow < 0 || cfg.MaxListeners < 0 {
 		return nil, errors.New("server: negative replay window or max listeners")
 	}
-	s := &Server{log: cfg.Logger, epoch: newID(), rooms: make(map[string]*room)}
+	s := &Server{log: cfg.Logger, clock: cfg.Clock, rooms: make(map[string]*room), faultsChanged: make(chan struct{})}
 	// A room's title is its file's TITLE tag, or else its id.
 	add := func(id string, ogg, vtt []byte) error {
 		if _, dup := s.rooms[id]; dup {
@@ -160,7 +175,7 @@ func New(cfg Config) (*Server, error) {
 		if title == "" {
 			title = id
 		}
-		r, err := newRoom(id, title, c, cfg)
+		r, err := newRoom(id, title, c, cfg, &s.faults)
 		if err != nil {
 			return fmt.Errorf("room %q: %w", id, err)
 		}
@@ -198,7 +213,10 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("GET /rooms", s.serveList)
 	mux.HandleFunc("GET /rooms/{id}", s.serveRoom)
 	mux.HandleFunc("GET /rooms/{id}/listen.ogg", s.serveListen)
+	mux.HandleFunc("GET /admin/faults", s.serveFaults)
+	mux.HandleFunc("POST /admin/faults", s.serveFaults)
 	s.handler = mux
+	s.SetFaults(cfg.Faults)
 	return s, nil
 }
 
@@ -220,8 +238,9 @@ func readBounded(path string) ([]byte, error) {
 func (s *Server) RoomIDs() []string { return append([]string(nil), s.ids...) }
 
 // Handler returns the HTTP handler of the server: GET /rooms, GET /rooms/{id} (JSON, or
-// the WebSocket of the room), GET /rooms/{id}/listen.ogg. Rooms answer only while Run or
-// Serve runs; mount it in an http.Server of your own together with Run.
+// the WebSocket of the room), GET /rooms/{id}/listen.ogg, and GET and POST
+// /admin/faults for loopback clients (see Faults). Rooms answer only while Run or Serve
+// runs; mount it in an http.Server of your own together with Run.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Run plays every room until ctx is cancelled, then closes every WebSocket with 1012
@@ -281,7 +300,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ran := make(chan struct{})
 	go func() { defer close(ran); s.runRooms(ctx) }()
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(faultListener{Listener: ln, s: s}) }()
 
 	var err error
 	select {
@@ -326,19 +345,39 @@ func (s *Server) serveRoom(w http.ResponseWriter, req *http.Request) {
 func (s *Server) lookup(w http.ResponseWriter, req *http.Request) *room {
 	rm, ok := s.rooms[req.PathValue("id")]
 	if !ok {
-		s.log.Info("connection refused", "room", transport.Sanitize(req.PathValue("id"), wire.MaxNameRunes),
-			"remote", req.RemoteAddr, "status", http.StatusNotFound)
+		s.note(Attempt{Room: transport.Sanitize(req.PathValue("id"), wire.MaxNameRunes), Remote: req.RemoteAddr,
+			Listen: strings.HasSuffix(req.URL.Path, "/listen.ogg"), Reason: ReasonNotFound})
 		http.Error(w, "no such room", http.StatusNotFound)
 	}
 	return rm
 }
 
-// refuse answers a request that could not get a place: 503 with Retry-After, whether
-// the room is full or not running (yet, or any more).
-func (s *Server) refuse(w http.ResponseWriter, req *http.Request, rm *room, err error) {
-	s.log.Info("connection refused", "room", rm.id, "remote", req.RemoteAddr,
-		"status", http.StatusServiceUnavailable, "why", err.Error())
-	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+// admit takes a place in rm for a client (listen: of listen.ogg), or refuses it with
+// 503 and a spread Retry-After when the Overload fault is on, the room is full or it is
+// not running (yet, or any more). The caller releases the place it got.
+func (s *Server) admit(w http.ResponseWriter, req *http.Request, rm *room, listen bool) (stopped <-chan struct{}, ok bool) {
+	err := errOverloaded
+	if f := s.faults.Load(); f == nil || !f.Overload {
+		if stopped, err = rm.reserve(); err == nil {
+			return stopped, true
+		}
+	}
+	s.refuse(w, req, rm, listen, err)
+	return nil, false
+}
+
+// refuse answers a client that cannot have a place with 503 and a Retry-After of its own.
+func (s *Server) refuse(w http.ResponseWriter, req *http.Request, rm *room, listen bool, err error) {
+	reason := ReasonNotRunning
+	switch {
+	case errors.Is(err, errOverloaded):
+		reason = ReasonOverloaded
+	case errors.Is(err, errRoomFull):
+		reason = ReasonRoomFull
+	}
+	ra := retryAfterSeconds()
+	s.note(Attempt{Room: rm.id, Remote: req.RemoteAddr, Listen: listen, Reason: reason, RetryAfter: time.Duration(ra) * time.Second})
+	w.Header().Set("Retry-After", strconv.Itoa(ra))
 	http.Error(w, err.Error(), http.StatusServiceUnavailable)
 }
 

@@ -288,8 +288,9 @@ on a private local server and join it, exactly as "spacetui join" would.`,
 
 func newServe(std ioSet) *cobra.Command {
 	var (
-		cfg   server.Config
-		rooms []string
+		cfg    server.Config
+		rooms  []string
+		faults string
 	)
 	c := &cobra.Command{
 		Use:   "serve",
@@ -304,7 +305,8 @@ HTTP endpoints: GET /rooms, GET /rooms/ID, WebSocket /rooms/ID, GET /rooms/ID/li
 (the room mixed live, playable with mpv or ffplay).`,
 		Example: `  spacetui serve
   spacetui serve --addr :8080 --room talk=talk.ogg,talk.vtt --no-demo
-  spacetui serve --max-listeners 500`,
+  spacetui serve --max-listeners 500
+  spacetui serve --faults overload     # then: curl -d none 127.0.0.1:8080/admin/faults`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			for _, r := range rooms {
@@ -314,6 +316,11 @@ HTTP endpoints: GET /rooms, GET /rooms/ID, WebSocket /rooms/ID, GET /rooms/ID/li
 				}
 				cfg.Rooms = append(cfg.Rooms, spec)
 			}
+			f, err := server.ParseFaults(faults)
+			if err != nil {
+				return usageError{fmt.Errorf("--faults: %w", err)}
+			}
+			cfg.Faults = f
 			cfg.Logger = slog.New(slog.NewTextHandler(std.stderr, nil))
 			srv, err := server.New(cfg)
 			if err != nil {
@@ -340,6 +347,8 @@ HTTP endpoints: GET /rooms, GET /rooms/ID, WebSocket /rooms/ID, GET /rooms/ID/li
 	fs.BoolVar(&cfg.NoDemo, "no-demo", false, "do not host the embedded demo room")
 	fs.IntVar(&cfg.MaxListeners, "max-listeners", 0, "listeners per room before new ones get 503 + Retry-After (0: unlimited)")
 	fs.DurationVar(&cfg.ReplayWindow, "replay-window", 30*time.Second, "how much recent audio each room keeps for resuming listeners")
+	fs.StringVar(&faults, "faults", "", "fake failures to test clients against, comma-separated: overload, stall, blackhole, slowdrip,\n"+
+		"duplicate, reorder; switch them at run time with POST /admin/faults from loopback")
 	return c
 }
 
