@@ -73,6 +73,7 @@ type Session struct {
 	rec      atomic.Pointer[record.Recorder] // set at the first join: time 0 of the recording
 	recErr   error                           // why the recorder could not open
 	mixer    *audio.Encoder                  // encodes the mix for audio.ogg; playout goroutine only
+	speakers []string                        // ids of the current roster; the reconnector's goroutine only
 	forOnce  sync.Once
 	forTimer *time.Timer
 }
@@ -202,11 +203,25 @@ func (s *Session) dispatch(ctx context.Context, cancel context.CancelFunc, ev tr
 	if rec := s.rec.Load(); rec != nil {
 		rec.Event(ev)
 	}
-	if f, ok := ev.(transport.AudioFrame); ok {
+	switch e := ev.(type) {
+	case transport.AudioFrame:
 		if s.pipe != nil {
-			s.pipe.Push(f.Speaker, f.Seq, f.Timestamp, f.Payload)
+			s.pipe.Push(e.Speaker, e.Seq, e.Timestamp, e.Payload)
 		}
 		return
+	case transport.Roster:
+		s.speakers = s.speakers[:0]
+		for _, sp := range e.Speakers {
+			s.speakers = append(s.speakers, sp.ID)
+		}
+	case transport.Gap:
+		// What was lost is lost: start every speaker's stream afresh rather than
+		// conceal across the hole.
+		if s.pipe != nil {
+			for _, id := range s.speakers {
+				s.pipe.ResetSpeaker(id)
+			}
+		}
 	}
 	select {
 	case s.events <- ev:

@@ -88,6 +88,9 @@ type State struct {
 	Reason  string
 	Attempt int
 	RetryIn time.Duration
+	// Silence is, when stalled, how long nothing had arrived when the state was
+	// reported.
+	Silence time.Duration
 	// Detail is a human-readable sentence for the status line and the log.
 	Detail string
 }

@@ -79,10 +79,27 @@ func classify(err error) (class, string) {
 	return classDrop, ReasonDropped
 }
 
-// Resumable is implemented by a Conn that can tell what to send to resume its session.
+// Resumable is implemented by a Conn that can resume a session: Resume says what to send
+// next time, Resumed whether this connection continued the previous session (the server
+// then sends what was missed, and a Gap for what it no longer holds).
 type Resumable interface {
 	Resume() *Resume
+	Resumed() bool
 }
+
+// Stall detection while connected (DESIGN.md): the user is told "stalled" after
+// StallNotice of silence where audio was expected (mid-talkspurt, with a caption still
+// open), or after StallQuiet of no traffic at all, which misses a heartbeat. The
+// transport itself gives up on the connection after 15 s (ErrStalled).
+const (
+	StallNotice = 2 * time.Second
+	StallQuiet  = 6 * time.Second
+	// stallPoll only samples; the injected clock measures the silence.
+	stallPoll = 250 * time.Millisecond
+)
+
+// WhyNotResumed is the Gap reason when a reconnect could not resume the session.
+const WhyNotResumed = "reconnected without resume"
 
 // GiveUpError ends Run when Policy.GiveUpAfter has passed without a successful join.
 type GiveUpError struct {
@@ -125,6 +142,7 @@ func (r *Reconnector) Run(ctx context.Context, emit func(Event)) error {
 	var (
 		attempt     int       // failed attempts in this outage
 		outageStart time.Time // zero while live
+		droppedAt   time.Time // when the last live connection failed; zero before the first
 		opts        = r.Opts
 	)
 	emit(State{State: StateConnecting})
@@ -132,10 +150,16 @@ func (r *Reconnector) Run(ctx context.Context, emit func(Event)) error {
 		dialed := r.Clock.Now()
 		conn, err := d.Dial(ctx, u, opts)
 		if err == nil {
-			r.log().Info("joined", "url", r.URL, "attempt", attempt+1, "resume", opts.Resume != nil)
+			res, _ := conn.(Resumable)
+			resumed := res != nil && res.Resumed()
+			r.log().Info("joined", "url", r.URL, "attempt", attempt+1, "resume_asked", opts.Resume != nil, "resumed", resumed)
+			if !droppedAt.IsZero() && !resumed {
+				emit(Gap{From: droppedAt, To: dialed, Why: WhyNotResumed})
+			}
 			emit(State{State: StateLive})
 			err = r.pump(ctx, conn, emit)
-			if res, ok := conn.(Resumable); ok {
+			droppedAt = r.Clock.Now()
+			if res != nil {
 				opts.Resume = res.Resume()
 			}
 			_ = conn.Close()
@@ -190,17 +214,80 @@ func (r *Reconnector) lookup() (*url.URL, Dialer, error) {
 	return u, r.Dialer, nil
 }
 
-// pump forwards events until the connection fails (the error) or the room ends (nil).
+// pump forwards events until the connection fails (the error) or the room ends (nil),
+// and reports a stall (and the recovery from it) as State events.
 func (r *Reconnector) pump(ctx context.Context, conn Conn, emit func(Event)) error {
-	for {
-		ev, err := conn.Recv(ctx)
-		if err != nil {
-			return err
+	type result struct {
+		ev  Event
+		err error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	next := make(chan result)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			ev, err := conn.Recv(ctx)
+			select {
+			case next <- result{ev, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
 		}
-		emit(ev)
-		if e, ok := ev.(Ended); ok {
-			emit(State{State: StateEnded, Reason: ReasonRoomEnded, Detail: e.Reason})
-			return nil
+	}()
+	defer func() { cancel(); <-done }()
+
+	var (
+		last     = r.Clock.Now()
+		expected bool // audio was flowing and a caption is still open
+		talking  bool // the last event was audio
+		open     = map[string]bool{}
+		stalled  bool
+		poll     = time.NewTicker(stallPoll)
+	)
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case res := <-next:
+			if res.err != nil {
+				return res.err
+			}
+			last = r.Clock.Now()
+			if stalled {
+				stalled = false
+				emit(State{State: StateLive})
+			}
+			switch e := res.ev.(type) {
+			case AudioFrame:
+				talking = true
+			case TranscriptSegment:
+				if e.Final {
+					delete(open, e.ID)
+				} else if len(open) < 64 {
+					open[e.ID] = true
+				}
+			default:
+				talking = false
+			}
+			expected = talking || len(open) > 0
+			emit(res.ev)
+			if e, ok := res.ev.(Ended); ok {
+				emit(State{State: StateEnded, Reason: ReasonRoomEnded, Detail: e.Reason})
+				return nil
+			}
+		case <-poll.C:
+			silence := r.Clock.Now().Sub(last)
+			if !stalled && (silence >= StallQuiet || expected && silence >= StallNotice) {
+				stalled = true
+				r.log().Warn("stalled", "url", r.URL, "silence", silence.Round(time.Millisecond))
+				emit(State{State: StateStalled, Reason: ReasonStalled, Silence: silence,
+					Detail: fmt.Sprintf("no data for %s", silence.Round(time.Second))})
+			}
 		}
 	}
 }

@@ -289,7 +289,7 @@ func TestResumeCarriedToNextAttempt(t *testing.T) {
 			if n++; n == 3 {
 				cancel()
 			}
-			return &resumableConn{scriptConn{clock: clock, life: time.Second, err: errors.New("drop")}}, nil
+			return &resumableConn{scriptConn: scriptConn{clock: clock, life: time.Second, err: errors.New("drop")}}, nil
 		})}
 	_ = r.Run(ctx, func(Event) {})
 	if got[0] != nil || got[1] == nil || got[1].Session != "s1" {
@@ -297,6 +297,143 @@ func TestResumeCarriedToNextAttempt(t *testing.T) {
 	}
 }
 
-type resumableConn struct{ scriptConn }
+type resumableConn struct {
+	scriptConn
+	resumed bool
+}
 
 func (c *resumableConn) Resume() *Resume { return &Resume{Session: "s1"} }
+func (c *resumableConn) Resumed() bool   { return c.resumed }
+
+// A reconnect that could not resume reports one Gap covering the outage, before live; a
+// resumed one reports none (the server sends its own for what it no longer holds).
+func TestGapOnlyWhenNotResumed(t *testing.T) {
+	for _, resumed := range []bool{false, true} {
+		clock := newFakeClock()
+		ctx, cancel := context.WithCancel(context.Background())
+		n := 0
+		r := &Reconnector{URL: "test://h/r", Policy: DefaultPolicy(), Clock: clock, Rand: func() float64 { return 0.5 },
+			Dialer: DialerFunc(func(context.Context, *url.URL, DialOptions) (Conn, error) {
+				if n++; n == 3 {
+					cancel()
+				}
+				return &resumableConn{scriptConn: scriptConn{clock: clock, life: 10 * time.Second, err: errors.New("drop")}, resumed: resumed && n > 1}, nil
+			})}
+		var gaps []Gap
+		var order []string
+		_ = r.Run(ctx, func(e Event) {
+			switch e := e.(type) {
+			case Gap:
+				gaps = append(gaps, e)
+				order = append(order, "gap")
+			case State:
+				order = append(order, string(e.State))
+			}
+		})
+		if resumed && len(gaps) != 0 {
+			t.Fatalf("resumed: want no gap, got %+v", gaps)
+		}
+		if !resumed {
+			if len(gaps) != 2 || gaps[0].Why != WhyNotResumed {
+				t.Fatalf("not resumed: want a gap per reconnect, got %+v", gaps)
+			}
+			if d := gaps[0].To.Sub(gaps[0].From); d != 500*time.Millisecond {
+				t.Fatalf("gap of %v, want the first retry's wait, U(0, 1 s) drawn at 0.5", d)
+			}
+			if order[len(order)-2] != "gap" && order[len(order)-1] != "live" {
+				t.Fatalf("the gap must come just before live: %v", order)
+			}
+		}
+	}
+}
+
+// blockingConn delivers its events, then waits for more on feed until ctx ends.
+type blockingConn struct{ feed chan Event }
+
+func (c *blockingConn) Recv(ctx context.Context) (Event, error) {
+	select {
+	case ev := <-c.feed:
+		return ev, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+func (c *blockingConn) Close() error { return nil }
+
+func TestStallNoticeAndRecovery(t *testing.T) {
+	clock := newFakeClock()
+	conn := &blockingConn{feed: make(chan Event)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := &Reconnector{URL: "test://h/r", Policy: DefaultPolicy(), Clock: clock,
+		Dialer: DialerFunc(func(context.Context, *url.URL, DialOptions) (Conn, error) { return conn, nil })}
+	events := make(chan Event, 64)
+	go func() { _ = r.Run(ctx, func(e Event) { events <- e }) }()
+	var states []State // states seen but not yet checked
+	next := func() Event {
+		t.Helper()
+		select {
+		case e := <-events:
+			return e
+		case <-time.After(5 * time.Second):
+			t.Fatal("no event")
+		}
+		return nil
+	}
+	want := func(st ConnState) State {
+		t.Helper()
+		for len(states) == 0 {
+			if s, ok := next().(State); ok {
+				states = append(states, s)
+			}
+		}
+		s := states[0]
+		states = states[1:]
+		if s.State != st {
+			t.Fatalf("state %+v, want %s", s, st)
+		}
+		return s
+	}
+	// feed hands the pump one event and waits until it has been forwarded, so the fake
+	// clock only moves once the pump has seen it.
+	feed := func(e Event) {
+		t.Helper()
+		conn.feed <- e
+		for {
+			got := next()
+			if s, ok := got.(State); ok {
+				states = append(states, s)
+				continue
+			}
+			return
+		}
+	}
+	quiet := func(what string) {
+		t.Helper()
+		time.Sleep(3 * stallPoll)
+		select {
+		case e := <-events:
+			t.Fatalf("%s: unexpected %+v", what, e)
+		default:
+		}
+	}
+	want(StateConnecting)
+	want(StateLive)
+	feed(AudioFrame{Speaker: "ada", Seq: 1})
+	clock.advance(1500 * time.Millisecond) // mid-talkspurt, but not yet 2 s
+	quiet("after 1.5 s of silence")
+	clock.advance(time.Second)
+	s := want(StateStalled)
+	if s.Reason != ReasonStalled || s.Silence < StallNotice {
+		t.Fatalf("stalled state %+v", s)
+	}
+	feed(AudioFrame{Speaker: "ada", Seq: 2})
+	want(StateLive)
+
+	// Between talkspurts with no caption open, only a missed heartbeat is a stall.
+	feed(RoomInfo{ID: "r"})
+	clock.advance(5 * time.Second)
+	quiet("a quiet room")
+	clock.advance(1500 * time.Millisecond)
+	want(StateStalled)
+}

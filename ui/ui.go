@@ -88,9 +88,6 @@ const (
 	TickInterval = 50 * time.Millisecond
 	// noteFor is how long "resumed, nothing lost" or "12.4 s lost" stays up.
 	noteFor = 10 * time.Second
-	// stallShownAfter is the silence after which the session reports a stall
-	// (DESIGN.md: "stalled" after 2 s of silence), so the count starts there.
-	stallShownAfter = 2 * time.Second
 	// narrowWidth is the width below which the speakers pane becomes one line.
 	narrowWidth = 70
 	// maxSpeakers bounds the roster shown.
@@ -479,7 +476,7 @@ func (m *Model) statusConn(now time.Time) statusbar.Conn {
 	case transport.StateReconnecting:
 		c.RetryIn = m.conn.RetryIn - since
 	case transport.StateStalled:
-		c.NoDataFor = stallShownAfter + since
+		c.NoDataFor = m.conn.Silence + since
 	case transport.StateLive:
 		if !m.resumedAt.IsZero() && now.Sub(m.resumedAt) < noteFor {
 			c.Note = "resumed, nothing lost"

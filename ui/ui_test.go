@@ -160,7 +160,7 @@ func TestGolden(t *testing.T) {
 			State: transport.StateReconnecting, Reason: transport.ReasonOverloaded,
 			Attempt: 3, RetryIn: 7 * time.Second, Detail: "503 Service Unavailable",
 		}},
-		"stalled": {transport.State{State: transport.StateStalled, Reason: transport.ReasonStalled}},
+		"stalled": {transport.State{State: transport.StateStalled, Reason: transport.ReasonStalled, Silence: 2 * time.Second}},
 	}
 	sizes := []struct{ w, h int }{{80, 24}, {60, 20}, {120, 40}}
 	for name, evs := range states {

@@ -227,12 +227,17 @@ func (c *Conn) readOne(ctx context.Context) error {
 		if err := writeControl(ctx, c.ws, wire.Pong(*m)); err != nil {
 			return classifyClose(err, c.host)
 		}
+	case *wire.Gap:
+		c.pending = append(c.pending, transport.Gap{
+			From: c.room.Started.Add(time.Duration(m.FromMs) * time.Millisecond),
+			To:   c.room.Started.Add(time.Duration(m.ToMs) * time.Millisecond),
+			Why:  transport.Sanitize(m.Why, wire.MaxNameRunes),
+		})
 	case *wire.Ended:
 		c.ended = true
 		c.pending = append(c.pending, transport.Ended{Reason: transport.Sanitize(m.Reason, wire.MaxNameRunes)})
 	default:
-		// hello again, join, pong, gap: not meaningful to a client mid-session (gap
-		// belongs to resume); ignored for forward compatibility.
+		// hello again, join, pong: not meaningful to a client mid-session.
 	}
 	return nil
 }
@@ -279,6 +284,10 @@ func (c *Conn) onRoster(m *wire.Roster) {
 func (c *Conn) Resume() *transport.Resume {
 	return &transport.Resume{Session: c.Hello.Session, Epoch: c.Hello.Epoch, Last: maps.Clone(c.last)}
 }
+
+// Resumed reports whether the server continued the session this connection asked to
+// resume.
+func (c *Conn) Resumed() bool { return c.Hello.Resumed }
 
 // Close leaves the room with a normal closure so the server frees the place at once.
 func (c *Conn) Close() error {

@@ -65,6 +65,7 @@ func TestSession(t *testing.T) {
 		}
 		send(ctx, c, wire.Transcript{ID: "c1", Speaker: "ada", StartMs: 100, EndMs: 900, Text: "hi\x07 there", Final: true})
 		send(ctx, c, wire.Listeners{Count: 5})
+		send(ctx, c, wire.Gap{FromMs: 1000, ToMs: 3500, Why: "expired\x1b[0m"})
 		send(ctx, c, wire.Ended{Reason: "host ended the room"})
 		_, _, _ = c.Read(ctx) // wait for the client's close
 	})
@@ -80,6 +81,7 @@ func TestSession(t *testing.T) {
 		transport.AudioFrame{Speaker: "ada", Seq: 7, Timestamp: 960, Payload: []byte{0xF8, 0xFF, 0xFE}},
 		transport.TranscriptSegment{ID: "c1", Speaker: "ada", Start: 100 * time.Millisecond, End: 900 * time.Millisecond, Text: "hi there", Final: true},
 		transport.RoomInfo{ID: "demo", Title: "Demo room", Started: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC), Listeners: 5},
+		transport.Gap{From: time.Date(2026, 11, 27, 10, 0, 1, 0, time.UTC), To: time.Date(2026, 11, 27, 10, 0, 3, 5e8, time.UTC), Why: "expired"},
 		transport.Ended{Reason: "host ended the room"},
 	}
 	for i, w := range want {
