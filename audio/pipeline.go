@@ -47,15 +47,17 @@ type SpeakerLevel struct {
 
 // Snapshot is the pipeline's state for a status line, read at a UI's frame rate.
 type Snapshot struct {
-	Speakers  []SpeakerLevel // sorted by ID
-	Frames    uint64         // frames played from packets
-	Lost      uint64         // frames concealed because they were missing, late or malformed
-	LossPct   float64        // Lost as a percentage of Frames + Lost
-	BufferMs  int            // the largest playout delay among the speakers
-	Underruns uint64         // times the sound card found nothing to play
-	Volume    int
-	Muted     bool
-	Output    string // the sink's name
+	Speakers []SpeakerLevel // sorted by ID
+	Frames   uint64         // frames played from packets
+	Lost     uint64         // frames concealed because they were missing, late or malformed
+	LossPct  float64        // Lost as a percentage of Frames + Lost
+	// Duplicates counts frames received more than once (and played once).
+	Duplicates uint64
+	BufferMs   int    // the largest playout delay among the speakers
+	Underruns  uint64 // times the sound card found nothing to play
+	Volume     int
+	Muted      bool
+	Output     string // the sink's name
 }
 
 // Pipeline plays a room: per-speaker jitter buffers, Opus decoding with concealment,
@@ -72,6 +74,7 @@ type Pipeline struct {
 	muted     atomic.Bool
 	frames    atomic.Uint64
 	lost      atomic.Uint64
+	dups      atomic.Uint64
 	underruns func() uint64
 
 	mu          sync.Mutex // guards speakers, speakerMute and the lifecycle fields
@@ -193,7 +196,11 @@ func (p *Pipeline) Push(speakerID string, seq, timestamp uint32, payload []byte)
 		return // a hole: concealed, and counted lost, when its turn comes
 	}
 	sp.mu.Lock()
+	before := sp.jb.Stats().Duplicate
 	sp.jb.Push(Frame{Seq: seq, Timestamp: timestamp, Payload: payload}, now)
+	if sp.jb.Stats().Duplicate != before {
+		p.dups.Add(1)
+	}
 	sp.lastPush = now
 	sp.mu.Unlock()
 }
@@ -269,13 +276,14 @@ func (p *Pipeline) Snapshot() Snapshot {
 		return 0
 	})
 	s := Snapshot{
-		Speakers:  levels,
-		Frames:    p.frames.Load(),
-		Lost:      p.lost.Load(),
-		Underruns: p.underruns(),
-		Volume:    int(p.volume.Load()),
-		Muted:     p.muted.Load(),
-		Output:    p.sink.Name(),
+		Speakers:   levels,
+		Frames:     p.frames.Load(),
+		Lost:       p.lost.Load(),
+		Duplicates: p.dups.Load(),
+		Underruns:  p.underruns(),
+		Volume:     int(p.volume.Load()),
+		Muted:      p.muted.Load(),
+		Output:     p.sink.Name(),
 	}
 	if total := s.Frames + s.Lost; total > 0 {
 		s.LossPct = 100 * float64(s.Lost) / float64(total)
