@@ -70,7 +70,8 @@ func pulseReady() bool {
 	return err == nil && regexp.MustCompile(`(?m)^\d+\s+spk\s`).Match(out)
 }
 
-// startServer runs `spacetui serve` on a free port and returns the demo room URL.
+// startServer runs `spacetui serve` on a free port and returns the demo room URL and the
+// server's base HTTP URL.
 func startServer(t *testing.T, extra ...string) (url string, base string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -79,6 +80,14 @@ func startServer(t *testing.T, extra ...string) (url string, base string) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	serveAt(t, addr, extra...)
+	return "ws://" + addr + "/rooms/demo", "http://" + addr
+}
+
+// serveAt runs `spacetui serve --addr addr` until the test ends (or the returned process
+// is killed) and returns once it listens.
+func serveAt(t *testing.T, addr string, extra ...string) *exec.Cmd {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, spacetuiBin(t), append([]string{"serve", "--addr", addr}, extra...)...)
 	cmd.Stderr = &logWriter{t: t, prefix: "serve: "}
@@ -96,27 +105,25 @@ func startServer(t *testing.T, extra ...string) (url string, base string) {
 				for sc.Scan() {
 				}
 			}()
-			return "ws://" + addr + "/rooms/demo", "http://" + addr
+			return cmd
 		}
 	}
-	t.Fatalf("spacetui serve did not start")
-	return "", ""
+	t.Fatalf("spacetui serve did not start on %s", addr)
+	return nil
 }
 
+// logWriter sends a process's output lines to the test log.
 type logWriter struct {
 	t      *testing.T
 	prefix string
 	mu     sync.Mutex
-	done   bool
 }
 
 func (w *logWriter) Write(b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.done {
-		for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
-			w.t.Log(w.prefix + line)
-		}
+	for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		w.t.Log(w.prefix + line)
 	}
 	return len(b), nil
 }
