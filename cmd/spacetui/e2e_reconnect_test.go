@@ -25,7 +25,7 @@ type event struct {
 	fields map[string]any
 }
 
-func (e event) typ() string        { s, _ := e.fields["type"].(string); return s }
+func (e event) typ() string         { s, _ := e.fields["type"].(string); return s }
 func (e event) str(k string) string { s, _ := e.fields[k].(string); return s }
 func (e event) num(k string) float64 {
 	f, _ := e.fields[k].(float64)
