@@ -48,7 +48,10 @@ const (
 	// within half a second (slack + flushEvery) of the end. It is larger than mixedSlack
 	// because a frame that arrives later than this behind the room clock is written
 	// late rather than at its place.
-	trackSlack       = sampleRate * 3 / 10
+	trackSlack = sampleRate * 3 / 10
+	// replayGrace is how long after a reconnect silent tracks wait before following wall
+	// time again, so the frames a resume replays land in place first.
+	replayGrace      = time.Second
 	jumpLimit        = 2 * sampleRate  // a timestamp jump beyond this, past wall time, is a discontinuity
 	maxTracks        = 256             // speakers beyond this are not recorded
 	recentSeqs       = 64              // frames remembered per track to drop duplicates
@@ -135,7 +138,8 @@ type Recorder struct {
 	end        int64 // the furthest position written, in samples
 	finalized  bool
 	warnedMax  bool
-	live       bool // the connection is live (the last State said so)
+	live       bool      // the connection is live (the last State said so)
+	liveAt     time.Time // when live last changed
 }
 
 // item is one call to Event or WriteMixed, stamped with its wall time, or a barrier.
@@ -397,14 +401,20 @@ func (r *Recorder) record(it item) error {
 		}
 		return r.roomInfo(e)
 	case transport.Gap:
-		// The room clock resumes wherever the next frame lands in wall time.
-		r.clock.ok = false
+		// A fresh join restarts the room's timestamps: the clock resumes wherever the
+		// next frame lands in wall time. Any other gap (a resume past the replay
+		// window) keeps the room clock, and the frames that follow land in place.
+		if e.Why == transport.WhyNotResumed {
+			r.clock.ok = false
+		}
 		r.log.Info("recording gap", "dir", r.dir, "seconds", e.Seconds(), "why", transport.Sanitize(e.Why, maxNameRunes))
 		return r.writeEvent(it.at, e)
 	case transport.State:
 		// Silent tracks follow wall time only while live: during an outage a resume may
 		// still deliver the missed frames, which belong at their own places.
-		r.live = e.State == transport.StateLive
+		if live := e.State == transport.StateLive; live != r.live {
+			r.live, r.liveAt = live, it.at
+		}
 		return r.writeEvent(it.at, e)
 	}
 	return nil
@@ -418,7 +428,7 @@ func (r *Recorder) tick(now time.Time) {
 	if err == nil {
 		err = r.fillMixed(r.wall(now))
 	}
-	if r.live {
+	if r.live && now.Sub(r.liveAt) >= replayGrace {
 		for _, t := range r.tracks {
 			if err == nil {
 				err = r.fill(t.ogg, r.wall(now)-trackSlack)

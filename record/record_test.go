@@ -75,7 +75,7 @@ func TestTimeline(t *testing.T) {
 				r.Event(lastGrace) // a duplicate at a resume seam: dropped
 			}
 		case n == 700:
-			r.Event(transport.Gap{From: start.Add(450 * tick), To: wallAt(0), Why: "replay window exceeded"})
+			r.Event(transport.Gap{From: start.Add(450 * tick), To: wallAt(0), Why: transport.WhyNotResumed}) // a fresh join: a new epoch
 			r.Event(transport.State{State: transport.StateLive, Reason: transport.ReasonRestart})
 			seq["a1"] = 0 // a new epoch numbers from 1 again
 			send(n, "a1", ts2(n))
@@ -221,7 +221,7 @@ func TestTimeline(t *testing.T) {
 		t.Errorf("%d roster events for one roster sent twice", n)
 	}
 	gaps := ofType(evs, "gap")
-	if len(gaps) != 3 || gaps[0]["why"] != "replay window exceeded" || gaps[0]["seconds"] != 5.0 ||
+	if len(gaps) != 3 || gaps[0]["why"] != transport.WhyNotResumed || gaps[0]["seconds"] != 5.0 ||
 		gaps[1]["why"] != whyDiscontinuity || gaps[2]["why"] != whyDiscontinuity {
 		t.Errorf("gaps: %v", gaps)
 	}

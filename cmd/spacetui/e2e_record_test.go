@@ -261,3 +261,43 @@ func TestRecordCuesAlignWithSpeech(t *testing.T) {
 		t.Fatalf("only %d cues to check in 16 s", cues)
 	}
 }
+
+// An outage during a capture comes out as silence in every file (each still as long as
+// the wall time recorded) and as a gap in events.jsonl.
+func TestRecordAcrossAnOutage(t *testing.T) {
+	need(t, haveTool("ffprobe") && haveTool("opusinfo"), "ffprobe (ffmpeg) and opusinfo (opus-tools) are needed")
+	url, base := startServer(t, "--replay-window", "1s")
+	dir := filepath.Join(t.TempDir(), "rec")
+	const secs = 16
+	cmd := exec.Command(spacetuiBin(t), "record", url, "-o", dir, "--for", strconv.Itoa(secs)+"s", "--log", filepath.Join(t.TempDir(), "log"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	faults(t, base, "abruptclose,overload")
+	time.Sleep(3 * time.Second)
+	faults(t, base, "none")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("record: %v", err)
+	}
+	for _, f := range recordFiles(t, dir) {
+		if d := probeDuration(t, f, false); d < secs*0.99 || d > secs*1.01 {
+			t.Errorf("%s: %.3f s, want %d s within 1%%", filepath.Base(f), d, secs)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "events.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gaps []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var ev map[string]any
+		if json.Unmarshal([]byte(line), &ev) == nil && ev["type"] == "gap" {
+			gaps = append(gaps, ev)
+		}
+	}
+	if len(gaps) == 0 {
+		t.Fatalf("the outage was not logged as a gap:\n%s", b)
+	}
+	t.Logf("gaps logged: %v", gaps)
+}
