@@ -39,9 +39,3 @@ func (e *OverloadError) Error() string {
 type RestartError struct{ Reason string }
 
 func (e *RestartError) Error() string { return "server restarting: " + e.Reason }
-
-// IsPermanent reports whether err means retrying cannot help.
-func IsPermanent(err error) bool {
-	return errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrNotFound) ||
-		errors.Is(err, ErrRoomEnded) || errors.Is(err, ErrProtocol)
-}

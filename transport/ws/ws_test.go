@@ -152,13 +152,13 @@ func TestCloseCodes(t *testing.T) {
 			return errors.As(err, &re)
 		}},
 		{"1011 internal", websocket.StatusInternalError, "boom", func(err error) bool {
-			return err != nil && !transport.IsPermanent(err)
+			return err != nil && !errors.Is(err, transport.ErrProtocol)
 		}},
 		{"1008 policy (no heartbeat answer) is retried", websocket.StatusPolicyViolation, "silent", func(err error) bool {
-			return err != nil && !transport.IsPermanent(err)
+			return err != nil && !errors.Is(err, transport.ErrProtocol)
 		}},
 		{"1002 protocol version is permanent", websocket.StatusProtocolError, "version 2 only", func(err error) bool {
-			return transport.IsPermanent(err)
+			return errors.Is(err, transport.ErrProtocol)
 		}},
 	}
 	for _, tt := range tests {
