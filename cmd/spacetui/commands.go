@@ -124,6 +124,15 @@ func (f *joinFlags) validate() error {
 	return nil
 }
 
+// start validates the flags and opens the log (a file with the TUI, else stderr unless
+// --log); the returned func closes it.
+func (f *joinFlags) start(std ioSet) (*slog.Logger, func(), error) {
+	if err := f.validate(); err != nil {
+		return nil, nil, err
+	}
+	return session.OpenLog(f.logPath, !f.headless, std.stderr)
+}
+
 // joinRoom runs a session against url with the shared flags.
 func joinRoom(ctx context.Context, url string, f *joinFlags, std ioSet, logger *slog.Logger) error {
 	token := f.token
@@ -168,10 +177,7 @@ not authorized, room ended) exits with status 1 and one line saying why.`,
   spacetui join --output null --headless ws://example.org:8080/rooms/town-hall`,
 		Args: oneRoomURL("join"),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := f.validate(); err != nil {
-				return err
-			}
-			logger, closeLog, err := session.OpenLog(f.logPath, !f.headless, std.stderr)
+			logger, closeLog, err := f.start(std)
 			if err != nil {
 				return err
 			}
@@ -209,10 +215,7 @@ unless --force. Progress goes to stderr every 5 s (JSON "record" events with --j
 			if f.record == "" {
 				return usageError{errors.New("record needs -o DIR")}
 			}
-			if err := f.validate(); err != nil {
-				return err
-			}
-			logger, closeLog, err := session.OpenLog(f.logPath, false, std.stderr)
+			logger, closeLog, err := f.start(std)
 			if err != nil {
 				return err
 			}
@@ -257,10 +260,7 @@ on a private local server and join it, exactly as "spacetui join" would.`,
   spacetui demo --output wav:demo.wav --headless --for 10s`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := f.validate(); err != nil {
-				return err
-			}
-			logger, closeLog, err := session.OpenLog(f.logPath, !f.headless, std.stderr)
+			logger, closeLog, err := f.start(std)
 			if err != nil {
 				return err
 			}
