@@ -314,7 +314,7 @@ func TestLoadReconnectStorm(t *testing.T) {
 	began := time.Now()
 	wait := runLoadtest(t, "ws://"+addr+"/rooms/demo", n, "--ramp", "4s", "--for", "45s")
 	srv.waitAccepted(t, n, began, 40*time.Second) // other packages' tests may share the 2 cores
-	time.Sleep(2 * time.Second) // audio flows
+	time.Sleep(2 * time.Second)                   // audio flows
 	srv.kill()
 	time.Sleep(down)
 	srv2 := serveLogged(t, addr)
