@@ -120,7 +120,8 @@ func TestRecordSurvivesSignals(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		sig  syscall.Signal
-	}{{"kill -9", syscall.SIGKILL}, {"SIGTERM", syscall.SIGTERM}} {
+		late float64
+	}{{"kill -9", syscall.SIGKILL, 0.5}, {"SIGTERM", syscall.SIGTERM, 1}} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "rec")
 			cmd := exec.Command(spacetuiBin(t), "record", url, "-o", dir, "--log", filepath.Join(t.TempDir(), "log"))
@@ -145,7 +146,10 @@ func TestRecordSurvivesSignals(t *testing.T) {
 			}
 			for _, f := range recordFiles(t, dir) {
 				d := probeDuration(t, f, tt.sig == syscall.SIGKILL)
-				if d < killedAt-0.5 || d > killedAt+0.25 {
+				// The files must reach to within 0.5 s of the signal. They may run a
+				// little past it: we see the join (room.json) late on a busy machine,
+				// and SIGTERM finalizes at the moment it is done, not when it began.
+				if d < killedAt-0.5 || d > killedAt+tt.late {
 					t.Errorf("%s: plays %.2f s, killed after %.2f s", filepath.Base(f), d, killedAt)
 				}
 			}
