@@ -10,12 +10,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -236,17 +239,81 @@ func TestHeadlessJSON(t *testing.T) {
 	}
 }
 
+// A refusal that retrying cannot fix ends the program with status 1 and one clear line:
+// an unknown room on the real server, and a bad token or an ended room from a server
+// that answers 401 or 410.
 func TestPermanentRefusalExitsWithOneLine(t *testing.T) {
 	url, _ := startServer(t)
-	cmd := exec.Command(spacetuiBin(t), "join", strings.Replace(url, "/demo", "/nope", 1), "--headless", "--output", "null")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	cmd.Stdout = &stderr
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
-		t.Fatalf("want exit status 1, got %v; output:\n%s", err, stderr.String())
+	refuse := func(code int) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, http.StatusText(code), code)
+		}))
+		t.Cleanup(srv.Close)
+		return "ws" + strings.TrimPrefix(srv.URL, "http") + "/rooms/demo"
 	}
-	if !strings.Contains(stderr.String(), "spacetui: ") || !strings.Contains(stderr.String(), "room not found") {
-		t.Fatalf("want one clear line, got:\n%s", stderr.String())
+	for _, tt := range []struct{ name, url, want string }{
+		{"unknown room", strings.Replace(url, "/demo", "/nope", 1), "room not found"},
+		{"bad token", refuse(http.StatusUnauthorized), "not authorized"},
+		{"ended room", refuse(http.StatusGone), "the room has ended"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(spacetuiBin(t), "join", tt.url, "--headless", "--output", "null", "--token", "sekrit-token")
+			var stderr, stdout strings.Builder
+			cmd.Stderr, cmd.Stdout = &stderr, &stdout
+			err := cmd.Run()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+				t.Fatalf("want exit status 1, got %v; stderr:\n%s", err, stderr.String())
+			}
+			var last string
+			for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+				if strings.HasPrefix(line, "spacetui: ") {
+					last = line
+				}
+			}
+			if !strings.Contains(last, tt.want) {
+				t.Fatalf("want one line saying %q, got:\n%s", tt.want, stderr.String())
+			}
+			if strings.Contains(stderr.String()+stdout.String(), "sekrit-token") {
+				t.Fatalf("the token was printed")
+			}
+		})
 	}
+}
+
+// A user watching the TUI through a server restart can tell what is happening and hears
+// the room again without touching a key.
+func TestTUIThroughARestart(t *testing.T) {
+	need(t, haveTool("tmux"), "tmux is not installed")
+	addr := freeAddr(t)
+	srv := serveAt(t, addr)
+	session := fmt.Sprintf("spacetui-restart-%d", os.Getpid())
+	cmdline := fmt.Sprintf("%s join ws://%s/rooms/demo --output null --log %s; sleep 30", spacetuiBin(t), addr, filepath.Join(t.TempDir(), "log"))
+	if out, err := exec.Command("tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", cmdline).CombinedOutput(); err != nil {
+		t.Fatalf("tmux: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", session).Run() })
+	screenUntil := func(what string, d time.Duration, ok func(string) bool) string {
+		t.Helper()
+		var screen string
+		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+			out, _ := exec.Command("tmux", "capture-pane", "-p", "-t", session).Output()
+			if screen = string(out); ok(screen) {
+				return screen
+			}
+		}
+		t.Fatalf("the screen never showed %s:\n%s", what, screen)
+		return ""
+	}
+	screenUntil("the live room", 15*time.Second, func(s string) bool { return strings.Contains(s, "● live") })
+	_ = srv.Process.Signal(syscall.SIGTERM)
+	screen := screenUntil("the restart and the next retry", 5*time.Second, func(s string) bool {
+		return strings.Contains(s, "server restarting") && strings.Contains(s, "retry in")
+	})
+	t.Logf("during the restart:\n%s", screen)
+	time.Sleep(time.Second)
+	serveAt(t, addr)
+	screen = screenUntil("live again", 10*time.Second, func(s string) bool {
+		return strings.Contains(s, "● live") && strings.Contains(s, "lost")
+	})
+	t.Logf("after the restart:\n%s", screen)
 }
