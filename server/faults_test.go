@@ -59,7 +59,7 @@ func (l *lockedBuffer) String() string {
 
 func dialTransport(t *testing.T, addr string) (transport.Conn, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	c, err := transport.Dial(ctx, "ws://"+addr+"/rooms/talk", transport.DialOptions{})
 	if c != nil {
@@ -71,7 +71,7 @@ func dialTransport(t *testing.T, addr string) (transport.Conn, error) {
 // recvErr reads events until the connection ends and returns why.
 func recvErr(t *testing.T, c transport.Conn) error {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	for {
 		if _, err := c.Recv(ctx); err != nil {
@@ -203,13 +203,14 @@ func TestStallFault(t *testing.T) {
 	step(t, clk, rm, 1)
 	var got received
 	cl.until(t, rm.ticks.Load()-1, &got) // live
-	time.Sleep(50 * time.Millisecond)
-	for len(cl.msgs) > 0 { // the rest of the tick: the listener count
-		<-cl.msgs
+	for {                                // the rest of the tick, up to its last message: the first listener count
+		if _, ok := cl.next(t).(*wire.Listeners); ok {
+			break
+		}
 	}
 	ts.SetFaults(Faults{Stall: true})
 	step(t, clk, rm, int(2*silenceLimit/tick)) // 30 s: pings due, silence limit passed twice
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond)          // a leak has time to show; none can pass late
 	if n := len(cl.msgs); n != 0 {
 		t.Fatalf("%d messages sent during a stall", n)
 	}
@@ -228,7 +229,7 @@ func TestBlackHoleFault(t *testing.T) {
 	ts, rm, clk := startTalk(t, Config{Faults: Faults{BlackHole: true}})
 	cl := joinWS(t, ts.addr, "talk", wire.Join{Version: wire.Version})
 	eventually(t, "the place to be taken", func() bool { return rm.info("").Listeners == 1 })
-	clk.Advance(2 * joinTimeout) // the join timer does not run either
+	advance(t, clk, rm, 2*joinTimeout) // the join timer does not run either
 	time.Sleep(50 * time.Millisecond)
 	if n := len(cl.msgs); n != 0 {
 		t.Fatalf("%d messages from a black hole", n)

@@ -71,17 +71,58 @@ func (c *fakeClock) pending() int {
 	return len(c.waiters)
 }
 
-// eventually polls cond until it holds, failing the test after 5 s of real time.
+// waitingFor reports whether an After call waits for exactly the time at.
+func (c *fakeClock) waitingFor(at time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range c.waiters {
+		if w.at.Equal(at) {
+			return true
+		}
+	}
+	return false
+}
+
+// waitLimit bounds every wait of the tests on something the code under test must do.
+// It is real time and generous: on a loaded 2-core CI machine with the race detector
+// a goroutine can go unscheduled for seconds, and a wait that ends early only turns a
+// slow run into a false failure. A test that works takes far less.
+const waitLimit = 30 * time.Second
+
+// eventually polls cond until it holds, failing the test after waitLimit. It backs off
+// from a few microseconds to a millisecond so as not to steal the CPU from the
+// goroutines it waits for.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitLimit)
+	pause := 10 * time.Microsecond
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		runtime.Gosched()
-		time.Sleep(50 * time.Microsecond)
+		time.Sleep(pause)
+		pause = min(2*pause, time.Millisecond)
 	}
+}
+
+// advance moves the fake clock by d once the room's run loop is parked on the clock
+// waiting for its next tick. The room reads Now and then calls After with the time
+// left; moving the clock in between would push its wake-up one advance too far, and a
+// test waiting for that tick would wait forever. A room can run late; it never misses
+// a tick because of how the test moved the clock.
+func advance(t *testing.T, clk *fakeClock, rm *room, d time.Duration) {
+	t.Helper()
+	eventually(t, "the room to wait for its next tick", func() bool { return parked(clk, rm) })
+	clk.Advance(d)
+}
+
+// parked reports whether rm's run loop waits on clk for the tick it has yet to play.
+func parked(clk *fakeClock, rm *room) bool {
+	rm.mu.Lock()
+	started := rm.started
+	rm.mu.Unlock()
+	return clk.waitingFor(started.Add(time.Duration(rm.ticks.Load()) * tick))
 }
 
 // step advances the clock one tick at a time, waiting each time until the room has
@@ -90,7 +131,7 @@ func step(t *testing.T, clk *fakeClock, rm *room, k int) {
 	t.Helper()
 	for range k {
 		want := rm.ticks.Load() + 1
-		clk.Advance(tick)
+		advance(t, clk, rm, tick)
 		eventually(t, "the room to tick", func() bool { return rm.ticks.Load() >= want })
 	}
 }

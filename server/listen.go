@@ -126,7 +126,8 @@ func (s *Server) serveListen(w http.ResponseWriter, req *http.Request) {
 	if rm == nil {
 		return
 	}
-	if _, ok := s.admit(w, req, rm, true); !ok {
+	pl, ok := s.admit(w, req, rm, true)
+	if !ok {
 		return
 	}
 	defer rm.release()
@@ -154,8 +155,15 @@ func (s *Server) serveListen(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	for {
+		select { // a stopped room ends the stream now, not after the packets queued
+		case <-pl.stopped:
+			return
+		default:
+		}
 		select {
 		case <-req.Context().Done():
+			return
+		case <-pl.stopped:
 			return
 		case p, ok := <-packets:
 			if !ok {

@@ -118,11 +118,12 @@ func (l *listener) close(c *websocket.Conn) {
 // serveWebSocket runs one listener's connection: place, upgrade, join, hello, then
 // the writer goroutine and the read loop (pongs) until either side ends it.
 func (s *Server) serveWebSocket(w http.ResponseWriter, req *http.Request, rm *room) {
-	stopped, ok := s.admit(w, req, rm, false)
+	pl, ok := s.admit(w, req, rm, false)
 	if !ok {
 		return
 	}
 	defer rm.release()
+	stopped := pl.stopped
 	c, err := websocket.Accept(w, req, nil)
 	if err != nil {
 		s.note(Attempt{Room: rm.id, Remote: req.RemoteAddr, Reason: ReasonBadUpgrade})
@@ -130,7 +131,13 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, req *http.Request, rm *ro
 	}
 	defer c.CloseNow()
 	c.SetReadLimit(wire.MaxMessage)
-	ctx := req.Context()
+	// Every read and write of the connection runs under ctx, which the room cancels
+	// when it has stopped and this handler is still running after stopGrace: the
+	// connection is then closed under whatever read or write is blocked, so the writer
+	// and the read loop end and the room's stop never waits on a stuck client.
+	ctx, cancel := context.WithCancel(req.Context())
+	defer cancel()
+	defer context.AfterFunc(pl.cut, cancel)()
 
 	if f := s.faults.Load(); f != nil && f.BlackHole && !s.holdBlackHoled(stopped) {
 		s.note(Attempt{Room: rm.id, Remote: req.RemoteAddr, Reason: ReasonRestart})

@@ -41,7 +41,7 @@ type received struct {
 // until reads until a frame of room tick n or later has arrived.
 func (cl *wsClient) until(t *testing.T, n int64, got *received) {
 	t.Helper()
-	timeout := time.After(5 * time.Second)
+	timeout := time.After(waitLimit)
 	for {
 		select {
 		case m, ok := <-cl.msgs:
@@ -257,7 +257,7 @@ func TestForgetBounded(t *testing.T) {
 		l, id, _ := joinWith(t, rm, &wire.Join{Version: wire.Version})
 		rm.leave(l, id)
 		ids = append(ids, id)
-		clk.Advance(time.Millisecond)
+		advance(t, clk, rm, time.Millisecond)
 	}
 	// Resumed and gone again: only the latest departure counts.
 	l, _, resumed := joinWith(t, rm, &wire.Join{Version: wire.Version, Session: ids[0], Epoch: rm.epoch})

@@ -31,6 +31,11 @@ const (
 	// maxLag is how far behind its schedule a room may fall (a suspended process, a
 	// starved machine) before it skips ticks instead of bursting to catch up.
 	maxLag = time.Second
+	// stopGrace is how long a stopping room lets its clients' handlers end on their
+	// own (a 1012 close handshake) before it cuts their connections, whatever they are
+	// doing: a client that reads nothing cannot hold a shutdown up for longer. It is
+	// real time, as the deadlines of writes are.
+	stopGrace = 5 * time.Second
 	// listenersEvery is the least interval between listener count updates.
 	listenersEvery = time.Second
 	// shedReason is the close reason of a listener dropped because its queue was full.
@@ -79,6 +84,8 @@ type room struct {
 	mu        sync.Mutex
 	running   bool
 	stopped   chan struct{} // closed when run ends
+	cut       context.Context
+	cutNow    context.CancelFunc // cancels cut: stop does, once its grace has passed
 	started   time.Time
 	epoch     string // changes each time the room starts: sequence numbers restart
 	places    int    // taken: WebSocket clients (from before the upgrade) and listen.ogg clients
@@ -137,6 +144,7 @@ func (r *room) run(ctx context.Context) {
 	start := r.clock.Now()
 	r.mu.Lock()
 	r.running, r.started, r.stopped = true, start, make(chan struct{})
+	r.cut, r.cutNow = context.WithCancel(context.Background())
 	r.epoch, r.last = newID(), -1
 	r.seq = make([]uint32, len(r.content.speakers))
 	r.countSent, r.countSentAt = 0, -int64(listenersEvery/tick)
@@ -167,7 +175,10 @@ func (r *room) run(ctx context.Context) {
 
 // stop ends the room: no new places, every listener closed with 1012 (restart), the
 // listen.ogg taps closed, the replay window and the sessions forgotten (a new run is a
-// new epoch); then it waits for every handler holding a place.
+// new epoch); then it waits for every handler holding a place. The handlers still
+// running after stopGrace have their connections cut (see place.cut): a client that
+// has stopped reading, or a listener dropped earlier whose last writes are stuck,
+// cannot keep the room from stopping.
 func (r *room) stop() {
 	r.mu.Lock()
 	r.running = false
@@ -185,8 +196,22 @@ func (r *room) stop() {
 	r.ring, r.ringHead = r.ring[:0], 0
 	clear(r.sessions)
 	r.gone = nil
+	cutNow := r.cutNow
 	r.mu.Unlock()
-	r.handlers.Wait()
+	defer cutNow()
+
+	done := make(chan struct{})
+	go func() { defer close(done); r.handlers.Wait() }()
+	grace := time.NewTimer(stopGrace)
+	defer grace.Stop()
+	select {
+	case <-done:
+		return
+	case <-grace.C:
+	}
+	r.log.Warn("clients still connected after the grace period; cutting their connections", "room", r.id)
+	cutNow()
+	<-done
 }
 
 // tick sends tick n: its audio frame, its caption segments, and on schedule a ping and
@@ -307,20 +332,29 @@ func (r *room) expireSilentLocked() {
 	}
 }
 
+// place is a client's place in a running room.
+type place struct {
+	// stopped is closed when the room stops: the client is to be closed with 1012.
+	stopped <-chan struct{}
+	// cut is done when the room has stopped and the client's handler is still running
+	// stopGrace later: whatever it still does on its connection is to be abandoned.
+	cut context.Context
+}
+
 // reserve takes a place in the room for a client about to be served; release gives it
 // back. The room waits for every place to be released when it stops.
-func (r *room) reserve() (stopped <-chan struct{}, err error) {
+func (r *room) reserve() (place, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.running {
-		return nil, errRoomStopped
+		return place{}, errRoomStopped
 	}
 	if r.maxListeners > 0 && r.places >= r.maxListeners {
-		return nil, errRoomFull
+		return place{}, errRoomFull
 	}
 	r.places++
 	r.handlers.Add(1)
-	return r.stopped, nil
+	return place{stopped: r.stopped, cut: r.cut}, nil
 }
 
 func (r *room) release() {

@@ -98,7 +98,7 @@ func TestPacingAbsolute(t *testing.T) {
 	elapsed := time.Duration(0)
 	// Irregular wake-ups never shift the schedule: tick n happens at n × 20 ms.
 	for range 300 {
-		clk.Advance(7 * time.Millisecond)
+		advance(t, clk, rm, 7*time.Millisecond)
 		elapsed += 7 * time.Millisecond
 		want := int64(elapsed/tick) + 1
 		eventually(t, "the room to catch up", func() bool { return rm.ticks.Load() == want })
@@ -107,10 +107,10 @@ func TestPacingAbsolute(t *testing.T) {
 		t.Fatalf("after 2.1 s: %d ticks, want %d", got, want)
 	}
 	// A short stall is caught up tick by tick; a long one is skipped, still on schedule.
-	clk.Advance(200 * time.Millisecond)
+	advance(t, clk, rm, 200*time.Millisecond)
 	elapsed += 200 * time.Millisecond
 	eventually(t, "catch-up", func() bool { return rm.ticks.Load() == int64(elapsed/tick)+1 })
-	clk.Advance(5 * time.Second)
+	advance(t, clk, rm, 5*time.Second)
 	elapsed += 5 * time.Second
 	eventually(t, "skip", func() bool { return rm.ticks.Load() == int64(elapsed/tick)+1 })
 	step(t, clk, rm, 3)
@@ -243,8 +243,8 @@ func TestHeartbeatExpiry(t *testing.T) {
 	l := join(t, rm)
 	d := drainListener(l)
 	for range 4 { // 20 s of pings without an answer
-		clk.Advance(heartbeat)
 		want := rm.ticks.Load() + 1
+		advance(t, clk, rm, heartbeat)
 		eventually(t, "tick", func() bool { return rm.ticks.Load() >= want })
 	}
 	<-d.done

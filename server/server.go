@@ -355,15 +355,16 @@ func (s *Server) lookup(w http.ResponseWriter, req *http.Request) *room {
 // admit takes a place in rm for a client (listen: of listen.ogg), or refuses it with
 // 503 and a spread Retry-After when the Overload fault is on, the room is full or it is
 // not running (yet, or any more). The caller releases the place it got.
-func (s *Server) admit(w http.ResponseWriter, req *http.Request, rm *room, listen bool) (stopped <-chan struct{}, ok bool) {
+func (s *Server) admit(w http.ResponseWriter, req *http.Request, rm *room, listen bool) (place, bool) {
 	err := errOverloaded
 	if f := s.faults.Load(); f == nil || !f.Overload {
-		if stopped, err = rm.reserve(); err == nil {
-			return stopped, true
+		var p place
+		if p, err = rm.reserve(); err == nil {
+			return p, true
 		}
 	}
 	s.refuse(w, req, rm, listen, err)
-	return nil, false
+	return place{}, false
 }
 
 // refuse answers a client that cannot have a place with 503 and a Retry-After of its own.

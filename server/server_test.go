@@ -83,7 +83,7 @@ type clientMsg struct {
 
 func dialRoom(t *testing.T, addr, room string) (*websocket.Conn, *http.Response, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	c, resp, err := websocket.Dial(ctx, "ws://"+addr+"/rooms/"+room, nil)
 	if c != nil {
@@ -153,7 +153,7 @@ func (cl *wsClient) next(t *testing.T) any {
 			if _, ping := v.(*wire.Ping); !ping {
 				return v
 			}
-		case <-time.After(5 * time.Second):
+		case <-time.After(waitLimit):
 			t.Fatal("no message")
 		}
 	}
@@ -162,7 +162,7 @@ func (cl *wsClient) next(t *testing.T) any {
 // closeStatus waits for the connection to end and returns its close code.
 func (cl *wsClient) closeStatus(t *testing.T) websocket.StatusCode {
 	t.Helper()
-	timeout := time.After(10 * time.Second)
+	timeout := time.After(waitLimit)
 	for {
 		select {
 		case _, ok := <-cl.msgs:
@@ -269,7 +269,7 @@ func TestJoinRules(t *testing.T) {
 		}
 		cl := readAll(t, c)
 		eventually(t, "the join timer", func() bool { return clk.pending() >= 2 }) // the room's and the join's
-		clk.Advance(joinTimeout)
+		advance(t, clk, ts.rooms[DemoRoomID], joinTimeout)
 		if code := cl.closeStatus(t); code != websocket.StatusPolicyViolation {
 			t.Errorf("closed with %d (%v), want 1008", code, cl.err)
 		}
@@ -340,7 +340,8 @@ func TestMaxListeners(t *testing.T) {
 }
 
 // gatedListener lets a test stop the server's writes to one connection, as if the
-// client behind it had stopped reading and its buffers were full.
+// client behind it had stopped reading and its buffers were full. Like a real socket, a
+// gated connection's blocked write returns an error once the connection is closed.
 type gatedListener struct {
 	net.Listener
 	mu    sync.Mutex
@@ -349,8 +350,11 @@ type gatedListener struct {
 
 type gatedConn struct {
 	net.Conn
-	blocked atomic.Bool
-	release chan struct{}
+	blocked   atomic.Bool
+	stuck     atomic.Int32  // writes blocked now
+	release   chan struct{} // closed by the test to let writes through
+	closed    chan struct{} // closed by Close
+	closeOnce sync.Once
 }
 
 func (g *gatedListener) Accept() (net.Conn, error) {
@@ -358,7 +362,7 @@ func (g *gatedListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	gc := &gatedConn{Conn: c, release: make(chan struct{})}
+	gc := &gatedConn{Conn: c, release: make(chan struct{}), closed: make(chan struct{})}
 	g.mu.Lock()
 	g.conns = append(g.conns, gc)
 	g.mu.Unlock()
@@ -373,9 +377,20 @@ func (g *gatedListener) conn(i int) *gatedConn {
 
 func (c *gatedConn) Write(p []byte) (int, error) {
 	if c.blocked.Load() {
-		<-c.release
+		c.stuck.Add(1)
+		defer c.stuck.Add(-1)
+		select {
+		case <-c.release:
+		case <-c.closed:
+			return 0, net.ErrClosed
+		}
 	}
 	return c.Conn.Write(p)
+}
+
+func (c *gatedConn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return c.Conn.Close()
 }
 
 func TestSlowWebSocketListenerDropped(t *testing.T) {
@@ -428,6 +443,53 @@ func TestSlowWebSocketListenerDropped(t *testing.T) {
 	}
 	if frames < queueLen {
 		t.Errorf("fast listener got %d frames", frames)
+	}
+}
+
+// A client that stops reading cannot hold up a shutdown: the room closes every listener
+// when it stops, and once its grace has passed it cuts the connections whose writes are
+// still stuck, including a listener already dropped as too slow. (With a connection
+// whose blocked write never returned, this hung until the test binary timed out.)
+func TestStopCutsStuckListener(t *testing.T) {
+	clk := newFakeClock()
+	var gl *gatedListener
+	ts := startServer(t, Config{Clock: clk}, func(ln net.Listener) net.Listener {
+		gl = &gatedListener{Listener: ln}
+		return gl
+	})
+	rm := ts.rooms[DemoRoomID]
+	stuck := joinRoom(t, ts.addr, DemoRoomID)
+	stuck.next(t) // hello
+	stuck.next(t) // roster
+	dropped := joinRoom(t, ts.addr, DemoRoomID)
+	dropped.next(t)
+	dropped.next(t)
+	for i := range 2 {
+		gl.conn(i).blocked.Store(true)
+	}
+	step(t, clk, rm, 1)
+	eventually(t, "the writes to block", func() bool { return gl.conn(0).stuck.Load() == 1 && gl.conn(1).stuck.Load() == 1 })
+	if n := rm.closeListeners(0.5, websocket.StatusTryAgainLater, func() string { return "test" }); n != 1 {
+		t.Fatalf("closed %d listeners, want 1", n)
+	}
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- ts.stop() }()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("the server did not stop") // the cleanup hangs too: the dump shows where
+	}
+	for _, cl := range []*wsClient{stuck, dropped} {
+		cl.closeStatus(t) // the connection has ended, with or without a close frame
+	}
+	for i := range 2 {
+		if n := gl.conn(i).stuck.Load(); n != 0 {
+			t.Errorf("connection %d: %d writes still blocked", i, n)
+		}
 	}
 }
 
