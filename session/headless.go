@@ -27,9 +27,9 @@ type headlessOutput interface {
 }
 
 type statsLine struct {
-	Frames, Lost, Duplicates uint64
-	LossPct                  float64
-	BufferMs                 int
+	Frames, Lost, Duplicates, Underruns uint64
+	LossPct                             float64
+	BufferMs                            int
 }
 
 // runHeadless prints events until the room's event stream ends or ctx is done, and who is
@@ -80,7 +80,7 @@ func (s *Session) runHeadless(ctx context.Context) error {
 			if s.pipe != nil {
 				snap := s.pipe.Snapshot()
 				out.stats(statsLine{Frames: snap.Frames, Lost: snap.Lost, Duplicates: snap.Duplicates,
-					LossPct: snap.LossPct, BufferMs: snap.BufferMs})
+					Underruns: snap.Underruns, LossPct: snap.LossPct, BufferMs: snap.BufferMs})
 			}
 			if rec := s.rec.Load(); rec != nil {
 				st := rec.Stats()
@@ -110,7 +110,7 @@ func (o jsonOutput) record(st record.Stats, _ transport.ConnState) {
 
 func (o jsonOutput) stats(st statsLine) {
 	_ = o.w.Write("stats", record.Fields{"frames": st.Frames, "lost": st.Lost,
-		"duplicates": st.Duplicates, "loss_pct": st.LossPct, "buffer_ms": st.BufferMs})
+		"duplicates": st.Duplicates, "underruns": st.Underruns, "loss_pct": st.LossPct, "buffer_ms": st.BufferMs})
 }
 
 // textOutput prints one human line per transition, final caption and stats tick.
