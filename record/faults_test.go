@@ -492,4 +492,15 @@ func TestSilentTrackFollowsWallTime(t *testing.T) {
 	if got := length(); got != before {
 		t.Fatalf("during an outage ada.ogg grew from %.2f s to %.2f s", before, got)
 	}
+	// Closing during the outage logs it as a gap, from the drop to the end.
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(r.Dir(), "events.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"seconds":5,"time"`) || !strings.Contains(string(b), `"why":"disconnected"`) {
+		t.Fatalf("no 5 s gap for the outage at the end:\n%s", b)
+	}
 }

@@ -56,6 +56,7 @@ const (
 	maxTracks        = 256             // speakers beyond this are not recorded
 	recentSeqs       = 64              // frames remembered per track to drop duplicates
 	whyDiscontinuity = "discontinuity" // the why of a gap the Recorder finds itself
+	whyDisconnected  = "disconnected"  // the why of an outage still going on at Close
 )
 
 // Options configures a Recorder.
@@ -698,6 +699,10 @@ func (r *Recorder) finish(at time.Time, cause error) {
 		}
 	}
 	end := max(r.wall(at), r.end)
+	if cause == nil && !r.live && !r.liveAt.IsZero() {
+		// The recording ends during an outage: that silence is a gap too.
+		keep(r.writeLine(r.events, "gap", at, gapFields(r.liveAt, at, whyDisconnected)))
+	}
 	for _, o := range r.oggs() {
 		if cause == nil {
 			keep(r.fill(o, end))

@@ -49,11 +49,13 @@ func probeDuration(t *testing.T, path string, allowNoEOS bool) float64 {
 	return dur
 }
 
-func recordFiles(t *testing.T, dir string) []string {
+// recordFiles lists a recording's Ogg files, and wants a track for at least minTracks
+// speakers.
+func recordFiles(t *testing.T, dir string, minTracks int) []string {
 	t.Helper()
 	files := []string{filepath.Join(dir, "audio.ogg")}
 	tracks, _ := filepath.Glob(filepath.Join(dir, "tracks", "*.ogg"))
-	if len(tracks) < 2 {
+	if len(tracks) < minTracks {
 		t.Fatalf("want a track per speaker heard, got %v", tracks)
 	}
 	return append(files, tracks...)
@@ -82,7 +84,7 @@ func TestRecordValidFiles(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(dir, "keep.txt")); string(b) != "not yours" {
 		t.Fatalf("the existing directory was touched")
 	}
-	for _, f := range recordFiles(t, got) {
+	for _, f := range recordFiles(t, got, 2) {
 		d := probeDuration(t, f, false)
 		if d < secs*0.99 || d > secs*1.01 {
 			t.Errorf("%s: %.3f s, want %d s within 1%%", f, d, secs)
@@ -144,7 +146,7 @@ func TestRecordSurvivesSignals(t *testing.T) {
 			if tt.sig == syscall.SIGTERM && err != nil {
 				t.Fatalf("SIGTERM should finalize and exit 0: %v", err)
 			}
-			for _, f := range recordFiles(t, dir) {
+			for _, f := range recordFiles(t, dir, 2) {
 				d := probeDuration(t, f, tt.sig == syscall.SIGKILL)
 				// The files must reach to within 0.5 s of the signal. They may run a
 				// little past it: we see the join (room.json) late on a busy machine,
@@ -284,7 +286,9 @@ func TestRecordAcrossAnOutage(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("record: %v", err)
 	}
-	for _, f := range recordFiles(t, dir) {
+	// Who is heard depends on when the client gets back (Retry-After is 5-15 s): at least
+	// the first speaker, before the outage.
+	for _, f := range recordFiles(t, dir, 1) {
 		if d := probeDuration(t, f, false); d < secs*0.99 || d > secs*1.01 {
 			t.Errorf("%s: %.3f s, want %d s within 1%%", filepath.Base(f), d, secs)
 		}
