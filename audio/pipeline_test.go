@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/spacetui/spacetui/internal/fakeclock"
 )
 
 // stepSink hands each written frame to the test and waits for the test to let the
@@ -50,14 +52,14 @@ type harness struct {
 	t     *testing.T
 	p     *Pipeline
 	sink  *stepSink
-	clock *fakeClock
+	clock *fakeclock.Clock
 	mixed [][]int16
 	mu    sync.Mutex
 }
 
 func newHarness(t *testing.T, volume int) *harness {
 	t.Helper()
-	h := &harness{t: t, sink: newStepSink(), clock: newFakeClock()}
+	h := &harness{t: t, sink: newStepSink(), clock: fakeclock.New(t0)}
 	p, err := NewPipeline(PipelineConfig{Sink: h.sink, Clock: h.clock, Volume: volume, OnMixed: func(pcm []int16) {
 		h.mu.Lock()
 		h.mixed = append(h.mixed, append([]int16(nil), pcm...))
@@ -85,7 +87,7 @@ func (h *harness) tick(push func()) []int16 {
 		if push != nil {
 			push()
 		}
-		h.clock.advance(FrameDuration)
+		h.clock.Advance(FrameDuration)
 		h.sink.ack <- struct{}{}
 		return pcm
 	case <-time.After(5 * time.Second):
@@ -260,7 +262,7 @@ func TestPipelineBoundsSpeakers(t *testing.T) {
 		t.Errorf("%d speakers, want at most %d", n, maxSpeakers)
 	}
 	// A minute of nothing forgets them.
-	h.clock.advance(speakerTimeout)
+	h.clock.Advance(speakerTimeout)
 	h.tick(nil)
 	h.tick(nil)
 	if n := len(h.p.Snapshot().Speakers); n != 0 {

@@ -10,17 +10,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spacetui/spacetui/internal/fakeclock"
 )
 
 // TestNullSinkPacesAtAbsoluteTimes checks that frame n is released at start + n*20 ms
 // however long the caller took between writes: no cumulative drift.
 func TestNullSinkPacesAtAbsoluteTimes(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New(t0)
 	s := NewNullSink(clock)
 	frame := make([]int16, FrameSamples)
 	ctx := context.Background()
 	for n := 0; n < 1000; n++ {
-		clock.advance(time.Duration(n%7) * 2 * time.Millisecond) // work between writes
+		clock.Advance(time.Duration(n%7) * 2 * time.Millisecond) // work between writes
 		if err := s.Write(ctx, frame); err != nil {
 			t.Fatal(err)
 		}
@@ -29,7 +31,7 @@ func TestNullSinkPacesAtAbsoluteTimes(t *testing.T) {
 		}
 	}
 	// Falling far behind (a suspended machine) starts afresh instead of rushing.
-	clock.advance(5 * time.Second)
+	clock.Advance(5 * time.Second)
 	before := clock.Now()
 	for n := 0; n < 3; n++ {
 		if err := s.Write(ctx, frame); err != nil {
@@ -74,7 +76,7 @@ func TestWAVSink(t *testing.T) {
 		t.Errorf("Name = %q", s.Name())
 	}
 	s.Close() // replace it with one on a fake clock, so the test does not wait
-	clock := newFakeClock()
+	clock := fakeclock.New(t0)
 	s, err = NewWAVSink(path, clock)
 	if err != nil {
 		t.Fatal(err)

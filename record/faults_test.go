@@ -14,11 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spacetui/spacetui/internal/fakeclock"
 	"github.com/spacetui/spacetui/transport"
 )
 
 // feed sends n ticks of two speakers talking and of mixed audio, advancing the clock.
-func feed(r *Recorder, clock *fakeClock, pkts [][]byte, from, n int) {
+func feed(r *Recorder, clock *fakeclock.Clock, pkts [][]byte, from, n int) {
 	for i := from; i < from+n; i++ {
 		clock.Advance(tick)
 		p := pkts[i%len(pkts)]

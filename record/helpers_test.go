@@ -20,30 +20,13 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/spacetui/spacetui/audio"
+	"github.com/spacetui/spacetui/internal/fakeclock"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// fakeClock is the injected clock; safe for the Recorder's goroutines.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+func newClock() *fakeclock.Clock {
+	return fakeclock.New(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
 }
 
 // demoPackets returns n real Opus packets of speech from the demo room.

@@ -4,48 +4,18 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/spacetui/spacetui/internal/fakeclock"
 )
 
-// fakeClock advances instantly: After(d) moves Now forward by d and fires at once, so a
-// test of an hour-long outage runs in microseconds and records every wait.
-type fakeClock struct {
-	mu    sync.Mutex
-	now   time.Time
-	waits []time.Duration
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	c.waits = append(c.waits, d)
-	ch := make(chan time.Time, 1)
-	ch <- c.now
-	return ch
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// t0 is where every test's fake clock starts.
+var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 // scriptConn lives for `life` of fake time, then fails with err.
 type scriptConn struct {
-	clock *fakeClock
+	clock *fakeclock.Clock
 	life  time.Duration
 	err   error
 	sent  bool
@@ -56,7 +26,7 @@ func (c *scriptConn) Recv(ctx context.Context) (Event, error) {
 		c.sent = true
 		return RoomInfo{ID: "r"}, nil
 	}
-	c.clock.advance(c.life)
+	c.clock.Advance(c.life)
 	return nil, c.err
 }
 
@@ -65,9 +35,9 @@ func (c *scriptConn) Close() error { return nil }
 // attemptFunc scripts attempt n (0-based): a Conn, or a refusal.
 type attemptFunc func(n int) (Conn, error)
 
-func run(t *testing.T, p Policy, rnd float64, maxAttempts int, script attemptFunc) (*fakeClock, []State, error) {
+func run(t *testing.T, p Policy, rnd float64, maxAttempts int, script attemptFunc) (*fakeclock.Clock, []State, error) {
 	t.Helper()
-	clock := newFakeClock()
+	clock := fakeclock.New(t0)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	n := 0
@@ -111,7 +81,7 @@ func TestBackoffDropCurve(t *testing.T) {
 		return nil, errors.New("connection refused")
 	})
 	var elapsed time.Duration
-	for i, w := range clock.waits {
+	for i, w := range clock.Waits() {
 		limit := 5 * time.Second
 		if elapsed >= time.Minute {
 			limit = 30 * time.Second
@@ -124,7 +94,7 @@ func TestBackoffDropCurve(t *testing.T) {
 		}
 		elapsed += w
 	}
-	if last := clock.waits[len(clock.waits)-1]; last < 29*time.Second {
+	if last := clock.Waits()[len(clock.Waits())-1]; last < 29*time.Second {
 		t.Fatalf("after a long outage the cap should be reached: last wait %v", last)
 	}
 	rs := reconnecting(states)
@@ -135,8 +105,8 @@ func TestBackoffDropCurve(t *testing.T) {
 
 func TestBackoffIsJittered(t *testing.T) {
 	clock, _, _ := run(t, DefaultPolicy(), 0.25, 5, func(int) (Conn, error) { return nil, errors.New("refused") })
-	if clock.waits[0] != 250*time.Millisecond || clock.waits[1] != 400*time.Millisecond {
-		t.Fatalf("waits %v: want U(0,1s) then U(0,1.6s) scaled by 0.25", clock.waits)
+	if clock.Waits()[0] != 250*time.Millisecond || clock.Waits()[1] != 400*time.Millisecond {
+		t.Fatalf("waits %v: want U(0,1s) then U(0,1.6s) scaled by 0.25", clock.Waits())
 	}
 }
 
@@ -145,12 +115,12 @@ func TestOverloadRetryAfterIsAFloor(t *testing.T) {
 		clock, states, _ := run(t, DefaultPolicy(), rnd, 3, func(int) (Conn, error) {
 			return nil, &OverloadError{RetryAfter: 10 * time.Second, Reason: "HTTP 503"}
 		})
-		for _, w := range clock.waits {
+		for _, w := range clock.Waits() {
 			if w < 10*time.Second || w > 12*time.Second {
 				t.Fatalf("rnd %v: wait %v, want in [RA, 1.2 RA]", rnd, w)
 			}
 		}
-		if s := reconnecting(states)[0]; s.Reason != ReasonOverloaded || s.RetryIn != clock.waits[0] {
+		if s := reconnecting(states)[0]; s.Reason != ReasonOverloaded || s.RetryIn != clock.Waits()[0] {
 			t.Fatalf("state %+v", s)
 		}
 	}
@@ -160,7 +130,7 @@ func TestOverloadCap(t *testing.T) {
 	clock, _, _ := run(t, DefaultPolicy(), 0.999999, 30, func(int) (Conn, error) {
 		return nil, &OverloadError{Reason: "1013"}
 	})
-	last := clock.waits[len(clock.waits)-1]
+	last := clock.Waits()[len(clock.Waits())-1]
 	if last > 120*time.Second || last < 119*time.Second {
 		t.Fatalf("overload waits should reach and hold the 120 s cap, last %v", last)
 	}
@@ -170,7 +140,7 @@ func TestRestartSpread(t *testing.T) {
 	clock, states, _ := run(t, DefaultPolicy(), 0.999999, 4, func(int) (Conn, error) {
 		return nil, &RestartError{Reason: "restart"}
 	})
-	for _, w := range clock.waits {
+	for _, w := range clock.Waits() {
 		if w > 5*time.Second {
 			t.Fatalf("restart wait %v > 5 s", w)
 		}
@@ -245,7 +215,7 @@ func TestNeverGivesUpByDefault(t *testing.T) {
 	if err != nil {
 		t.Fatalf("gave up: %v", err)
 	}
-	if total := clock.Now().Sub(newFakeClock().Now()); total < time.Hour {
+	if total := clock.Now().Sub(fakeclock.New(t0).Now()); total < time.Hour {
 		t.Fatalf("500 attempts should span hours of outage, spanned %v", total)
 	}
 }
@@ -280,7 +250,7 @@ func (f clockFunc) After(d time.Duration) <-chan time.Time { return f(d) }
 func TestResumeCarriedToNextAttempt(t *testing.T) {
 	var got []*Resume
 	n := 0
-	clock := newFakeClock()
+	clock := fakeclock.New(t0)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	r := &Reconnector{URL: "test://h/r", Policy: DefaultPolicy(), Clock: clock,
@@ -309,7 +279,7 @@ func (c *resumableConn) Resumed() bool   { return c.resumed }
 // resumed one reports none (the server sends its own for what it no longer holds).
 func TestGapOnlyWhenNotResumed(t *testing.T) {
 	for _, resumed := range []bool{false, true} {
-		clock := newFakeClock()
+		clock := fakeclock.New(t0)
 		ctx, cancel := context.WithCancel(context.Background())
 		n := 0
 		r := &Reconnector{URL: "test://h/r", Policy: DefaultPolicy(), Clock: clock, Rand: func() float64 { return 0.5 },
@@ -361,7 +331,7 @@ func (c *blockingConn) Recv(ctx context.Context) (Event, error) {
 func (c *blockingConn) Close() error { return nil }
 
 func TestStallNoticeAndRecovery(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New(t0)
 	conn := &blockingConn{feed: make(chan Event)}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -420,9 +390,9 @@ func TestStallNoticeAndRecovery(t *testing.T) {
 	want(StateConnecting)
 	want(StateLive)
 	feed(AudioFrame{Speaker: "ada", Seq: 1})
-	clock.advance(1500 * time.Millisecond) // mid-talkspurt, but not yet 2 s
+	clock.Advance(1500 * time.Millisecond) // mid-talkspurt, but not yet 2 s
 	quiet("after 1.5 s of silence")
-	clock.advance(time.Second)
+	clock.Advance(time.Second)
 	s := want(StateStalled)
 	if s.Reason != ReasonStalled || s.Silence < StallNotice {
 		t.Fatalf("stalled state %+v", s)
@@ -432,8 +402,8 @@ func TestStallNoticeAndRecovery(t *testing.T) {
 
 	// Between talkspurts with no caption open, only a missed heartbeat is a stall.
 	feed(RoomInfo{ID: "r"})
-	clock.advance(5 * time.Second)
+	clock.Advance(5 * time.Second)
 	quiet("a quiet room")
-	clock.advance(1500 * time.Millisecond)
+	clock.Advance(1500 * time.Millisecond)
 	want(StateStalled)
 }
