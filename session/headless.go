@@ -197,6 +197,9 @@ func stateLine(e transport.State) string {
 		if what == "" {
 			what = "connection lost"
 		}
+		if e.RetryIn <= 0 {
+			return fmt.Sprintf("%s · retrying (attempt %d)", what, e.Attempt)
+		}
 		return fmt.Sprintf("%s · retry in %s (attempt %d)", what, e.RetryIn.Round(100*time.Millisecond), e.Attempt)
 	case transport.StateEnded:
 		if e.Detail != "" {

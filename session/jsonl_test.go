@@ -57,6 +57,8 @@ func TestStateLine(t *testing.T) {
 			"server overloaded · retry in 7s (attempt 3)"},
 		{transport.State{State: transport.StateReconnecting, Reason: transport.ReasonDropped, Attempt: 1, RetryIn: 420 * time.Millisecond},
 			"connection lost · retry in 400ms (attempt 1)"},
+		{transport.State{State: transport.StateReconnecting, Reason: transport.ReasonDropped, Attempt: 1},
+			"connection lost · retrying (attempt 1)"}, // a protocol's own resume: no wait
 		{transport.State{State: transport.StateEnded, Reason: transport.ReasonNotFound, Detail: "room not found"},
 			"ended · not_found: room not found"},
 	}

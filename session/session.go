@@ -27,6 +27,9 @@ const mixBitrate = 32000
 type Config struct {
 	URL   string
 	Token string
+	// APIKey and APISecret mint a listen-only token where the protocol can (LiveKit).
+	APIKey    string
+	APISecret string
 	// Headless prints events instead of running the TUI; JSON makes stdout carry only
 	// JSON lines.
 	Headless bool
@@ -104,7 +107,7 @@ func Run(ctx context.Context, cfg Config) error {
 	policy.GiveUpAfter = cfg.GiveUpAfter
 	rc := &transport.Reconnector{
 		URL:      cfg.URL,
-		Opts:     transport.DialOptions{Token: cfg.Token},
+		Opts:     transport.DialOptions{Token: cfg.Token, APIKey: cfg.APIKey, APISecret: cfg.APISecret},
 		Policy:   policy,
 		Clock:    transport.SystemClock{},
 		Logger:   s.log,

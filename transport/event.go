@@ -9,7 +9,7 @@ package transport
 import "time"
 
 // Event is one thing that happened in a room. The concrete types are RoomInfo, Roster,
-// AudioFrame, TranscriptSegment, State, Gap and Ended.
+// AudioFrame, TranscriptSegment, State, Gap, Ended and Heartbeat.
 type Event interface{ isEvent() }
 
 // RoomInfo describes the room. A protocol sends it on join and again whenever a field
@@ -110,6 +110,11 @@ type Ended struct {
 	Reason string
 }
 
+// Heartbeat says the connection is alive though nothing else happened, for protocols
+// whose keep-alives are invisible to the room model (LiveKit's signalling pings). The
+// Reconnector consumes it for stall detection and does not pass it on.
+type Heartbeat struct{}
+
 func (RoomInfo) isEvent()          {}
 func (Roster) isEvent()            {}
 func (AudioFrame) isEvent()        {}
@@ -117,3 +122,4 @@ func (TranscriptSegment) isEvent() {}
 func (State) isEvent()             {}
 func (Gap) isEvent()               {}
 func (Ended) isEvent()             {}
+func (Heartbeat) isEvent()         {}

@@ -262,6 +262,9 @@ func (r *Reconnector) pump(ctx context.Context, conn Conn, emit func(Event)) err
 				stalled = false
 				emit(State{State: StateLive})
 			}
+			if _, ok := res.ev.(Heartbeat); ok {
+				continue // alive; it says nothing about audio or captions
+			}
 			switch e := res.ev.(type) {
 			case AudioFrame:
 				talking = true

@@ -406,4 +406,14 @@ func TestStallNoticeAndRecovery(t *testing.T) {
 	quiet("a quiet room")
 	clock.Advance(1500 * time.Millisecond)
 	want(StateStalled)
+
+	// A heartbeat is life: it ends the stall, keeps a quiet room live, and is not
+	// passed on.
+	conn.feed <- Heartbeat{}
+	want(StateLive)
+	for range 3 {
+		clock.Advance(5 * time.Second)
+		quiet("a quiet room with heartbeats")
+		conn.feed <- Heartbeat{}
+	}
 }

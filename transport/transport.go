@@ -31,6 +31,10 @@ type DialOptions struct {
 	Resume *Resume
 	// Token authenticates the listener where the protocol needs it. Never log it.
 	Token string
+	// APIKey and APISecret let a protocol that can mint its own tokens (LiveKit) make a
+	// listen-only one when Token is empty. Never log the secret.
+	APIKey    string
+	APISecret string
 	// InsecureSkipVerify turns TLS verification off; it is on by default.
 	InsecureSkipVerify bool
 }

@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/spacetui/spacetui/audio"
 	"github.com/spacetui/spacetui/server"
 	"github.com/spacetui/spacetui/session"
 	"github.com/spacetui/spacetui/transport"
-	_ "github.com/spacetui/spacetui/transport/ws" // registers ws:// and wss://
+	"github.com/spacetui/spacetui/transport/livekit" // registers livekit:// and livekit+wss://
+	_ "github.com/spacetui/spacetui/transport/ws"    // registers ws:// and wss://
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -93,6 +95,8 @@ type joinFlags struct {
 	volume      int
 	giveUpAfter time.Duration
 	token       string
+	apiKey      string
+	apiSecret   string
 	force       bool
 	capture     bool // the record command
 }
@@ -107,8 +111,35 @@ func (f *joinFlags) register(c *cobra.Command) {
 	fs.StringVar(&f.logPath, "log", "", "write the log here (default with the TUI: $XDG_STATE_HOME/spacetui/spacetui.log)")
 	fs.IntVar(&f.volume, "volume", 80, "volume in percent, 0-150")
 	fs.DurationVar(&f.giveUpAfter, "give-up-after", 0, "stop with an error after an outage this long (default: never give up)")
-	fs.StringVar(&f.token, "token", "", "access token for the room (default: $SPACETUI_TOKEN)")
 	fs.BoolVar(&f.force, "force", false, "with --record: write into DIR even if it is not empty")
+	f.registerAuth(fs)
+}
+
+// registerAuth adds the credential flags join and record share.
+func (f *joinFlags) registerAuth(fs *pflag.FlagSet) {
+	fs.StringVar(&f.token, "token", "", "access token for the room (default: $SPACETUI_TOKEN)")
+	fs.StringVar(&f.apiKey, "api-key", "", "LiveKit: API key to mint a listen-only token with (default: $LIVEKIT_API_KEY)")
+	fs.StringVar(&f.apiSecret, "api-secret", "", "LiveKit: the API key's secret (default: $LIVEKIT_API_SECRET)")
+}
+
+// credentials fills the credential flags from the environment and checks them against
+// the room URL: a LiveKit room cannot be joined without a token or an API key.
+func (f *joinFlags) credentials(rawURL string) error {
+	for _, v := range []struct {
+		flag *string
+		env  string
+	}{{&f.token, "SPACETUI_TOKEN"}, {&f.apiKey, "LIVEKIT_API_KEY"}, {&f.apiSecret, "LIVEKIT_API_SECRET"}} {
+		if *v.flag == "" {
+			*v.flag = os.Getenv(v.env)
+		}
+	}
+	if (f.apiKey == "") != (f.apiSecret == "") {
+		return usageError{errors.New("--api-key and --api-secret go together")}
+	}
+	if strings.HasPrefix(rawURL, "livekit") && f.token == "" && f.apiKey == "" {
+		return usageError{errors.New("a LiveKit room needs --token (or $SPACETUI_TOKEN), or --api-key and --api-secret")}
+	}
+	return nil
 }
 
 func (f *joinFlags) validate() error {
@@ -135,13 +166,13 @@ func (f *joinFlags) start(std ioSet) (*slog.Logger, func(), error) {
 
 // joinRoom runs a session against url with the shared flags.
 func joinRoom(ctx context.Context, url string, f *joinFlags, std ioSet, logger *slog.Logger) error {
-	token := f.token
-	if token == "" {
-		token = os.Getenv("SPACETUI_TOKEN")
+	if err := f.credentials(url); err != nil {
+		return err
 	}
+	livekit.SetLogger(logger)
 	_, noColor := os.LookupEnv("NO_COLOR")
 	return session.Run(ctx, session.Config{
-		URL: url, Token: token,
+		URL: url, Token: f.token, APIKey: f.apiKey, APISecret: f.apiSecret,
 		Headless: f.headless, JSON: f.json,
 		Output: f.output, Volume: f.volume,
 		For: f.forDur, GiveUpAfter: f.giveUpAfter,
@@ -164,6 +195,9 @@ func newJoin(std ioSet) *cobra.Command {
 Room URLs:
   ws://HOST:PORT/rooms/ID      a room on a spacetui server ("spacetui serve" prints them)
   wss://HOST/rooms/ID          the same behind TLS
+  livekit://HOST:PORT/ROOM     a LiveKit room (signalling over ws): needs --token, or
+                               --api-key and --api-secret to mint a listen-only token
+  livekit+wss://HOST/ROOM      the same over TLS
 
 Keys in the TUI: space mute · +/- volume · m mute the selected speaker · tab focus ·
 PgUp/PgDn/Home/End scroll the transcript · r retry now · ? help · q quit.
@@ -174,7 +208,8 @@ unless --give-up-after is set. A refusal that retrying cannot fix (room not foun
 not authorized, room ended) exits with status 1 and one line saying why.`,
 		Example: `  spacetui join ws://127.0.0.1:8080/rooms/demo
   spacetui join ws://127.0.0.1:8080/rooms/demo --headless --json --for 60s
-  spacetui join --output null --headless ws://example.org:8080/rooms/town-hall`,
+  spacetui join --output null --headless ws://example.org:8080/rooms/town-hall
+  spacetui join livekit://127.0.0.1:7880/demo --api-key devkey --api-secret "$LIVEKIT_API_SECRET"`,
 		Args: oneRoomURL("join"),
 		RunE: func(c *cobra.Command, args []string) error {
 			logger, closeLog, err := f.start(std)
@@ -209,7 +244,8 @@ every 500 ms, so even a kill -9 leaves playable files; SIGINT/SIGTERM finalize c
 A DIR that exists and is not empty is never written into: DIR-2, DIR-3, ... is used
 unless --force. Progress goes to stderr every 5 s (JSON "record" events with --json).`,
 		Example: `  spacetui record ws://127.0.0.1:8080/rooms/demo -o capture --for 1h
-  spacetui record ws://example.org/rooms/town-hall -o /var/lib/spacetui/town-hall --json`,
+  spacetui record ws://example.org/rooms/town-hall -o /var/lib/spacetui/town-hall --json
+  spacetui record livekit+wss://lk.example.org/town-hall --token "$TOKEN" -o town-hall`,
 		Args: oneRoomURL("record"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if f.record == "" {
@@ -230,7 +266,7 @@ unless --force. Progress goes to stderr every 5 s (JSON "record" events with --j
 	fs.BoolVar(&f.force, "force", false, "write into DIR even if it is not empty")
 	fs.StringVar(&f.logPath, "log", "", "write the log here (default: stderr)")
 	fs.DurationVar(&f.giveUpAfter, "give-up-after", 0, "stop with an error after an outage this long (default: never give up)")
-	fs.StringVar(&f.token, "token", "", "access token for the room (default: $SPACETUI_TOKEN)")
+	f.registerAuth(fs)
 	f.volume = 100
 	return c
 }

@@ -26,9 +26,16 @@ func TestCommandLine(t *testing.T) {
 		{"json without headless", []string{"join", "--json", "ws://h/rooms/x"}, 2, "--json needs --headless"},
 		{"bad room flag", []string{"serve", "--room", "nofile"}, 2, "ID=FILE.ogg"},
 		{"unknown command", []string{"teleport"}, 2, "unknown command"},
+		{"join help names livekit", []string{"join", "--help"}, 0, "livekit://HOST:PORT/ROOM"},
+		{"livekit without credentials", []string{"join", "livekit://127.0.0.1:1/demo"}, 2, "needs --token"},
+		{"api key without secret", []string{"record", "-o", "x", "--api-key", "k", "livekit://h:1/demo"}, 2, "go together"},
+		{"livekit without room", []string{"join", "--token", "t", "--headless", "livekit://127.0.0.1:1"}, 1, "want livekit://HOST:PORT/ROOM"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			for _, env := range []string{"SPACETUI_TOKEN", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"} {
+				t.Setenv(env, "")
+			}
 			var stdout, stderr strings.Builder
 			err := run(context.Background(), tt.args, strings.NewReader(""), &stdout, &stderr)
 			code := exitCode(err, &stderr)

@@ -1,0 +1,630 @@
+// Package livekit joins LiveKit rooms as a listener. It registers the livekit (signalling
+// over ws) and livekit+wss URL schemes with package transport and maps a LiveKit room
+// onto the transport room model:
+//
+//   - participants who publish audio are speakers (ID = identity, stable across
+//     reconnects; name; role from the "role" attribute or a {"role": ...} metadata);
+//   - each speaker's Opus RTP packets become AudioFrames on one room clock (see mapper);
+//   - "lk.transcription" text streams become TranscriptSegments, attributed to the
+//     owner of the transcribed track;
+//   - the listener count is every participant who publishes no audio, this one included.
+//
+// One owner for retries: the SDK's own quick resume is used while it works (reported as
+// a reconnecting State, then live); a resume that takes longer than ResumeBudget, the
+// SDK's fall-back to a full rejoin, and every refused join end the Conn with a classified
+// error, and transport.Reconnector decides when to dial again.
+package livekit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/livekit/protocol/auth"
+	"github.com/livekit/protocol/livekit"
+
+	"github.com/spacetui/spacetui/transport"
+	"github.com/spacetui/spacetui/transport/wire"
+)
+
+// Timing of one attempt.
+const (
+	// JoinTimeout bounds the join: signalling, and the peer connection coming up.
+	JoinTimeout = 10 * time.Second
+	// ResumeBudget is how long the SDK's own resume may try before the Conn gives up
+	// and the Reconnector takes over.
+	ResumeBudget = 5 * time.Second
+	// heartbeatEvery keeps the stall detector fed while the signalling connection is
+	// up: a LiveKit room may be silent for minutes (publishers stop sending in DTX).
+	heartbeatEvery = 2 * time.Second
+	// tokenTTL is the life of a minted listener token; the server refreshes it while
+	// the session lasts.
+	tokenTTL = 6 * time.Hour
+	// queueLen bounds the events waiting for Recv.
+	queueLen = 1024
+	// maxOpenSegments bounds the transcript segments remembered while partial.
+	maxOpenSegments = 256
+	// maxTextBytes bounds what is read of one text stream.
+	maxTextBytes = 16 << 10
+)
+
+// The text-stream topic and attributes LiveKit uses for transcriptions.
+const (
+	TopicTranscription   = "lk.transcription"
+	AttrTranscribedTrack = "lk.transcribed_track_id"
+	AttrSegmentID        = "lk.segment_id"
+	AttrFinal            = "lk.transcription_final"
+)
+
+func init() {
+	d := transport.DialerFunc(Dial)
+	transport.Register("livekit", d)
+	transport.Register("livekit+wss", d)
+}
+
+// Endpoint splits a livekit:// or livekit+wss:// room URL into the server URL the SDK
+// dials (ws:// or wss://) and the room name.
+func Endpoint(u *url.URL) (server, room string, err error) {
+	scheme := "ws"
+	if u.Scheme == "livekit+wss" {
+		scheme = "wss"
+	}
+	room = strings.Trim(u.Path, "/")
+	if room == "" || strings.Contains(room, "/") {
+		return "", "", fmt.Errorf("room URL %s://%s%s: want %s://HOST:PORT/ROOM: %w", u.Scheme, u.Host, u.Path, u.Scheme, transport.ErrNotFound)
+	}
+	return scheme + "://" + u.Host, room, nil
+}
+
+// ListenerToken mints a token that may join room and subscribe, and nothing else.
+func ListenerToken(key, secret, room, identity string) (string, error) {
+	grant := &auth.VideoGrant{RoomJoin: true, Room: room}
+	grant.SetCanPublish(false)
+	grant.SetCanPublishData(false)
+	grant.SetCanSubscribe(true)
+	return auth.NewAccessToken(key, secret).
+		SetVideoGrant(grant).
+		SetIdentity(identity).
+		SetName("spacetui listener").
+		SetValidFor(tokenTTL).
+		ToJWT()
+}
+
+// Dial joins the room at u once. The returned Conn also implements
+// transport.Resumable: what it hands the next attempt is not a LiveKit session (a new
+// connection never continues one) but this client's identity, room clock and sequence
+// numbers, so a rejoin looks like one listener continuing rather than a new one.
+func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transport.Conn, error) {
+	server, roomName, err := Endpoint(u)
+	if err != nil {
+		return nil, err
+	}
+	c := newConn(u.Host, opts.Resume, time.Now())
+	token := opts.Token
+	if token == "" {
+		if opts.APIKey == "" || opts.APISecret == "" {
+			return nil, fmt.Errorf("%s: a LiveKit room needs --token (or SPACETUI_TOKEN), or --api-key and --api-secret: %w", u.Host, transport.ErrUnauthorized)
+		}
+		if token, err = ListenerToken(opts.APIKey, opts.APISecret, roomName, c.identity); err != nil {
+			return nil, fmt.Errorf("mint a listener token: %w", err)
+		}
+	}
+
+	room := lksdk.NewRoom(c.callbacks())
+	if err := room.RegisterTextStreamHandler(TopicTranscription, c.onText); err != nil {
+		return nil, err
+	}
+	c.room = room
+	joinCtx, cancel := context.WithTimeout(ctx, JoinTimeout)
+	defer cancel()
+	if err := room.JoinWithContextAndToken(joinCtx, server, token, lksdk.WithAutoSubscribe(true)); err != nil {
+		room.Disconnect()
+		c.shut()
+		return nil, classifyJoin(err, u.Host)
+	}
+	c.joined()
+	return c, nil
+}
+
+// classifyJoin maps the SDK's join errors, which carry the server's validation answer
+// only as text, onto the transport's classes.
+func classifyJoin(err error, host string) error {
+	msg := transport.Sanitize(err.Error(), 200)
+	low := strings.ToLower(msg)
+	switch {
+	case errors.Is(err, lksdk.ErrCannotConnectSignal):
+		// The server validated the token, then refused the session: the room is at
+		// its participant limit or the node is out of capacity (LiveKit answers 500
+		// "connection closed by media"; the SDK keeps only this sentinel).
+		return &transport.OverloadError{Reason: "LiveKit refused the session: room full or server at capacity"}
+	case strings.HasPrefix(low, "unauthorized"), strings.Contains(low, "permission denied"):
+		return fmt.Errorf("%s: %s: %w", host, msg, transport.ErrUnauthorized)
+	case strings.HasPrefix(low, "not found"):
+		return fmt.Errorf("%s: %w", host, transport.ErrNotFound)
+	case strings.HasPrefix(low, "unavailable"), strings.Contains(low, "max participants"),
+		strings.Contains(low, "limit exceeded"), strings.Contains(low, "no available nodes"):
+		return &transport.OverloadError{Reason: "LiveKit: " + msg}
+	}
+	return fmt.Errorf("join %s: %s", host, msg)
+}
+
+// Conn is one joined LiveKit room.
+type Conn struct {
+	host     string
+	identity string
+	room     *lksdk.Room
+	log      *slog.Logger
+
+	events chan transport.Event
+	failed chan struct{} // closed with err set: the attempt is over
+	err    error
+	closed chan struct{} // closed by Close: senders give up
+	once   sync.Once
+	ready  chan struct{} // closed once the first RoomInfo and Roster are queued
+	dirty  chan struct{} // the room changed: refresh
+
+	mu           sync.Mutex
+	clock        *mapper
+	current      map[string]string // speaker -> SID of the audio track being read
+	owner        map[string]string // track SID -> speaker, for transcript attribution
+	segStart     map[string]time.Duration
+	roster       []transport.Speaker
+	listeners    int
+	resuming     bool
+	resumeTimer  *time.Timer
+	disconnected bool
+}
+
+func newConn(host string, prev *transport.Resume, now time.Time) *Conn {
+	c := &Conn{
+		host:     host,
+		log:      logger.With("livekit", host),
+		events:   make(chan transport.Event, queueLen),
+		failed:   make(chan struct{}),
+		closed:   make(chan struct{}),
+		ready:    make(chan struct{}),
+		dirty:    make(chan struct{}, 1),
+		current:  map[string]string{},
+		owner:    map[string]string{},
+		segStart: map[string]time.Duration{},
+		clock:    newMapper(prev, now),
+	}
+	if prev != nil && prev.Session != "" {
+		c.identity = prev.Session
+	} else {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		c.identity = "spacetui-" + hex.EncodeToString(b[:])
+	}
+	return c
+}
+
+func (c *Conn) callbacks() *lksdk.RoomCallback {
+	cb := lksdk.NewRoomCallback()
+	// The SDK may hold its own locks while it calls back: callbacks only note that the
+	// room changed, and refresher reads the room on a goroutine of its own.
+	cb.OnParticipantConnected = func(*lksdk.RemoteParticipant) { c.kick() }
+	cb.OnParticipantDisconnected = c.onParticipantLeft
+	cb.OnTrackPublished = func(*lksdk.RemoteTrackPublication, *lksdk.RemoteParticipant) { c.kick() }
+	cb.OnTrackUnpublished = func(*lksdk.RemoteTrackPublication, *lksdk.RemoteParticipant) { c.kick() }
+	cb.OnTrackMuted = func(lksdk.TrackPublication, lksdk.Participant) { c.kick() }
+	cb.OnTrackUnmuted = func(lksdk.TrackPublication, lksdk.Participant) { c.kick() }
+	cb.OnMetadataChanged = func(string, lksdk.Participant) { c.kick() }
+	cb.OnAttributesChanged = func(map[string]string, lksdk.Participant) { c.kick() }
+	cb.OnTrackSubscribed = c.onTrack
+	cb.OnActiveSpeakersChanged = func(ps []lksdk.Participant) {
+		ids := make([]string, 0, len(ps))
+		for _, p := range ps {
+			ids = append(ids, transport.Sanitize(p.Identity(), wire.MaxNameRunes))
+		}
+		c.log.Debug("active speakers (LiveKit's hint; the meters use the decoded level)", "ids", ids)
+	}
+	cb.OnReconnecting = c.onReconnecting
+	cb.OnReconnected = c.onReconnected
+	cb.OnDisconnected = c.onDisconnected
+	return cb
+}
+
+// joined queues the room and its roster, then lets the track readers go.
+func (c *Conn) joined() {
+	c.log.Info("joined LiveKit room", "room", transport.Sanitize(c.room.Name(), wire.MaxNameRunes), "identity", c.identity)
+	c.refresh()
+	close(c.ready)
+	go c.heartbeat()
+	go c.refresher()
+}
+
+// kick asks the refresher for a new look at the room.
+func (c *Conn) kick() {
+	select {
+	case c.dirty <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Conn) refresher() {
+	for {
+		select {
+		case <-c.dirty:
+			c.refresh()
+		case <-c.closed:
+			return
+		case <-c.failed:
+			return
+		}
+	}
+}
+
+// Recv returns the next event; once the attempt has failed, the events it had queued
+// come first, then the error.
+func (c *Conn) Recv(ctx context.Context) (transport.Event, error) {
+	select {
+	case ev := <-c.events:
+		return ev, nil
+	default:
+	}
+	select {
+	case ev := <-c.events:
+		return ev, nil
+	case <-c.failed:
+		select {
+		case ev := <-c.events:
+			return ev, nil
+		default:
+		}
+		if c.err == nil {
+			return nil, nil // unreachable: fail always sets err
+		}
+		if errors.Is(c.err, errEnded) {
+			return transport.Ended{Reason: "the LiveKit room was closed"}, nil
+		}
+		return nil, c.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// errEnded marks a room the server closed: Recv reports it as transport.Ended.
+var errEnded = errors.New("room closed")
+
+// Close leaves the room (the server frees the place at once) and stops every reader.
+func (c *Conn) Close() error {
+	c.shut()
+	if c.room != nil {
+		c.room.Disconnect()
+	}
+	return nil
+}
+
+func (c *Conn) shut() {
+	c.once.Do(func() { close(c.closed) })
+}
+
+// Resume hands the next attempt this client's identity, room clock and sequences.
+func (c *Conn) Resume() *transport.Resume {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.clock.resume(c.identity)
+}
+
+// Resumed is false: a new LiveKit connection never continues the previous one.
+func (c *Conn) Resumed() bool { return false }
+
+// fail ends the attempt with err (the first error wins).
+func (c *Conn) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.disconnected {
+		return
+	}
+	c.disconnected = true
+	if c.resumeTimer != nil {
+		c.resumeTimer.Stop()
+	}
+	c.err = err
+	c.log.Info("LiveKit connection over", "err", err)
+	close(c.failed)
+}
+
+// send queues ev unless the Conn is closed or failed.
+func (c *Conn) send(ev transport.Event) {
+	select {
+	case c.events <- ev:
+	case <-c.closed:
+	case <-c.failed:
+	}
+}
+
+func (c *Conn) heartbeat() {
+	t := time.NewTicker(heartbeatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if c.room.ConnectionState() == lksdk.ConnectionStateConnected {
+				c.send(transport.Heartbeat{})
+			}
+		case <-c.closed:
+			return
+		case <-c.failed:
+			return
+		}
+	}
+}
+
+// refresh recomputes the roster and the listener count from the SDK's view of the
+// room and queues what changed. While the SDK is resuming the view is in flux and is
+// left alone: a reconnect must not look like everyone leaving.
+func (c *Conn) refresh() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.resuming || c.disconnected {
+		return
+	}
+	var speakers []transport.Speaker
+	listeners := 1 // this client
+	for _, p := range c.room.GetRemoteParticipants() {
+		pub := audioPublication(p)
+		if pub == nil {
+			listeners++
+			continue
+		}
+		speakers = append(speakers, speakerOf(p, pub))
+	}
+	slices.SortFunc(speakers, func(a, b transport.Speaker) int { return strings.Compare(a.ID, b.ID) })
+	first := c.roster == nil
+	if first || listeners != c.listeners {
+		c.listeners = listeners
+		name := transport.Sanitize(c.room.Name(), wire.MaxNameRunes)
+		c.queue(transport.RoomInfo{ID: name, Title: roomTitle(c.room.Metadata(), name), Listeners: listeners})
+	}
+	if first || !slices.Equal(speakers, c.roster) {
+		if speakers == nil {
+			speakers = []transport.Speaker{}
+		}
+		c.roster = speakers
+		c.queue(transport.Roster{Speakers: slices.Clone(speakers)})
+	}
+}
+
+// queue is send for callers holding mu: it never blocks (a full queue drops control
+// events only in a runaway room, and the next refresh repeats the state).
+func (c *Conn) queue(ev transport.Event) {
+	select {
+	case c.events <- ev:
+	default:
+		c.log.Warn("event queue full: dropping a room update")
+	}
+}
+
+func audioPublication(p *lksdk.RemoteParticipant) *lksdk.RemoteTrackPublication {
+	var found *lksdk.RemoteTrackPublication
+	for _, tp := range p.TrackPublications() {
+		pub, ok := tp.(*lksdk.RemoteTrackPublication)
+		if !ok || pub.Kind() != lksdk.TrackKindAudio {
+			continue
+		}
+		if found == nil || pub.Source() == livekit.TrackSource_MICROPHONE {
+			found = pub
+		}
+	}
+	return found
+}
+
+func speakerOf(p *lksdk.RemoteParticipant, pub *lksdk.RemoteTrackPublication) transport.Speaker {
+	id := transport.Sanitize(p.Identity(), wire.MaxNameRunes)
+	name := transport.Sanitize(p.Name(), wire.MaxNameRunes)
+	if name == "" {
+		name = id
+	}
+	role := p.Attributes()["role"]
+	if role == "" {
+		var md struct {
+			Role string `json:"role"`
+		}
+		if json.Unmarshal([]byte(p.Metadata()), &md) == nil {
+			role = md.Role
+		}
+	}
+	return transport.Speaker{ID: id, Name: name, Role: transport.Sanitize(role, wire.MaxNameRunes), Muted: pub.IsMuted()}
+}
+
+// roomTitle is the room metadata's "title", else the room name.
+func roomTitle(metadata, name string) string {
+	var md struct {
+		Title string `json:"title"`
+	}
+	if json.Unmarshal([]byte(metadata), &md) == nil && md.Title != "" {
+		return transport.Sanitize(md.Title, wire.MaxNameRunes)
+	}
+	return name
+}
+
+// onTrack reads one subscribed audio track until it ends. A speaker has one track at
+// a time; a replacement (the publisher rejoined) starts where the last one stopped.
+func (c *Conn) onTrack(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, p *lksdk.RemoteParticipant) {
+	if track.Kind() != webrtc.RTPCodecTypeAudio {
+		return
+	}
+	speaker := transport.Sanitize(p.Identity(), wire.MaxNameRunes)
+	sid := pub.SID()
+	if !strings.EqualFold(track.Codec().MimeType, webrtc.MimeTypeOpus) {
+		c.log.Warn("ignoring a non-Opus audio track", "speaker", speaker, "codec", track.Codec().MimeType)
+		return
+	}
+	c.mu.Lock()
+	c.owner[sid] = speaker
+	if prev, ok := c.current[speaker]; ok && prev != sid {
+		c.log.Info("audio track replaced", "speaker", speaker, "track", sid, "was", prev)
+	}
+	c.current[speaker] = sid // the newest track wins; an older reader stops at its next packet
+	c.mu.Unlock()
+	c.log.Info("audio track subscribed", "speaker", speaker, "track", sid)
+	go c.read(track, speaker, sid)
+}
+
+func (c *Conn) read(remote *webrtc.TrackRemote, speaker, sid string) {
+	select {
+	case <-c.ready:
+	case <-c.closed:
+		return
+	case <-c.failed:
+		return
+	}
+	var t track
+	for {
+		pkt, _, err := remote.ReadRTP()
+		if err != nil {
+			return
+		}
+		if len(pkt.Payload) == 0 || len(pkt.Payload) > wire.MaxPayload {
+			continue
+		}
+		c.mu.Lock()
+		if c.current[speaker] != sid {
+			c.mu.Unlock()
+			return
+		}
+		seq, ts := c.clock.place(speaker, &t, pkt.SequenceNumber, pkt.Timestamp, time.Now())
+		c.mu.Unlock()
+		c.send(transport.AudioFrame{Speaker: speaker, Seq: seq, Timestamp: ts, Payload: pkt.Payload})
+	}
+}
+
+// onText turns one "lk.transcription" text stream into a transcript segment. Each
+// stream carries a segment's whole text so far; the partials of a segment share its
+// lk.segment_id, and the last has lk.transcription_final set.
+func (c *Conn) onText(r *lksdk.TextStreamReader, sender string) {
+	var b strings.Builder
+	for b.Len() < maxTextBytes {
+		ch, _, err := r.ReadRune()
+		if err != nil {
+			break
+		}
+		b.WriteRune(ch)
+	}
+	attrs := r.Info.Attributes
+	id := attrs[AttrSegmentID]
+	if id == "" {
+		id = r.Info.Id
+	}
+	final := attrs[AttrFinal] == "true"
+	now := time.Now()
+	c.mu.Lock()
+	speaker, ok := c.owner[attrs[AttrTranscribedTrack]]
+	if !ok {
+		speaker = transport.Sanitize(sender, wire.MaxNameRunes)
+	}
+	end := c.clock.offset(now)
+	start, open := c.segStart[id]
+	switch {
+	case final:
+		delete(c.segStart, id)
+	case !open && len(c.segStart) < maxOpenSegments:
+		c.segStart[id] = end
+	}
+	if !open {
+		start = end
+	}
+	c.mu.Unlock()
+	c.send(transport.TranscriptSegment{
+		ID:      transport.Sanitize(id, wire.MaxNameRunes),
+		Speaker: speaker,
+		Start:   start,
+		End:     end,
+		Text:    transport.Sanitize(b.String(), wire.MaxTextRunes),
+		Final:   final,
+	})
+}
+
+// onParticipantLeft refreshes the roster, unless the SDK is resuming: it empties the
+// room itself when it falls back to a full rejoin, which is the Reconnector's job.
+// (Without remote participants, the second onReconnecting says the same.)
+func (c *Conn) onParticipantLeft(p *lksdk.RemoteParticipant) {
+	c.mu.Lock()
+	resuming := c.resuming
+	c.mu.Unlock()
+	if resuming {
+		c.lost()
+		return
+	}
+	c.kick()
+}
+
+// lost ends the Conn when the SDK falls back from resuming to a full rejoin.
+func (c *Conn) lost() {
+	c.fail(errors.New("LiveKit session lost (the SDK's resume failed)"))
+	go c.room.Disconnect() // not on the SDK's goroutine, which is calling us
+}
+
+// onReconnecting is called when the SDK starts to resume, and again when it gives the
+// resume up for a full rejoin: that second call ends the Conn, as full rejoins are the
+// Reconnector's.
+func (c *Conn) onReconnecting() {
+	c.mu.Lock()
+	if c.disconnected {
+		c.mu.Unlock()
+		return
+	}
+	if c.resuming {
+		c.mu.Unlock()
+		c.lost()
+		return
+	}
+	c.resuming = true
+	c.resumeTimer = time.AfterFunc(ResumeBudget, func() {
+		c.fail(fmt.Errorf("LiveKit resume took over %s", ResumeBudget))
+		c.room.Disconnect()
+	})
+	c.mu.Unlock()
+	c.log.Info("LiveKit connection lost; the SDK is resuming", "budget", ResumeBudget)
+	c.send(transport.State{State: transport.StateReconnecting, Reason: transport.ReasonDropped, Attempt: 1,
+		Detail: "connection lost; resuming the LiveKit session"})
+}
+
+func (c *Conn) onReconnected() {
+	c.mu.Lock()
+	if !c.resuming || c.disconnected {
+		c.mu.Unlock()
+		return
+	}
+	c.resuming = false
+	c.resumeTimer.Stop()
+	c.mu.Unlock()
+	c.log.Info("LiveKit session resumed")
+	c.send(transport.State{State: transport.StateLive, Detail: "resumed"})
+	c.kick()
+}
+
+// onDisconnected classifies why the SDK left the room.
+func (c *Conn) onDisconnected() {
+	reason := c.room.DisconnectReason()
+	var err error
+	switch reason {
+	case livekit.DisconnectReason_ROOM_DELETED, livekit.DisconnectReason_ROOM_CLOSED:
+		err = errEnded
+	case livekit.DisconnectReason_SERVER_SHUTDOWN:
+		err = &transport.RestartError{Reason: "LiveKit server shutting down"}
+	case livekit.DisconnectReason_PARTICIPANT_REMOVED:
+		err = fmt.Errorf("%s: removed from the room by the server: %w", c.host, transport.ErrUnauthorized)
+	case livekit.DisconnectReason_DUPLICATE_IDENTITY:
+		err = fmt.Errorf("%s: another client joined with this identity: %w", c.host, transport.ErrUnauthorized)
+	case livekit.DisconnectReason_CLIENT_INITIATED:
+		err = errors.New("left the room")
+	default:
+		err = fmt.Errorf("LiveKit connection lost (%s)", strings.ToLower(reason.String()))
+	}
+	c.fail(err)
+}

@@ -1,0 +1,93 @@
+package livekit
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+
+	"github.com/go-logr/logr"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+	protologger "github.com/livekit/protocol/logger"
+)
+
+// logger is where this package and, through SetLogger, the SDK and pion write.
+var logger = slog.Default()
+
+// SetLogger sends this package's, the SDK's and pion's logs to l (the log file with the
+// TUI), never to the terminal. The SDK's own decisions (joins, resumes) are kept at
+// Info; pion's chatter below Warn is dropped; tokens are redacted, as the SDK logs
+// them in its join plans.
+func SetLogger(l *slog.Logger) {
+	logger = l
+	lksdk.SetLogger(protologger.LogRLogger(logr.FromSlogHandler(&sdkHandler{next: l.Handler()})))
+}
+
+// jwt matches a JSON Web Token: three base64url parts, the first a JSON header.
+var jwt = regexp.MustCompile(`eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)
+
+func redact(s string) string { return jwt.ReplaceAllString(s, "[token]") }
+
+// sdkHandler filters and redacts the SDK's log records on their way to next.
+type sdkHandler struct {
+	next slog.Handler
+	pion bool // the records come from one of pion's loggers
+}
+
+func (h *sdkHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelInfo && h.next.Enabled(ctx, l)
+}
+
+func (h *sdkHandler) Handle(ctx context.Context, r slog.Record) error {
+	pion := h.pion
+	attrs := make([]slog.Attr, 0, r.NumAttrs())
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "logger" && strings.HasPrefix(a.Value.String(), "pion") {
+			pion = true
+		}
+		attrs = append(attrs, redactAttr(a))
+		return true
+	})
+	if pion && r.Level < slog.LevelWarn {
+		return nil
+	}
+	out := slog.NewRecord(r.Time, r.Level, redact(r.Message), r.PC)
+	out.AddAttrs(attrs...)
+	return h.next.Handle(ctx, out)
+}
+
+func (h *sdkHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	c := &sdkHandler{next: h.next, pion: h.pion}
+	red := make([]slog.Attr, len(as))
+	for i, a := range as {
+		if a.Key == "logger" && strings.HasPrefix(a.Value.String(), "pion") {
+			c.pion = true
+		}
+		red[i] = redactAttr(a)
+	}
+	c.next = h.next.WithAttrs(red)
+	return c
+}
+
+func (h *sdkHandler) WithGroup(name string) slog.Handler {
+	return &sdkHandler{next: h.next.WithGroup(name), pion: h.pion}
+}
+
+// redactAttr flattens a value to text so that a token inside a struct is found too.
+func redactAttr(a slog.Attr) slog.Attr {
+	switch a.Value.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, redact(a.Value.String()))
+	case slog.KindAny:
+		return slog.String(a.Key, redact(fmt.Sprintf("%+v", a.Value.Any())))
+	case slog.KindGroup:
+		g := a.Value.Group()
+		out := make([]any, len(g))
+		for i, x := range g {
+			out[i] = redactAttr(x)
+		}
+		return slog.Group(a.Key, out...)
+	}
+	return a
+}

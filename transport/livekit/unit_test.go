@@ -1,0 +1,186 @@
+package livekit
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/auth"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+
+	"github.com/spacetui/spacetui/transport"
+)
+
+var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+func TestEndpoint(t *testing.T) {
+	tests := []struct{ in, server, room string }{
+		{"livekit://127.0.0.1:7880/demo", "ws://127.0.0.1:7880", "demo"},
+		{"livekit+wss://lk.example.org/town-hall/", "wss://lk.example.org", "town-hall"},
+	}
+	for _, tt := range tests {
+		u, _ := url.Parse(tt.in)
+		server, room, err := Endpoint(u)
+		if err != nil || server != tt.server || room != tt.room {
+			t.Errorf("Endpoint(%s) = %q, %q, %v; want %q, %q", tt.in, server, room, err, tt.server, tt.room)
+		}
+	}
+	for _, bad := range []string{"livekit://127.0.0.1:7880", "livekit://h/a/b"} {
+		u, _ := url.Parse(bad)
+		if _, _, err := Endpoint(u); !errors.Is(err, transport.ErrNotFound) {
+			t.Errorf("Endpoint(%s): %v, want a permanent not-found error", bad, err)
+		}
+	}
+}
+
+func TestListenerTokenMayOnlyListen(t *testing.T) {
+	tok, err := ListenerToken("key", strings.Repeat("s", 32), "demo", "spacetui-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.ParseAPIToken(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, grants, err := v.Verify(strings.Repeat("s", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := grants.Video
+	if !g.RoomJoin || g.Room != "demo" || !g.GetCanSubscribe() || g.GetCanPublish() || g.GetCanPublishData() {
+		t.Errorf("grants %+v: want join+subscribe to demo only", g)
+	}
+	if grants.Identity != "spacetui-1" {
+		t.Errorf("identity %q", grants.Identity)
+	}
+}
+
+func TestClassifyJoin(t *testing.T) {
+	tests := []struct {
+		err  error
+		want func(error) bool
+	}{
+		{errors.New("unauthorized: invalid token"), func(e error) bool { return errors.Is(e, transport.ErrUnauthorized) }},
+		{errors.New("not found"), func(e error) bool { return errors.Is(e, transport.ErrNotFound) }},
+		{errors.New("unavailable: could not find any available nodes"), isOverload},
+		{fmt.Errorf("join: %w", lksdk.ErrCannotConnectSignal), isOverload}, // room full
+		{errors.New("dial tcp 127.0.0.1:7880: connect: connection refused"), func(e error) bool {
+			return !isOverload(e) && !errors.Is(e, transport.ErrUnauthorized) && !errors.Is(e, transport.ErrNotFound)
+		}},
+	}
+	for _, tt := range tests {
+		if got := classifyJoin(tt.err, "h"); !tt.want(got) {
+			t.Errorf("classifyJoin(%v) = %v (%T)", tt.err, got, got)
+		}
+	}
+}
+
+func isOverload(err error) bool {
+	var oe *transport.OverloadError
+	return errors.As(err, &oe)
+}
+
+func TestMapperKeepsRTPDifferences(t *testing.T) {
+	m := newMapper(nil, t0)
+	var tr track
+	at := t0.Add(2 * time.Second) // the track starts 2 s into the room clock
+	seq, ts := m.place("ada", &tr, 65534, 1_000_000, at)
+	if seq != 0 || ts != 96000 {
+		t.Fatalf("first packet: seq %d ts %d, want 0 and 96000 (2 s)", seq, ts)
+	}
+	// Wrap of the 16-bit sequence, a lost packet, then one reordered.
+	for _, p := range []struct {
+		seq     uint16
+		rtpTS   uint32
+		wantSeq uint32
+		wantTS  uint32
+	}{
+		{65535, 1_000_960, 1, 96960},
+		{1, 1_002_880, 3, 98880},  // 0 lost
+		{0, 1_001_920, 2, 97920},  // 0 arrives late
+		{2, 1_100_000, 4, 196000}, // after a silence (DTX): the timestamp jumps, seq does not
+	} {
+		s, ts := m.place("ada", &tr, p.seq, p.rtpTS, at)
+		if s != p.wantSeq || ts != p.wantTS {
+			t.Errorf("rtp seq %d: got %d/%d, want %d/%d", p.seq, s, ts, p.wantSeq, p.wantTS)
+		}
+	}
+}
+
+func TestMapperReplacedTrackContinues(t *testing.T) {
+	m := newMapper(nil, t0)
+	var old, repl track
+	for i := range 10 {
+		m.place("ada", &old, uint16(100+i), uint32(5000+960*i), t0.Add(time.Duration(i)*20*time.Millisecond))
+	}
+	// The publisher rejoined 3 s later with a new track and new random bases.
+	at := t0.Add(3 * time.Second)
+	seq, ts := m.place("ada", &repl, 40000, 7, at)
+	if seq != 10 {
+		t.Errorf("replacement's first seq %d, want 10 (one past the old track)", seq)
+	}
+	if want := uint32(3 * sampleRate); ts != want {
+		t.Errorf("replacement's first timestamp %d, want %d (its arrival)", ts, want)
+	}
+	// Another speaker's numbering is its own.
+	var grace track
+	if s, _ := m.place("grace", &grace, 9, 9, at); s != 0 {
+		t.Errorf("grace's first seq %d, want 0", s)
+	}
+}
+
+func TestMapperCarriesAcrossConns(t *testing.T) {
+	m := newMapper(nil, t0)
+	var tr track
+	for i := range 5 {
+		m.place("ada", &tr, uint16(i), uint32(960*i), t0.Add(time.Duration(i)*20*time.Millisecond))
+	}
+	r := m.resume("spacetui-x")
+	if r.Session != "spacetui-x" || r.Last["ada"] != 4 {
+		t.Fatalf("resume %+v", r)
+	}
+	// A full rejoin 10 s later: same clock, sequence continued.
+	later := t0.Add(10 * time.Second)
+	m2 := newMapper(r, later)
+	var tr2 track
+	seq, ts := m2.place("ada", &tr2, 777, 123, later)
+	if seq != 5 || ts != uint32(10*sampleRate) {
+		t.Errorf("after rejoin: seq %d ts %d, want 5 and %d", seq, ts, 10*sampleRate)
+	}
+	if got := m2.offset(later); got != 10*time.Second {
+		t.Errorf("offset %s, want 10s on the first conn's clock", got)
+	}
+}
+
+// The SDK logs its join plans with the token in them: it must never reach a log.
+func TestSDKLogsHaveNoTokens(t *testing.T) {
+	var buf bytes.Buffer
+	SetLogger(slog.New(slog.NewTextHandler(&buf, nil)))
+	defer SetLogger(slog.Default())
+	tok, err := ListenerToken("key", strings.Repeat("s", 32), "demo", "id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type plan struct{ Token string }
+	h := &sdkHandler{next: slog.NewTextHandler(&buf, nil)}
+	l := slog.New(h)
+	l.Info("attempting join plan "+tok, "attempt", plan{Token: tok}, "token", tok)
+	l.With("ctx", tok).Warn("x")
+	l.With("logger", "pion.ice").Info("chatter")
+	l.With("logger", "pion.ice").Warn("pion warning")
+	out := buf.String()
+	if strings.Contains(out, tok) || strings.Contains(out, tok[:20]) {
+		t.Errorf("a token reached the log:\n%s", out)
+	}
+	if strings.Count(out, "[token]") != 4 {
+		t.Errorf("want 4 redactions:\n%s", out)
+	}
+	if strings.Contains(out, "chatter") || !strings.Contains(out, "pion warning") {
+		t.Errorf("pion below Warn must be dropped, Warn kept:\n%s", out)
+	}
+}

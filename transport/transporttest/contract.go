@@ -1,0 +1,242 @@
+// Package transporttest is the contract every protocol's Conn keeps, as a test suite a
+// protocol package runs against a real room of its kind: the reference server for
+// ws://, a LiveKit server for livekit://. What the session, the recorder and the UI
+// rely on is checked here once, not per protocol.
+package transporttest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+	"unicode"
+
+	"github.com/spacetui/spacetui/audio"
+	"github.com/spacetui/spacetui/transport"
+)
+
+// Room is a live room to join: its URL, the dial options it needs, and what it is
+// known to hold.
+type Room struct {
+	URL  string
+	Opts transport.DialOptions
+	// Speakers is how many speakers talk in the room; the suite waits to hear each.
+	Speakers int
+	// Within bounds the wait for everything to be seen.
+	Within time.Duration
+}
+
+// minFrames is how many frames of each speaker the suite wants before it is satisfied.
+const minFrames = 50
+
+// Run joins room through transport.Reconnector and checks the contract:
+//
+//   - states: connecting, then live, before any room event; no other state while the
+//     room is healthy;
+//   - RoomInfo before any audio, with a listener count of at least one (us);
+//   - a Roster naming every speaker heard, with unique IDs and clean text;
+//   - audio frames in order per speaker: sequence numbers increasing (reordering and
+//     duplicates at most 1%), timestamps moving with them, 20 ms Opus packets;
+//   - transcript segments, partial and final, whose final follows its partials under
+//     the same ID, attributed to a speaker of the roster;
+//   - leaving (ctx cancelled) ends Run with nil.
+func Run(t *testing.T, room Room) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), room.Within)
+	defer cancel()
+	c := newChecker(room.Speakers)
+	rc := &transport.Reconnector{URL: room.URL, Opts: room.Opts, Policy: transport.DefaultPolicy(), Clock: transport.SystemClock{}}
+	done := make(chan error, 1)
+	leave, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		done <- rc.Run(leave, func(ev transport.Event) {
+			if c.see(ev) {
+				stop() // everything seen: leave
+			}
+		})
+	}()
+	err := <-done
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if ctx.Err() != nil && !c.satisfied() {
+		t.Fatalf("after %s: %s", room.Within, c.missing())
+	}
+	for _, e := range c.errs {
+		t.Error(e)
+	}
+	t.Logf("contract: %d states, roster %v, frames %v, %d partial and %d final segments",
+		len(c.states), c.rosterIDs(), c.frames, c.partials, c.finals)
+}
+
+// checker accumulates what a room sent and the breaches of the contract seen so far.
+type checker struct {
+	want     int
+	states   []transport.ConnState
+	room     bool
+	roster   map[string]bool
+	frames   map[string]int
+	last     map[string]transport.AudioFrame
+	disorder map[string]int
+	partial  map[string]bool // segment IDs seen partial and not yet final
+	partials int
+	finals   int
+	matched  int // finals that followed a partial of their ID
+	errs     []string
+}
+
+func newChecker(speakers int) *checker {
+	return &checker{want: speakers, roster: map[string]bool{}, frames: map[string]int{},
+		last: map[string]transport.AudioFrame{}, disorder: map[string]int{}, partial: map[string]bool{}}
+}
+
+func (c *checker) errorf(format string, args ...any) {
+	if len(c.errs) < 20 {
+		c.errs = append(c.errs, fmt.Sprintf(format, args...))
+	}
+}
+
+// see checks one event; it reports whether everything wanted has been seen.
+func (c *checker) see(ev transport.Event) bool {
+	switch e := ev.(type) {
+	case transport.State:
+		c.states = append(c.states, e.State)
+		switch {
+		case len(c.states) == 1 && e.State != transport.StateConnecting:
+			c.errorf("first state %q, want connecting", e.State)
+		case len(c.states) == 2 && e.State != transport.StateLive:
+			c.errorf("second state %q (%s), want live", e.State, e.Detail)
+		case len(c.states) > 2:
+			c.errorf("state %q (%s: %s) in a healthy room", e.State, e.Reason, e.Detail)
+		}
+	case transport.RoomInfo:
+		c.notBeforeLive("room info")
+		c.room = true
+		if e.Listeners < 1 {
+			c.errorf("room info says %d listeners; we are one", e.Listeners)
+		}
+		c.clean("room title", e.Title)
+	case transport.Roster:
+		c.notBeforeLive("roster")
+		ids := map[string]bool{}
+		for _, s := range e.Speakers {
+			if s.ID == "" || ids[s.ID] {
+				c.errorf("roster: empty or repeated speaker ID %q", s.ID)
+			}
+			ids[s.ID] = true
+			c.clean("speaker ID", s.ID)
+			c.clean("speaker name", s.Name)
+			c.clean("speaker role", s.Role)
+		}
+		c.roster = ids
+	case transport.AudioFrame:
+		c.frame(e)
+	case transport.TranscriptSegment:
+		c.segment(e)
+	case transport.Heartbeat:
+		c.errorf("a heartbeat reached the room's consumer")
+	}
+	return c.satisfied()
+}
+
+func (c *checker) notBeforeLive(what string) {
+	if len(c.states) < 2 {
+		c.errorf("%s before the live state", what)
+	}
+}
+
+func (c *checker) clean(what, s string) {
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.In(r, unicode.Cf) {
+			c.errorf("%s %q holds control character %U", what, s, r)
+			return
+		}
+	}
+}
+
+func (c *checker) frame(f transport.AudioFrame) {
+	if !c.room {
+		c.errorf("audio before room info")
+	}
+	if !c.roster[f.Speaker] {
+		c.errorf("audio from %q, who is not in the roster %v", f.Speaker, c.rosterIDs())
+	}
+	if n, err := audio.PacketSamples(f.Payload); err != nil || n != 960 {
+		c.errorf("frame %d of %q: %d samples (%v), want a 20 ms Opus packet", f.Seq, f.Speaker, n, err)
+	}
+	c.frames[f.Speaker]++
+	prev, ok := c.last[f.Speaker]
+	if !ok {
+		c.last[f.Speaker] = f
+		return
+	}
+	d := int32(f.Seq - prev.Seq)
+	if d <= 0 {
+		c.disorder[f.Speaker]++
+		if c.disorder[f.Speaker]*100 > c.frames[f.Speaker] && c.frames[f.Speaker] > 100 {
+			c.errorf("%q: %d of %d frames out of order or repeated", f.Speaker, c.disorder[f.Speaker], c.frames[f.Speaker])
+		}
+		return
+	}
+	// The timestamp moves 960 per frame, or further where the speaker sent nothing.
+	if dt := int64(int32(f.Timestamp - prev.Timestamp)); dt < int64(d)*960 {
+		c.errorf("%q: seq %d→%d moved the timestamp %d, want at least %d", f.Speaker, prev.Seq, f.Seq, dt, int64(d)*960)
+	}
+	c.last[f.Speaker] = f
+}
+
+func (c *checker) segment(s transport.TranscriptSegment) {
+	c.clean("transcript text", s.Text)
+	if s.ID == "" || s.Text == "" {
+		c.errorf("transcript segment with empty ID or text: %+v", s)
+	}
+	if !c.roster[s.Speaker] {
+		c.errorf("transcript from %q, who is not in the roster %v", s.Speaker, c.rosterIDs())
+	}
+	if s.End < s.Start {
+		c.errorf("transcript segment %q ends before it starts", s.ID)
+	}
+	if !s.Final {
+		c.partials++
+		c.partial[s.ID] = true
+		return
+	}
+	c.finals++
+	if c.partial[s.ID] {
+		c.matched++
+		delete(c.partial, s.ID)
+	}
+}
+
+func (c *checker) satisfied() bool {
+	heard := 0
+	for _, n := range c.frames {
+		if n >= minFrames {
+			heard++
+		}
+	}
+	return c.room && heard >= c.want && c.partials > 0 && c.matched > 0
+}
+
+func (c *checker) missing() error {
+	var errs []error
+	if !c.room {
+		errs = append(errs, errors.New("no room info"))
+	}
+	errs = append(errs, fmt.Errorf("frames per speaker %v (want %d speakers with %d)", c.frames, c.want, minFrames))
+	if c.partials == 0 || c.matched == 0 {
+		errs = append(errs, fmt.Errorf("%d partial segments, %d finals after their partials", c.partials, c.matched))
+	}
+	errs = append(errs, fmt.Errorf("states %v", c.states))
+	return errors.Join(errs...)
+}
+
+func (c *checker) rosterIDs() []string {
+	ids := make([]string, 0, len(c.roster))
+	for id := range c.roster {
+		ids = append(ids, id)
+	}
+	return ids
+}
