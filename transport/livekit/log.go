@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/go-logr/logr"
-	lksdk "github.com/livekit/server-sdk-go/v2"
 	protologger "github.com/livekit/protocol/logger"
+	lksdk "github.com/livekit/server-sdk-go/v2"
 )
 
 // logger is where this package and, through SetLogger, the SDK and pion write.
