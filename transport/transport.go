@@ -23,6 +23,10 @@ type Resume struct {
 	Session string
 	Epoch   string
 	Last    map[string]uint32
+	// Speakers is the last roster, for a protocol that rejoins from scratch (LiveKit)
+	// to keep showing speakers who have not yet rejoined with it, rather than everyone
+	// leaving and coming back.
+	Speakers []Speaker
 }
 
 // DialOptions are the per-attempt settings a Dialer receives.

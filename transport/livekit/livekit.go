@@ -58,7 +58,15 @@ const (
 	maxOpenSegments = 256
 	// maxTextBytes bounds what is read of one text stream.
 	maxTextBytes = 16 << 10
+	// RosterGrace is how long after a full rejoin the speakers of the previous
+	// connection stay on the roster while they have not rejoined too: the publishers
+	// of a restarted server come back one by one, and a reconnect must not look like
+	// everyone leaving and coming back.
+	RosterGrace = 15 * time.Second
 )
+
+// WhyResumed is the Gap reason for the audio lost while the SDK resumed the session.
+const WhyResumed = "LiveKit resumed the session; audio sent meanwhile is not replayed"
 
 // The text-stream topic and attributes LiveKit uses for transcriptions.
 const (
@@ -157,6 +165,9 @@ func classifyJoin(err error, host string) error {
 		strings.Contains(low, "limit exceeded"), strings.Contains(low, "no available nodes"):
 		return &transport.OverloadError{Reason: "LiveKit: " + msg}
 	}
+	if _, rest, ok := strings.Cut(msg, `": `); ok && strings.HasPrefix(msg, "Get ") {
+		msg = rest // the SDK's validation URL says nothing the user needs
+	}
 	return fmt.Errorf("join %s: %s", host, msg)
 }
 
@@ -181,8 +192,11 @@ type Conn struct {
 	owner        map[string]string // track SID -> speaker, for transcript attribution
 	segStart     map[string]time.Duration
 	roster       []transport.Speaker
+	carried      []transport.Speaker // the previous connection's roster, until carryEnd
+	carryEnd     time.Time
 	listeners    int
 	resuming     bool
+	lostAt       time.Time // when the SDK began to resume
 	resumeTimer  *time.Timer
 	disconnected bool
 }
@@ -200,6 +214,9 @@ func newConn(host string, prev *transport.Resume, now time.Time) *Conn {
 		owner:    map[string]string{},
 		segStart: map[string]time.Duration{},
 		clock:    newMapper(prev, now),
+	}
+	if prev != nil && len(prev.Speakers) > 0 {
+		c.carried, c.carryEnd = slices.Clone(prev.Speakers), now.Add(RosterGrace)
 	}
 	if prev != nil && prev.Session != "" {
 		c.identity = prev.Session
@@ -244,6 +261,9 @@ func (c *Conn) joined() {
 	close(c.ready)
 	go c.heartbeat()
 	go c.refresher()
+	if c.carried != nil {
+		time.AfterFunc(time.Until(c.carryEnd), c.kick) // drop who did not come back
+	}
 }
 
 // kick asks the refresher for a new look at the room.
@@ -316,7 +336,9 @@ func (c *Conn) shut() {
 func (c *Conn) Resume() *transport.Resume {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.clock.resume(c.identity)
+	r := c.clock.resume(c.identity)
+	r.Speakers = slices.Clone(c.roster)
+	return r
 }
 
 // Resumed is false: a new LiveKit connection never continues the previous one.
@@ -382,6 +404,15 @@ func (c *Conn) refresh() {
 			continue
 		}
 		speakers = append(speakers, speakerOf(p, pub))
+	}
+	if c.carried != nil && time.Now().Before(c.carryEnd) {
+		for _, sp := range c.carried {
+			if !slices.ContainsFunc(speakers, func(s transport.Speaker) bool { return s.ID == sp.ID }) {
+				speakers = append(speakers, sp)
+			}
+		}
+	} else {
+		c.carried = nil
 	}
 	slices.SortFunc(speakers, func(a, b transport.Speaker) int { return strings.Compare(a.ID, b.ID) })
 	first := c.roster == nil
@@ -583,7 +614,7 @@ func (c *Conn) onReconnecting() {
 		c.lost()
 		return
 	}
-	c.resuming = true
+	c.resuming, c.lostAt = true, time.Now()
 	c.resumeTimer = time.AfterFunc(ResumeBudget, func() {
 		c.fail(fmt.Errorf("LiveKit resume took over %s", ResumeBudget))
 		c.room.Disconnect()
@@ -602,8 +633,12 @@ func (c *Conn) onReconnected() {
 	}
 	c.resuming = false
 	c.resumeTimer.Stop()
+	lost := c.lostAt
 	c.mu.Unlock()
-	c.log.Info("LiveKit session resumed")
+	now := time.Now()
+	c.log.Info("LiveKit session resumed", "after", now.Sub(lost).Round(time.Millisecond))
+	// LiveKit does not replay what was sent while we were away.
+	c.send(transport.Gap{From: lost, To: now, Why: WhyResumed})
 	c.send(transport.State{State: transport.StateLive, Detail: "resumed"})
 	c.kick()
 }

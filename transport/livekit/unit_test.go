@@ -69,8 +69,9 @@ func TestClassifyJoin(t *testing.T) {
 		{errors.New("not found"), func(e error) bool { return errors.Is(e, transport.ErrNotFound) }},
 		{errors.New("unavailable: could not find any available nodes"), isOverload},
 		{fmt.Errorf("join: %w", lksdk.ErrCannotConnectSignal), isOverload}, // room full
-		{errors.New("dial tcp 127.0.0.1:7880: connect: connection refused"), func(e error) bool {
-			return !isOverload(e) && !errors.Is(e, transport.ErrUnauthorized) && !errors.Is(e, transport.ErrNotFound)
+		{errors.New(`Get "http://h/rtc/validate?version=2": dial tcp 127.0.0.1:7880: connect: connection refused`), func(e error) bool {
+			return !isOverload(e) && !errors.Is(e, transport.ErrUnauthorized) && !errors.Is(e, transport.ErrNotFound) &&
+				e.Error() == "join h: dial tcp 127.0.0.1:7880: connect: connection refused"
 		}},
 	}
 	for _, tt := range tests {
