@@ -1,0 +1,155 @@
+package lktest
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/auth"
+)
+
+// needServer returns the LiveKit server binary, or skips the test without one (fails it
+// under SPACETUI_E2E=require, as CI sets).
+func needServer(t *testing.T) string {
+	t.Helper()
+	bin, err := Binary()
+	if err != nil {
+		if os.Getenv("SPACETUI_E2E") == "require" {
+			t.Fatalf("SPACETUI_E2E=require: %v", err)
+		}
+		t.Skipf("skipping: %v", err)
+	}
+	return bin
+}
+
+// startServer starts a LiveKit server for the test, stopped at its end; its log is
+// printed if the test fails.
+func startServer(t *testing.T, opts Options) *Server {
+	t.Helper()
+	opts.Binary = needServer(t)
+	opts.Dir = t.TempDir()
+	logPath := filepath.Join(opts.Dir, "livekit.log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Log = f
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := Start(ctx, opts)
+	if err != nil {
+		f.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Error(err)
+		}
+		f.Close()
+		if t.Failed() {
+			if b, err := os.ReadFile(logPath); err == nil {
+				t.Logf("livekit server log (last 8 KiB):\n%s", b[max(0, len(b)-8<<10):])
+			}
+		}
+	})
+	return s
+}
+
+// TestServersSideBySide starts two servers at once: each on its own ports, each
+// answering; stopping is idempotent.
+func TestServersSideBySide(t *testing.T) {
+	a := startServer(t, Options{})
+	b := startServer(t, Options{APIKey: "other", APISecret: strings.Repeat("s", 32)})
+	if a.Port == b.Port || a.URL == b.URL {
+		t.Errorf("both on port %d", a.Port)
+	}
+	if b.APIKey != "other" || len(a.APISecret) < 32 {
+		t.Errorf("keys %q/%d chars, %q", a.APIKey, len(a.APISecret), b.APIKey)
+	}
+	if got, want := a.RoomURL("demo"), "livekit://127.0.0.1:"+a.URL[len("ws://127.0.0.1:"):]+"/demo"; got != want {
+		t.Errorf("RoomURL = %q, want %q", got, want)
+	}
+	// A fixed port already taken is an error, not a server silently not started.
+	if _, err := Start(context.Background(), Options{Binary: needServer(t), Port: a.Port}); err == nil {
+		t.Error("started on a port in use")
+	}
+	for _, s := range []*Server{a, b} {
+		if err := s.Stop(); err != nil {
+			t.Error(err)
+		}
+		if err := s.Stop(); err != nil {
+			t.Error(err)
+		}
+		if err := s.Kill(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestConfig(t *testing.T) {
+	got := string(config(ports{signal: 7880, tcp: 7881, udpFirst: 20000, udpEnd: 20059}, "key", "secret", 7))
+	for _, want := range []string{
+		"port: 7880\n", "bind_addresses: [\"127.0.0.1\"]\n", "  tcp_port: 7881\n",
+		"  port_range_start: 20000\n", "  port_range_end: 20059\n", "  node_ip: 127.0.0.1\n",
+		"  use_external_ip: false\n", "keys:\n  \"key\": \"secret\"\n", "room:\n  max_participants: 7\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("config lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(string(config(ports{}, "k", "s", 0)), "max_participants") {
+		t.Error("max_participants written without a limit")
+	}
+}
+
+func TestBinaryFromEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "livekit")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvBinary, fake)
+	if got, err := Binary(); err != nil || got != fake {
+		t.Errorf("Binary() = %q, %v; want %q", got, err, fake)
+	}
+	t.Setenv(EnvBinary, filepath.Join(dir, "missing"))
+	if _, err := Binary(); err == nil {
+		t.Error("a missing $" + EnvBinary + " was accepted")
+	}
+	// Nothing anywhere: the error says how to install one.
+	t.Setenv(EnvBinary, "")
+	t.Setenv("PATH", dir)
+	t.Setenv("GOBIN", dir)
+	if _, err := os.Stat("/usr/local/bin/livekit-server"); err == nil {
+		t.Skip("/usr/local/bin/livekit-server exists")
+	}
+	if _, err := Binary(); !errors.Is(err, ErrNoBinary) || !strings.Contains(err.Error(), "setup.sh --livekit") {
+		t.Errorf("no server anywhere: %v", err)
+	}
+}
+
+func TestToken(t *testing.T) {
+	for _, publish := range []bool{false, true} {
+		tok, err := Token("key", strings.Repeat("s", 32), "demo", "ada", "Ada", publish)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := auth.ParseAPIToken(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, grants, err := v.Verify(strings.Repeat("s", 32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := grants.Video
+		if grants.Identity != "ada" || grants.Name != "Ada" || !g.RoomJoin || g.Room != "demo" ||
+			!g.GetCanSubscribe() || g.GetCanPublish() != publish || g.GetCanPublishData() != publish {
+			t.Errorf("publish %v: grants %+v, video %+v", publish, grants, g)
+		}
+	}
+}
