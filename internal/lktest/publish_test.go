@@ -166,7 +166,7 @@ func waitFor(d time.Duration, cond func() bool) bool {
 func TestPublishThroughRestart(t *testing.T) {
 	t0 := time.Now()
 	const room = "demo"
-	srv := startServer(t, Options{})
+	srv := StartT(t, Options{})
 	t.Logf("server ready in %v at %s", time.Since(t0).Round(time.Millisecond), srv.URL)
 
 	speakers, err := server.DemoSpeakerTracks()

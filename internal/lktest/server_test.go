@@ -7,63 +7,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/livekit/protocol/auth"
 )
 
-// needServer returns the LiveKit server binary, or skips the test without one (fails it
-// under SPACETUI_E2E=require, as CI sets).
-func needServer(t *testing.T) string {
-	t.Helper()
-	bin, err := Binary()
-	if err != nil {
-		if os.Getenv("SPACETUI_E2E") == "require" {
-			t.Fatalf("SPACETUI_E2E=require: %v", err)
-		}
-		t.Skipf("skipping: %v", err)
-	}
-	return bin
-}
-
-// startServer starts a LiveKit server for the test, stopped at its end; its log is
-// printed if the test fails.
-func startServer(t *testing.T, opts Options) *Server {
-	t.Helper()
-	opts.Binary = needServer(t)
-	opts.Dir = t.TempDir()
-	logPath := filepath.Join(opts.Dir, "livekit.log")
-	f, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Log = f
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s, err := Start(ctx, opts)
-	if err != nil {
-		f.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Stop(); err != nil {
-			t.Error(err)
-		}
-		f.Close()
-		if t.Failed() {
-			if b, err := os.ReadFile(logPath); err == nil {
-				t.Logf("livekit server log (last 8 KiB):\n%s", b[max(0, len(b)-8<<10):])
-			}
-		}
-	})
-	return s
-}
-
 // TestServersSideBySide starts two servers at once: each on its own ports, each
 // answering; stopping is idempotent.
 func TestServersSideBySide(t *testing.T) {
-	a := startServer(t, Options{})
-	b := startServer(t, Options{APIKey: "other", APISecret: strings.Repeat("s", 32)})
+	a := StartT(t, Options{})
+	b := StartT(t, Options{APIKey: "other", APISecret: strings.Repeat("s", 32)})
 	if a.Port == b.Port || a.URL == b.URL {
 		t.Errorf("both on port %d", a.Port)
 	}
@@ -74,7 +26,7 @@ func TestServersSideBySide(t *testing.T) {
 		t.Errorf("RoomURL = %q, want %q", got, want)
 	}
 	// A fixed port already taken is an error, not a server silently not started.
-	if _, err := Start(context.Background(), Options{Binary: needServer(t), Port: a.Port}); err == nil {
+	if _, err := Start(context.Background(), Options{Binary: NeedBinary(t), Port: a.Port}); err == nil {
 		t.Error("started on a port in use")
 	}
 	for _, s := range []*Server{a, b} {

@@ -257,13 +257,13 @@ func (c *Conn) callbacks() *lksdk.RoomCallback {
 // joined queues the room and its roster, then lets the track readers go.
 func (c *Conn) joined() {
 	c.log.Info("joined LiveKit room", "room", transport.Sanitize(c.room.Name(), wire.MaxNameRunes), "identity", c.identity)
+	if c.carried != nil { // read before the refresher may clear it
+		time.AfterFunc(time.Until(c.carryEnd), c.kick) // drop who did not come back
+	}
 	c.refresh()
 	close(c.ready)
 	go c.heartbeat()
 	go c.refresher()
-	if c.carried != nil {
-		time.AfterFunc(time.Until(c.carryEnd), c.kick) // drop who did not come back
-	}
 }
 
 // kick asks the refresher for a new look at the room.

@@ -1,0 +1,95 @@
+package lktest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/spacetui/spacetui/server"
+)
+
+// NeedBinary returns the LiveKit server binary, or skips the test without one; under
+// SPACETUI_E2E=require (CI) a missing server fails the test instead.
+func NeedBinary(t testing.TB) string {
+	t.Helper()
+	bin, err := Binary()
+	if err != nil {
+		if os.Getenv("SPACETUI_E2E") == "require" {
+			t.Fatalf("SPACETUI_E2E=require: %v", err)
+		}
+		t.Skipf("skipping: %v", err)
+	}
+	return bin
+}
+
+// StartT starts a LiveKit server for the test and stops it at the test's end; the
+// server's log is quoted if the test fails.
+func StartT(t testing.TB, opts Options) *Server {
+	t.Helper()
+	opts.Binary = NeedBinary(t)
+	opts.Dir = t.TempDir()
+	logPath := filepath.Join(opts.Dir, "livekit.log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Log = f
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := Start(ctx, opts)
+	if err != nil {
+		f.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Error(err)
+		}
+		f.Close()
+		if t.Failed() {
+			if b, err := os.ReadFile(logPath); err == nil {
+				t.Logf("livekit server log (last 8 KiB):\n%s", b[max(0, len(b)-8<<10):])
+			}
+		}
+	})
+	return s
+}
+
+// PublishT publishes the demo room's speakers into room on s until the test ends, and
+// returns once every speaker has joined. The
+// Publisher logs to the test log but leaves the SDK's process-wide logger alone, so a
+// client under test in the same process keeps its own.
+func PublishT(t testing.TB, s *Server, room string) *Publisher {
+	t.Helper()
+	tracks, err := server.DemoSpeakerTracks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := StartPublisher(context.Background(), PublishOptions{
+		URL: s.URL, APIKey: s.APIKey, APISecret: s.APISecret, Room: room, Speakers: tracks,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.WaitJoined(ctx); err != nil {
+		t.Fatalf("the publisher did not join: %v", err)
+	}
+	return p
+}
+
+// Eventually polls cond every 250 ms until it holds, failing the test after d.
+func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: still waiting for %s", d, what)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}

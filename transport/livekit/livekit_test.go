@@ -1,0 +1,210 @@
+package livekit_test
+
+// These tests run against a real LiveKit server (internal/lktest starts one) with a
+// publisher that joins as the demo room's speakers. Without the server binary they skip,
+// unless SPACETUI_E2E=require (CI), where they fail.
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/spacetui/spacetui/internal/lktest"
+	"github.com/spacetui/spacetui/transport"
+	"github.com/spacetui/spacetui/transport/livekit"
+	"github.com/spacetui/spacetui/transport/transporttest"
+)
+
+func TestMain(m *testing.M) {
+	// The SDK's logger is process-wide: set it once, before any client starts.
+	livekit.SetLogger(slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	m.Run()
+}
+
+func opts(s *lktest.Server) transport.DialOptions {
+	return transport.DialOptions{APIKey: s.APIKey, APISecret: s.APISecret}
+}
+
+// TestContract runs the transport contract, the same suite as for the reference
+// server, against a LiveKit room with the demo's speakers publishing.
+func TestContract(t *testing.T) {
+	s := lktest.StartT(t, lktest.Options{})
+	lktest.PublishT(t, s, "contract")
+	transporttest.Run(t, transporttest.Room{
+		URL:      s.RoomURL("contract"),
+		Opts:     opts(s),
+		Speakers: 2,
+		Within:   60 * time.Second,
+	})
+}
+
+// TestRoomFullIsOverload fills a room to its participant limit with speakers: a
+// listener's join is refused, and the Reconnector backs off as from an overloaded
+// server, never reaching live.
+func TestRoomFullIsOverload(t *testing.T) {
+	s := lktest.StartT(t, lktest.Options{MaxParticipants: 3})
+	lktest.PublishT(t, s, "full") // the demo's three speakers fill it
+	u, _ := url.Parse(s.RoomURL("full"))
+	lktest.Eventually(t, 30*time.Second, "the room to be full", func() bool {
+		c, err := livekit.Dial(context.Background(), u, opts(s))
+		if err == nil {
+			c.Close()
+			return false
+		}
+		var oe *transport.OverloadError
+		if !errors.As(err, &oe) {
+			t.Logf("join refused, but not as overload (yet?): %v", err)
+			return false
+		}
+		return true
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
+	defer cancel()
+	rc := &transport.Reconnector{URL: s.RoomURL("full"), Opts: opts(s), Policy: transport.DefaultPolicy(), Clock: transport.SystemClock{}}
+	var states []transport.State
+	if err := rc.Run(ctx, func(ev transport.Event) {
+		if st, ok := ev.(transport.State); ok {
+			states = append(states, st)
+		}
+	}); err != nil {
+		t.Fatalf("Run: %v (a full room is not a reason to stop)", err)
+	}
+	overloaded := 0
+	for _, st := range states {
+		switch {
+		case st.State == transport.StateLive:
+			t.Fatalf("went live in a full room: %+v", states)
+		case st.State == transport.StateReconnecting && st.Reason == transport.ReasonOverloaded:
+			overloaded++
+			if st.RetryIn <= 0 {
+				t.Errorf("no backoff: %+v", st)
+			}
+		}
+	}
+	// Without backoff there would be hundreds; jittered exponential waits allow a handful.
+	if overloaded == 0 || overloaded > 8 {
+		t.Fatalf("%d overloaded retries in 6 s, want a few (backing off): %+v", overloaded, states)
+	}
+	t.Logf("%d overloaded retries in 6 s", overloaded)
+}
+
+// TestServerRestart kills the LiveKit server mid-session and starts it again on the
+// same address: the publisher rejoins by itself, and the listener comes back and hears
+// both speakers again by itself, without the roster ever losing them. A short outage is
+// within the SDK's resume budget; a long one goes through the Reconnector's full rejoin.
+func TestServerRestart(t *testing.T) {
+	for _, outage := range []time.Duration{2 * time.Second, livekit.ResumeBudget + 3*time.Second} {
+		t.Run(outage.String(), func(t *testing.T) { testServerRestart(t, outage) })
+	}
+}
+
+func testServerRestart(t *testing.T, outage time.Duration) {
+	s := lktest.StartT(t, lktest.Options{})
+	lktest.PublishT(t, s, "restart")
+	events := make(chan transport.Event, 4096)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	rc := &transport.Reconnector{URL: s.RoomURL("restart"), Opts: opts(s), Policy: transport.DefaultPolicy(), Clock: transport.SystemClock{}}
+	go func() {
+		done <- rc.Run(ctx, func(ev transport.Event) {
+			select {
+			case events <- ev:
+			default: // the test reads fast enough; never block the reconnector
+			}
+		})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+
+	w := watch{t: t, events: events}
+	w.until(30*time.Second, "both speakers heard", w.heardBoth)
+	w.armed, w.minRoster = true, w.rosterLen
+	if err := s.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	w.until(20*time.Second, "the outage noticed", func() bool { return w.state == transport.StateReconnecting })
+	time.Sleep(outage - time.Since(killed))
+	rctx, rcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer rcancel()
+	if err := s.Restart(rctx); err != nil {
+		t.Fatal(err)
+	}
+	restarted := time.Now()
+	w.reset()
+	w.until(45*time.Second, "both speakers heard again", func() bool { return w.state == transport.StateLive && w.heardBoth() })
+	t.Logf("outage noticed, server back after %s, both speakers heard %s after the restart",
+		restarted.Sub(killed).Round(100*time.Millisecond), time.Since(restarted).Round(100*time.Millisecond))
+	if w.gaps == 0 {
+		t.Error("no gap reported for the outage")
+	}
+	if w.minRoster < 2 {
+		t.Errorf("the roster dropped to %d speakers during the reconnect; want the speakers kept", w.minRoster)
+	}
+}
+
+// watch follows a Reconnector's events.
+type watch struct {
+	t         *testing.T
+	events    chan transport.Event
+	state     transport.ConnState
+	frames    map[string]int
+	rosterLen int
+	armed     bool // from here on, watch how small the roster gets
+	minRoster int
+	gaps      int
+}
+
+func (w *watch) reset() { w.frames = nil }
+
+func (w *watch) heardBoth() bool {
+	n := 0
+	for _, f := range w.frames {
+		if f >= 25 {
+			n++
+		}
+	}
+	return n >= 2
+}
+
+func (w *watch) until(d time.Duration, what string, cond func() bool) {
+	w.t.Helper()
+	deadline := time.After(d)
+	for !cond() {
+		select {
+		case ev := <-w.events:
+			w.see(ev)
+		case <-deadline:
+			w.t.Fatalf("after %s: no %s (state %s, frames %v)", d, what, w.state, w.frames)
+		}
+	}
+}
+
+func (w *watch) see(ev transport.Event) {
+	switch e := ev.(type) {
+	case transport.State:
+		w.state = e.State
+		w.t.Logf("state %s %s %s", e.State, e.Reason, e.Detail)
+	case transport.AudioFrame:
+		if w.frames == nil {
+			w.frames = map[string]int{}
+		}
+		w.frames[e.Speaker]++
+	case transport.Roster:
+		w.rosterLen = len(e.Speakers)
+		if w.armed {
+			w.minRoster = min(w.minRoster, w.rosterLen)
+		}
+	case transport.Gap:
+		w.gaps++
+	}
+}
