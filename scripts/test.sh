@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up (packages, a PulseAudio null sink) and runs every test: vet, format,
-# the unit, fuzz-seed and race tests, and the end-to-end tests against the real binary
-# (tmux for the TUI, parec on the null sink for the sound). Nothing is skipped here:
+# the unit, fuzz-seed and race tests, the LiveKit transport against a real LiveKit server,
+# and the end-to-end tests against the real binary (tmux for the TUI, parec on the null
+# sink for the sound, LiveKit rooms). Nothing is skipped here:
 # SPACETUI_E2E=require turns a missing tool into a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +26,15 @@ go build -o bin/spacetui ./cmd/spacetui
 CGO_ENABLED=0 go build -o /dev/null ./cmd/spacetui
 done_stage
 
+# Packages that run real servers wait for the unit tests, so as not to starve their timing.
+real='/cmd/spacetui$|/transport/livekit$|/internal/lktest$'
+
 stage "unit tests (race)"
-go test -race -count=1 -timeout 10m $(go list ./... | grep -v '/cmd/spacetui$')
+go test -race -count=1 -timeout 10m $(go list ./... | grep -vE "$real")
+done_stage
+
+stage "LiveKit tests (race, a real LiveKit server)"
+SPACETUI_E2E=require go test -race -count=1 -timeout 10m ./internal/lktest ./transport/livekit
 done_stage
 
 # The end-to-end tests run real processes (thousands of simulated listeners among them):

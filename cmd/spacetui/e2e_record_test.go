@@ -163,12 +163,7 @@ func TestRecordSurvivesSignals(t *testing.T) {
 // needs, and exits 0; playback says what it needs.
 func TestRecordWithoutCgo(t *testing.T) {
 	url, _ := startServer(t)
-	bin := filepath.Join(t.TempDir(), "spacetui-nocgo")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
-	}
+	bin := nocgoBin(t)
 	dir := filepath.Join(t.TempDir(), "rec")
 	cmd := exec.Command(bin, "record", url, "-o", dir, "--for", "6s")
 	var stderr strings.Builder
