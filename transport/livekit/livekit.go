@@ -56,6 +56,8 @@ const (
 	queueLen = 1024
 	// maxOpenSegments bounds the transcript segments remembered while partial.
 	maxOpenSegments = 256
+	// maxOwners bounds the track IDs remembered for transcript attribution.
+	maxOwners = 1024
 	// maxTextBytes bounds what is read of one text stream.
 	maxTextBytes = 16 << 10
 	// RosterGrace is how long after a full rejoin the speakers of the previous
@@ -460,16 +462,22 @@ func speakerOf(p *lksdk.RemoteParticipant, pub *lksdk.RemoteTrackPublication) tr
 	if name == "" {
 		name = id
 	}
-	role := p.Attributes()["role"]
+	return transport.Speaker{ID: id, Name: name, Role: roleOf(p.Attributes(), p.Metadata()), Muted: pub.IsMuted()}
+}
+
+// roleOf is a participant's role: its "role" attribute, else the "role" of its JSON
+// metadata, sanitized.
+func roleOf(attrs map[string]string, metadata string) string {
+	role := attrs["role"]
 	if role == "" {
 		var md struct {
 			Role string `json:"role"`
 		}
-		if json.Unmarshal([]byte(p.Metadata()), &md) == nil {
+		if json.Unmarshal([]byte(metadata), &md) == nil {
 			role = md.Role
 		}
 	}
-	return transport.Speaker{ID: id, Name: name, Role: transport.Sanitize(role, wire.MaxNameRunes), Muted: pub.IsMuted()}
+	return transport.Sanitize(role, wire.MaxNameRunes)
 }
 
 // roomTitle is the room metadata's "title", else the room name.
@@ -496,6 +504,9 @@ func (c *Conn) onTrack(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublicat
 		return
 	}
 	c.mu.Lock()
+	if len(c.owner) >= maxOwners {
+		clear(c.owner) // a room that republished this often: forget the old tracks
+	}
 	c.owner[sid] = speaker
 	if prev, ok := c.current[speaker]; ok && prev != sid {
 		c.log.Info("audio track replaced", "speaker", speaker, "track", sid, "was", prev)
