@@ -209,19 +209,9 @@ func TestLiveKitTUI(t *testing.T) {
 	need(t, pulseReady(), "no PulseAudio server with a null sink named spk")
 	s := lktest.StartT(t, lktest.Options{})
 	lktest.PublishT(t, s, "tui")
-	session := fmt.Sprintf("spacetui-lk-%d", os.Getpid())
 	logFile := filepath.Join(t.TempDir(), "tui.log")
-	cmdline := fmt.Sprintf("%s join %s %s --log %s; echo EXIT=$?; sleep 30",
-		spacetuiBin(t), s.RoomURL("tui"), strings.Join(lkAuth(s), " "), logFile)
-	tmux := func(args ...string) string {
-		out, err := exec.Command("tmux", args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("tmux %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
-	tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-e", "XDG_RUNTIME_DIR="+os.Getenv("XDG_RUNTIME_DIR"), cmdline)
-	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", session).Run() })
+	tmux, session := tuiSession(t, fmt.Sprintf("%s join %s %s --log %s",
+		spacetuiBin(t), s.RoomURL("tui"), strings.Join(lkAuth(s), " "), logFile))
 
 	talking := regexp.MustCompile(`▶ (Ada|Grace|Linus)`)
 	lit := map[string]bool{}
@@ -251,13 +241,5 @@ func TestLiveKitTUI(t *testing.T) {
 			t.Errorf("SDK noise on screen: %q", noise)
 		}
 	}
-	tmux("send-keys", "-t", session, "q")
-	deadline = time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) && !strings.Contains(screen, "EXIT=") {
-		time.Sleep(200 * time.Millisecond)
-		screen = tmux("capture-pane", "-p", "-t", session)
-	}
-	if !strings.Contains(screen, "EXIT=0") {
-		t.Errorf("q did not quit with status 0; screen:\n%s", screen)
-	}
+	quitTUI(t, tmux, session)
 }

@@ -135,18 +135,8 @@ func TestTUIUnderTmux(t *testing.T) {
 	need(t, haveTool("tmux"), "tmux is not installed")
 	need(t, pulseReady(), "no PulseAudio server with a null sink named spk")
 	url, _ := startServer(t)
-	session := fmt.Sprintf("spacetui-e2e-%d", os.Getpid())
 	logFile := filepath.Join(t.TempDir(), "tui.log")
-	cmdline := fmt.Sprintf("%s join %s --log %s; echo EXIT=$?; sleep 30", spacetuiBin(t), url, logFile)
-	tmux := func(args ...string) string {
-		out, err := exec.Command("tmux", args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("tmux %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
-	tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-e", "XDG_RUNTIME_DIR="+os.Getenv("XDG_RUNTIME_DIR"), cmdline)
-	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", session).Run() })
+	tmux, session := tuiSession(t, fmt.Sprintf("%s join %s --log %s", spacetuiBin(t), url, logFile))
 
 	// The demo speaks a line every few seconds: within 20 s the screen must show the
 	// room, the speakers and some transcript.
@@ -177,9 +167,35 @@ func TestTUIUnderTmux(t *testing.T) {
 	if len(lines) > 24 {
 		t.Errorf("screen has %d lines, want at most 24", len(lines))
 	}
+	quitTUI(t, tmux, session)
+}
+
+// tuiSession runs cmdline in a detached 80x24 tmux session that ends with the test and
+// returns a function that runs tmux commands, and the session's name. After cmdline the
+// session echoes EXIT=status.
+func tuiSession(t *testing.T, cmdline string) (tmux func(args ...string) string, session string) {
+	t.Helper()
+	session = fmt.Sprintf("spacetui-%s-%d", regexp.MustCompile(`\W`).ReplaceAllString(t.Name(), ""), os.Getpid())
+	tmux = func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("tmux", args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tmux %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-e", "XDG_RUNTIME_DIR="+os.Getenv("XDG_RUNTIME_DIR"),
+		cmdline+"; echo EXIT=$?; sleep 30")
+	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", session).Run() })
+	return tmux, session
+}
+
+// quitTUI presses q and wants the program gone with status 0 within 5 s.
+func quitTUI(t *testing.T, tmux func(args ...string) string, session string) {
+	t.Helper()
 	tmux("send-keys", "-t", session, "q")
-	deadline = time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) && !strings.Contains(screen, "EXIT=") {
+	var screen string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !strings.Contains(screen, "EXIT="); {
 		time.Sleep(200 * time.Millisecond)
 		screen = tmux("capture-pane", "-p", "-t", session)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/spacetui/spacetui/audio"
 	"github.com/spacetui/spacetui/server"
+	"github.com/spacetui/spacetui/transport/livekit"
 )
 
 // testLogger logs to the test's output while the test runs. The SDK's goroutines may
@@ -109,7 +110,7 @@ func listen(t *testing.T, s *Server, room, identity string) (*listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	token, err := Token(s.APIKey, s.APISecret, room, identity, identity, false)
+	token, err := livekit.ListenerToken(s.APIKey, s.APISecret, room, identity)
 	if err != nil {
 		return nil, err
 	}

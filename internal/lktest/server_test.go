@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/livekit/protocol/auth"
 )
 
 // TestServersSideBySide starts two servers at once: each on its own ports, each
@@ -81,27 +79,5 @@ func TestBinaryFromEnvironment(t *testing.T) {
 	}
 	if _, err := Binary(); !errors.Is(err, ErrNoBinary) || !strings.Contains(err.Error(), "setup.sh --livekit") {
 		t.Errorf("no server anywhere: %v", err)
-	}
-}
-
-func TestToken(t *testing.T) {
-	for _, publish := range []bool{false, true} {
-		tok, err := Token("key", strings.Repeat("s", 32), "demo", "ada", "Ada", publish)
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := auth.ParseAPIToken(tok)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, grants, err := v.Verify(strings.Repeat("s", 32))
-		if err != nil {
-			t.Fatal(err)
-		}
-		g := grants.Video
-		if grants.Identity != "ada" || grants.Name != "Ada" || !g.RoomJoin || g.Room != "demo" ||
-			!g.GetCanSubscribe() || g.GetCanPublish() != publish || g.GetCanPublishData() != publish {
-			t.Errorf("publish %v: grants %+v, video %+v", publish, grants, g)
-		}
 	}
 }
