@@ -146,6 +146,9 @@ func (o *textOutput) event(ev transport.Event) {
 			}
 			parts = append(parts, p)
 		}
+		if len(parts) == 0 {
+			parts = append(parts, "none yet")
+		}
 		o.printf("speakers: %s", strings.Join(parts, ", "))
 	case transport.TranscriptSegment:
 		if e.Final {

@@ -2,6 +2,7 @@ package session
 
 import (
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +67,16 @@ func TestStateLine(t *testing.T) {
 		if got := stateLine(tt.s); got != tt.want {
 			t.Errorf("stateLine(%+v) = %q, want %q", tt.s, got, tt.want)
 		}
+	}
+}
+
+func TestTextRoster(t *testing.T) {
+	var b strings.Builder
+	o := &textOutput{w: &b, progress: io.Discard, names: map[string]string{}}
+	o.event(transport.Roster{Speakers: []transport.Speaker{{ID: "ada", Name: "Ada", Role: "host"}, {ID: "linus", Name: "Linus", Muted: true}}})
+	o.event(transport.Roster{Speakers: []transport.Speaker{}})
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 2 || !strings.HasSuffix(lines[0], "speakers: Ada (host), Linus [muted]") || !strings.HasSuffix(lines[1], "speakers: none yet") {
+		t.Fatalf("got:\n%s", b.String())
 	}
 }
