@@ -1,18 +1,33 @@
 #!/usr/bin/env bash
 # Measures CPU time and peak memory (max RSS) of `spacetui join` on the demo room over a
-# given duration (default 60 s), headless and in the TUI (under tmux, 80x24).
-# Usage: scripts/measure.sh [DURATION]     needs: /usr/bin/time (package "time"), tmux
+# given duration (default 60 s), headless and in the TUI (under tmux, 80x24). With
+# "livekit", the demo room is published into a LiveKit dev server (scripts/setup.sh
+# --livekit) and joined there; only the client is measured.
+# Usage: scripts/measure.sh [DURATION] [livekit]   needs: /usr/bin/time (package "time"), tmux
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur="${1:-60s}"
 go build -o bin/spacetui ./cmd/spacetui
-bin/spacetui serve --addr 127.0.0.1:18765 >/dev/null 2>&1 &
-srv=$!
-trap 'kill $srv 2>/dev/null' EXIT
-sleep 1
-url=ws://127.0.0.1:18765/rooms/demo
 out=$(mktemp -d)
-/usr/bin/time -f "%U %S %M %e" -o "$out/headless" bin/spacetui join "$url" --headless --for "$dur" >/dev/null 2>&1
+if [ "${2:-}" = livekit ]; then
+  go build -o bin/lkdemo ./internal/lktest/lkdemo
+  bin/lkdemo --port 18766 >"$out/lkdemo" 2>&1 &
+  srv=$!
+  trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null' EXIT
+  for _ in $(seq 60); do grep -q "spacetui join" "$out/lkdemo" && break; sleep 1; done
+  # "spacetui join URL --api-key K --api-secret S": the URL and the credentials.
+  read -r -a join <<<"$(grep -m1 "spacetui join" "$out/lkdemo" | sed 's/^ *spacetui join //')"
+  [ "${#join[@]}" -ge 5 ] || { echo "measure.sh: lkdemo did not start:"; cat "$out/lkdemo"; exit 1; } >&2
+  url="${join[*]}"
+else
+  bin/spacetui serve --addr 127.0.0.1:18765 >/dev/null 2>&1 &
+  srv=$!
+  trap 'kill $srv 2>/dev/null' EXIT
+  sleep 1
+  url=ws://127.0.0.1:18765/rooms/demo
+fi
+# $url is unquoted on purpose: with LiveKit it carries the credential flags.
+/usr/bin/time -f "%U %S %M %e" -o "$out/headless" bin/spacetui join $url --headless --for "$dur" >/dev/null 2>&1
 tmux new-session -d -s spacetui-measure -x 80 -y 24 -e "XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-}" \
   "/usr/bin/time -f '%U %S %M %e' -o $out/tui bin/spacetui join $url --for $dur --log $out/tui.log"
 while tmux has-session -t spacetui-measure 2>/dev/null; do sleep 1; done
