@@ -66,8 +66,15 @@ func (s *Session) runHeadless(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			if st, ok := ev.(transport.State); ok {
-				state = st.State
+			switch e := ev.(type) {
+			case transport.State:
+				state = e.State
+			case transport.ActiveSpeakers:
+				// The protocol's hint stands in only where nothing is decoded.
+				if s.pipe == nil && !slices.Equal(e.IDs, talking) {
+					talking = e.IDs
+					out.speaking(e.IDs)
+				}
 			}
 			out.event(ev)
 		case <-poll.C:

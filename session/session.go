@@ -168,7 +168,7 @@ func (s *Session) openPipeline() error {
 	_ = sink.Close()
 	if s.cfg.Capture && errors.Is(err, audio.ErrNeedsFullBuild) {
 		s.pipe, s.mixer = nil, nil
-		s.notice("this build has no Opus codec (cgo): recording tracks and transcripts only; the mixed audio.ogg and speaking indicators need the full build")
+		s.notice("this build has no Opus codec (cgo): recording tracks and transcripts only; the mixed audio.ogg and speaking indicators from the audio need the full build")
 		return nil
 	}
 	return err

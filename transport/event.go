@@ -9,7 +9,7 @@ package transport
 import "time"
 
 // Event is one thing that happened in a room. The concrete types are RoomInfo, Roster,
-// AudioFrame, TranscriptSegment, State, Gap, Ended and Heartbeat.
+// AudioFrame, TranscriptSegment, State, Gap, Ended, ActiveSpeakers and Heartbeat.
 type Event interface{ isEvent() }
 
 // RoomInfo describes the room. A protocol sends it on join and again whenever a field
@@ -110,6 +110,13 @@ type Ended struct {
 	Reason string
 }
 
+// ActiveSpeakers is a protocol's own view of who is talking (LiveKit's active-speaker
+// updates), by speaker ID. It is a hint: where audio is decoded, who is talking comes
+// from the decoded level; only a client that cannot decode shows this instead.
+type ActiveSpeakers struct {
+	IDs []string
+}
+
 // Heartbeat says the connection is alive though nothing else happened, for protocols
 // whose keep-alives are invisible to the room model (LiveKit's signalling pings). The
 // Reconnector consumes it for stall detection and does not pass it on.
@@ -123,3 +130,4 @@ func (State) isEvent()             {}
 func (Gap) isEvent()               {}
 func (Ended) isEvent()             {}
 func (Heartbeat) isEvent()         {}
+func (ActiveSpeakers) isEvent()    {}

@@ -268,6 +268,8 @@ func (r *Reconnector) pump(ctx context.Context, conn Conn, emit func(Event)) err
 			switch e := res.ev.(type) {
 			case AudioFrame:
 				talking = true
+			case ActiveSpeakers:
+				// a hint about the audio, not a break in it
 			case TranscriptSegment:
 				if e.Final {
 					delete(open, e.ID)

@@ -72,7 +72,8 @@ func events(t *testing.T, dir string) []map[string]any {
 
 // TestLiveKitRecord records a LiveKit room with the full build and, at the same time,
 // with the cgo-free one: both recordings are valid Ogg Opus with a track per speaker
-// heard and the transcript attributed to them.
+// heard and the transcript attributed to them, and both say who is speaking: the full
+// build from the decoded audio, the cgo-free one from LiveKit's active speakers.
 func TestLiveKitRecord(t *testing.T) {
 	need(t, haveTool("ffprobe") && haveTool("opusinfo"), "ffprobe (ffmpeg) and opusinfo (opus-tools) are needed")
 	s := lktest.StartT(t, lktest.Options{})
@@ -81,15 +82,16 @@ func TestLiveKitRecord(t *testing.T) {
 	type run struct {
 		name, dir string
 		cmd       *exec.Cmd
+		stdout    strings.Builder
 		stderr    strings.Builder
 	}
 	runs := []*run{{name: "cgo"}, {name: "nocgo"}}
 	bins := map[string]string{"cgo": spacetuiBin(t), "nocgo": nocgoBin(t)}
 	for _, r := range runs {
 		r.dir = filepath.Join(t.TempDir(), r.name)
-		args := append([]string{"record", s.RoomURL("rec"), "-o", r.dir, "--for", strconv.Itoa(secs) + "s"}, lkAuth(s)...)
+		args := append([]string{"record", s.RoomURL("rec"), "-o", r.dir, "--for", strconv.Itoa(secs) + "s", "--json"}, lkAuth(s)...)
 		r.cmd = exec.Command(bins[r.name], args...)
-		r.cmd.Stderr = &r.stderr
+		r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
 		if err := r.cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -133,7 +135,22 @@ func TestLiveKitRecord(t *testing.T) {
 		if partial == 0 || final == 0 {
 			t.Errorf("%s transcript.jsonl: %d partial and %d final segments, want both", r.name, partial, final)
 		}
-		t.Logf("%s: %d files, %d partial and %d final segments", r.name, len(files), partial, final)
+		speaking := map[string]bool{}
+		for _, line := range strings.Split(r.stdout.String(), "\n") {
+			var ev struct {
+				Type     string   `json:"type"`
+				Speakers []string `json:"speakers"`
+			}
+			if json.Unmarshal([]byte(line), &ev) == nil && ev.Type == "speaking" {
+				for _, id := range ev.Speakers {
+					speaking[id] = true
+				}
+			}
+		}
+		if len(speaking) < 2 {
+			t.Errorf("%s: speaking events named %v, want two speakers or more", r.name, speaking)
+		}
+		t.Logf("%s: %d files, %d partial and %d final segments, heard speaking: %v", r.name, len(files), partial, final, speaking)
 	}
 }
 

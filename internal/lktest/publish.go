@@ -1,6 +1,7 @@
 package lktest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
+	"github.com/spacetui/spacetui/audio"
 	"github.com/spacetui/spacetui/server"
 )
 
@@ -280,7 +282,7 @@ func (p *Publisher) pace(ctx context.Context, start time.Time) {
 			if c := sp.conn.Load(); c != nil {
 				// An error here is a track being torn down; the speaker's own
 				// goroutine notices the lost connection.
-				_ = c.track.WriteSample(media.Sample{Data: sp.track.Packets[t], Duration: tick}, nil)
+				_ = c.track.WriteSample(media.Sample{Data: sp.track.Packets[t], Duration: tick}, levelOf(sp.track.Packets[t]))
 			}
 		}
 		for _, e := range p.schedule[t] {
@@ -288,6 +290,22 @@ func (p *Publisher) pace(ctx context.Context, start time.Time) {
 		}
 		timer.Reset(time.Until(start.Add(time.Duration(n+1) * tick)))
 	}
+}
+
+// Audio levels (RFC 6464, -dBov) on every packet, as a browser sets them, so that
+// LiveKit's active-speaker detection has something to go on: speech where the speaker
+// owns the tick, silence elsewhere.
+var (
+	silence      = audio.SilencePacket()
+	speechLevel  = uint8(25)
+	silenceLevel = uint8(127)
+)
+
+func levelOf(pkt []byte) *lksdk.SampleWriteOptions {
+	if bytes.Equal(pkt, silence) {
+		return &lksdk.SampleWriteOptions{AudioLevel: &silenceLevel}
+	}
+	return &lksdk.SampleWriteOptions{AudioLevel: &speechLevel}
 }
 
 func (p *Publisher) queueCaption(e captionEvent, loop int64) {

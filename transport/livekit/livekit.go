@@ -246,9 +246,11 @@ func (c *Conn) callbacks() *lksdk.RoomCallback {
 	cb.OnActiveSpeakersChanged = func(ps []lksdk.Participant) {
 		ids := make([]string, 0, len(ps))
 		for _, p := range ps {
-			ids = append(ids, transport.Sanitize(p.Identity(), wire.MaxNameRunes))
+			if _, local := p.(*lksdk.LocalParticipant); !local {
+				ids = append(ids, transport.Sanitize(p.Identity(), wire.MaxNameRunes))
+			}
 		}
-		c.log.Debug("active speakers (LiveKit's hint; the meters use the decoded level)", "ids", ids)
+		c.queue(transport.ActiveSpeakers{IDs: ids})
 	}
 	cb.OnReconnecting = c.onReconnecting
 	cb.OnReconnected = c.onReconnected

@@ -42,6 +42,44 @@ func TestContract(t *testing.T) {
 	})
 }
 
+// TestActiveSpeakersHint: LiveKit's active-speaker updates reach the room's consumer
+// as a hint naming speakers of the roster (the publisher marks its packets with audio
+// levels, as browsers do).
+func TestActiveSpeakersHint(t *testing.T) {
+	s := lktest.StartT(t, lktest.Options{})
+	lktest.PublishT(t, s, "hint")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	rc := &transport.Reconnector{URL: s.RoomURL("hint"), Opts: opts(s), Policy: transport.DefaultPolicy(), Clock: transport.SystemClock{}}
+	roster := map[string]bool{}
+	heard := map[string]bool{}
+	err := rc.Run(ctx, func(ev transport.Event) {
+		switch e := ev.(type) {
+		case transport.Roster:
+			clear(roster)
+			for _, sp := range e.Speakers {
+				roster[sp.ID] = true
+			}
+		case transport.ActiveSpeakers:
+			for _, id := range e.IDs {
+				if !roster[id] {
+					t.Errorf("active speaker %q not in the roster", id)
+				}
+				heard[id] = true
+			}
+			if len(heard) >= 2 {
+				cancel()
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(heard) < 2 {
+		t.Fatalf("active speakers seen in 20 s: %v, want two of the demo's speakers", heard)
+	}
+}
+
 // TestRoomFullIsOverload fills a room to its participant limit with speakers: a
 // listener's join is refused, and the Reconnector backs off as from an overloaded
 // server, never reaching live.

@@ -40,6 +40,7 @@ const minFrames = 50
 //     duplicates at most 1%), timestamps moving with them, 20 ms Opus packets;
 //   - transcript segments, partial and final, whose final follows its partials under
 //     the same ID, attributed to a speaker of the roster;
+//   - active speakers, where the protocol has them, from the roster;
 //   - leaving (ctx cancelled) ends Run with nil.
 func Run(t *testing.T, room Room) {
 	t.Helper()
@@ -137,6 +138,12 @@ func (c *checker) see(ev transport.Event) bool {
 		c.segment(e)
 	case transport.Heartbeat:
 		c.errorf("a heartbeat reached the room's consumer")
+	case transport.ActiveSpeakers:
+		for _, id := range e.IDs {
+			if !c.roster[id] {
+				c.errorf("active speaker %q is not in the roster %v", id, c.rosterIDs())
+			}
+		}
 	}
 	return c.satisfied()
 }
