@@ -190,7 +190,8 @@ type Conn struct {
 
 	mu           sync.Mutex
 	clock        *mapper
-	current      map[string]string // speaker -> SID of the audio track being read
+	current      map[string]reader // speaker -> the audio track being read
+	readers      int               // readers started, to tell them apart
 	owner        map[string]string // track SID -> speaker, for transcript attribution
 	segStart     map[string]time.Duration
 	roster       []transport.Speaker
@@ -212,7 +213,7 @@ func newConn(host string, prev *transport.Resume, now time.Time) *Conn {
 		closed:   make(chan struct{}),
 		ready:    make(chan struct{}),
 		dirty:    make(chan struct{}, 1),
-		current:  map[string]string{},
+		current:  map[string]reader{},
 		owner:    map[string]string{},
 		segStart: map[string]time.Duration{},
 		clock:    newMapper(prev, now),
@@ -510,16 +511,26 @@ func (c *Conn) onTrack(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublicat
 		clear(c.owner) // a room that republished this often: forget the old tracks
 	}
 	c.owner[sid] = speaker
-	if prev, ok := c.current[speaker]; ok && prev != sid {
-		c.log.Info("audio track replaced", "speaker", speaker, "track", sid, "was", prev)
+	if prev, ok := c.current[speaker]; ok && prev.sid != sid {
+		c.log.Info("audio track replaced", "speaker", speaker, "track", sid, "was", prev.sid)
 	}
-	c.current[speaker] = sid // the newest track wins; an older reader stops at its next packet
+	// The newest track wins, even a resubscription of the same one after a resume: an
+	// older reader stops at its next packet.
+	c.readers++
+	me := reader{sid: sid, n: c.readers}
+	c.current[speaker] = me
 	c.mu.Unlock()
 	c.log.Info("audio track subscribed", "speaker", speaker, "track", sid)
-	go c.read(track, speaker, sid)
+	go c.read(track, speaker, me)
 }
 
-func (c *Conn) read(remote *webrtc.TrackRemote, speaker, sid string) {
+// reader names one goroutine reading one subscription of a track.
+type reader struct {
+	sid string
+	n   int
+}
+
+func (c *Conn) read(remote *webrtc.TrackRemote, speaker string, me reader) {
 	select {
 	case <-c.ready:
 	case <-c.closed:
@@ -537,7 +548,7 @@ func (c *Conn) read(remote *webrtc.TrackRemote, speaker, sid string) {
 			continue
 		}
 		c.mu.Lock()
-		if c.current[speaker] != sid {
+		if c.current[speaker] != me {
 			c.mu.Unlock()
 			return
 		}
