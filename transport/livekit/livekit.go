@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -570,15 +571,10 @@ func (c *Conn) onText(r *lksdk.TextStreamReader, sender string) {
 		}
 		b.WriteRune(ch)
 	}
-	attrs := r.Info.Attributes
-	id := attrs[AttrSegmentID]
-	if id == "" {
-		id = r.Info.Id
-	}
-	final := attrs[AttrFinal] == "true"
+	id, final, track := segmentOf(r.Info.Attributes, r.Info.Id)
 	now := time.Now()
 	c.mu.Lock()
-	speaker, ok := c.owner[attrs[AttrTranscribedTrack]]
+	speaker, ok := c.owner[track]
 	if !ok {
 		speaker = transport.Sanitize(sender, wire.MaxNameRunes)
 	}
@@ -602,6 +598,18 @@ func (c *Conn) onText(r *lksdk.TextStreamReader, sender string) {
 		Text:    transport.Sanitize(b.String(), wire.MaxTextRunes),
 		Final:   final,
 	})
+}
+
+// segmentOf reads a transcription stream's attributes: its segment (the stream's own ID
+// when it names none), whether it is final (agents write "true", "1", or a JSON
+// boolean), and the track it transcribes.
+func segmentOf(attrs map[string]string, streamID string) (id string, final bool, track string) {
+	id = attrs[AttrSegmentID]
+	if id == "" {
+		id = streamID
+	}
+	final, _ = strconv.ParseBool(attrs[AttrFinal])
+	return id, final, attrs[AttrTranscribedTrack]
 }
 
 // onParticipantLeft refreshes the roster, unless the SDK is resuming: it empties the

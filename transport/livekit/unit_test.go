@@ -185,3 +185,26 @@ func TestSDKLogsHaveNoTokens(t *testing.T) {
 		t.Errorf("pion below Warn must be dropped, Warn kept:\n%s", out)
 	}
 }
+
+func TestSegmentOf(t *testing.T) {
+	tests := []struct {
+		attrs map[string]string
+		id    string
+		final bool
+	}{
+		{map[string]string{AttrSegmentID: "s1", AttrFinal: "true", AttrTranscribedTrack: "TR_1"}, "s1", true},
+		{map[string]string{AttrSegmentID: "s1", AttrFinal: "1"}, "s1", true},
+		{map[string]string{AttrSegmentID: "s1", AttrFinal: "false"}, "s1", false},
+		{map[string]string{AttrFinal: "yes please"}, "stream-7", false},
+		{nil, "stream-7", false},
+	}
+	for _, tt := range tests {
+		id, final, _ := segmentOf(tt.attrs, "stream-7")
+		if id != tt.id || final != tt.final {
+			t.Errorf("segmentOf(%v) = %q, %v; want %q, %v", tt.attrs, id, final, tt.id, tt.final)
+		}
+	}
+	if _, _, track := segmentOf(tests[0].attrs, ""); track != "TR_1" {
+		t.Errorf("track %q", track)
+	}
+}
