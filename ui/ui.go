@@ -402,6 +402,7 @@ func (m *Model) setConn(s transport.State, now time.Time) {
 		m.ended = true
 		m.header.SetEnded(true)
 	}
+	m.header.SetOffline(s.State == transport.StateReconnecting || s.State == transport.StateStalled)
 	m.conn, m.connAt = s, now
 }
 

@@ -302,18 +302,12 @@ func TestTUIThroughARestart(t *testing.T) {
 	need(t, haveTool("tmux"), "tmux is not installed")
 	addr := freeAddr(t)
 	srv := serveAt(t, addr)
-	session := fmt.Sprintf("spacetui-restart-%d", os.Getpid())
-	cmdline := fmt.Sprintf("%s join ws://%s/rooms/demo --output null --log %s; sleep 30", spacetuiBin(t), addr, filepath.Join(t.TempDir(), "log"))
-	if out, err := exec.Command("tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", cmdline).CombinedOutput(); err != nil {
-		t.Fatalf("tmux: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", session).Run() })
+	tmux, session := tuiSession(t, fmt.Sprintf("%s join ws://%s/rooms/demo --output null --log %s", spacetuiBin(t), addr, filepath.Join(t.TempDir(), "log")))
 	screenUntil := func(what string, d time.Duration, ok func(string) bool) string {
 		t.Helper()
 		var screen string
 		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
-			out, _ := exec.Command("tmux", "capture-pane", "-p", "-t", session).Output()
-			if screen = string(out); ok(screen) {
+			if screen = tmux("capture-pane", "-p", "-t", session); ok(screen) {
 				return screen
 			}
 		}
@@ -326,10 +320,16 @@ func TestTUIThroughARestart(t *testing.T) {
 		return strings.Contains(s, "server restarting") && strings.Contains(s, "retry in")
 	})
 	t.Logf("during the restart:\n%s", screen)
+	if !strings.Contains(screen, "◌ OFFLINE") || strings.Contains(screen, "● LIVE") {
+		t.Errorf("during the restart the header should say OFFLINE, not LIVE")
+	}
 	time.Sleep(time.Second)
 	serveAt(t, addr)
 	screen = screenUntil("live again", 10*time.Second, func(s string) bool {
 		return strings.Contains(s, "● live") && strings.Contains(s, "lost")
 	})
 	t.Logf("after the restart:\n%s", screen)
+	if !strings.Contains(screen, "● LIVE") || strings.Contains(screen, "OFFLINE") {
+		t.Errorf("after the restart the header should say LIVE again")
+	}
 }

@@ -19,6 +19,7 @@ type Model struct {
 	listeners int
 	known     bool // a RoomInfo has arrived
 	ended     bool
+	offline   bool // reconnecting or stalled: the room goes on without us
 	elapsed   time.Duration
 	started   bool // the room's start time is known
 }
@@ -37,6 +38,10 @@ func (m *Model) SetRoom(title string, listeners int) {
 // SetEnded marks the room as over: the badge reads ENDED.
 func (m *Model) SetEnded(ended bool) { m.ended = ended }
 
+// SetOffline says the connection is in trouble (reconnecting or stalled): the badge
+// reads OFFLINE rather than claiming LIVE while nothing is heard.
+func (m *Model) SetOffline(offline bool) { m.offline = offline }
+
 // SetElapsed sets the time since the room started; known is false when the start time
 // is not known, and then no time is shown.
 func (m *Model) SetElapsed(d time.Duration, known bool) { m.elapsed, m.started = d, known }
@@ -48,6 +53,8 @@ func (m *Model) View() string {
 	switch {
 	case m.ended:
 		left += st.Ended.Render("■ ENDED") + "  "
+	case m.known && m.offline:
+		left += st.Trouble.Render("◌ OFFLINE") + "  "
 	case m.known:
 		left += st.LiveBadge.Render("● LIVE") + "  "
 	}
