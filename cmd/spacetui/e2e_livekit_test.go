@@ -70,8 +70,8 @@ func events(t *testing.T, dir string) []map[string]any {
 	return out
 }
 
-// TestLiveKitRecord records a LiveKit room with the full build and, at the same time,
-// with the cgo-free one: both recordings are valid Ogg Opus with a track per speaker
+// TestLiveKitRecord records a LiveKit room with the full build (join --headless
+// --record) and, at the same time, with the cgo-free one (record): both recordings are valid Ogg Opus with a track per speaker
 // heard and the transcript attributed to them, and both say who is speaking: the full
 // build from the decoded audio, the cgo-free one from LiveKit's active speakers.
 func TestLiveKitRecord(t *testing.T) {
@@ -89,7 +89,13 @@ func TestLiveKitRecord(t *testing.T) {
 	bins := map[string]string{"cgo": spacetuiBin(t), "nocgo": nocgoBin(t)}
 	for _, r := range runs {
 		r.dir = filepath.Join(t.TempDir(), r.name)
-		args := append([]string{"record", s.RoomURL("rec"), "-o", r.dir, "--for", strconv.Itoa(secs) + "s", "--json"}, lkAuth(s)...)
+		// The full build joins headless and records on the side; the cgo-free one,
+		// which cannot play, captures with the record command.
+		args := []string{"join", s.RoomURL("rec"), "--headless", "--output", "null", "--record", r.dir}
+		if r.name == "nocgo" {
+			args = []string{"record", s.RoomURL("rec"), "-o", r.dir}
+		}
+		args = append(append(args, "--for", strconv.Itoa(secs)+"s", "--json"), lkAuth(s)...)
 		r.cmd = exec.Command(bins[r.name], args...)
 		r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
 		if err := r.cmd.Start(); err != nil {
