@@ -119,7 +119,7 @@ func (f *joinFlags) register(c *cobra.Command) {
 func (f *joinFlags) registerAuth(fs *pflag.FlagSet) {
 	fs.StringVar(&f.token, "token", "", "access token for the room (default: $SPACETUI_TOKEN)")
 	fs.StringVar(&f.apiKey, "api-key", "", "LiveKit: API key to mint a listen-only token with (default: $LIVEKIT_API_KEY)")
-	fs.StringVar(&f.apiSecret, "api-secret", "", "LiveKit: the API key's secret (default: $LIVEKIT_API_SECRET)")
+	fs.StringVar(&f.apiSecret, "api-secret", "", "LiveKit: the API key's secret (default: $LIVEKIT_API_SECRET, better: others can read command lines)")
 }
 
 // credentials fills the credential flags from the environment and checks them against

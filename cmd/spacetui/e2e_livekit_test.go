@@ -266,3 +266,35 @@ func TestLiveKitTUI(t *testing.T) {
 	}
 	quitTUI(t, tmux, session)
 }
+
+// TestLiveKitBadCredentials: a LiveKit server that refuses the credentials ends the
+// session at once, exit status 1 with one line, and no token anywhere in the output,
+// although LiveKit quotes the token it refuses.
+func TestLiveKitBadCredentials(t *testing.T) {
+	s := lktest.StartT(t, lktest.Options{})
+	for _, tt := range []struct {
+		name string
+		auth []string
+		hide string
+	}{
+		{"wrong secret", []string{"--api-key", s.APIKey, "--api-secret", strings.Repeat("x", 40)}, "eyJ"},
+		{"foreign token", []string{"--token", "sekrit-token"}, "sekrit-token"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(spacetuiBin(t), append([]string{"join", s.RoomURL("r"), "--headless", "--output", "null"}, tt.auth...)...)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+				t.Fatalf("want exit status 1, got %v; stderr:\n%s", err, stderr.String())
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if last := lines[len(lines)-1]; !strings.HasPrefix(last, "spacetui: ") || !strings.Contains(last, "not authorized") {
+				t.Errorf("want one last line saying not authorized, got %q", last)
+			}
+			if strings.Contains(stdout.String()+stderr.String(), tt.hide) {
+				t.Errorf("the token was printed:\n%s\n%s", stdout.String(), stderr.String())
+			}
+		})
+	}
+}

@@ -123,6 +123,8 @@ func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transpor
 		return nil, err
 	}
 	c := newConn(u.Host, opts.Resume, time.Now())
+	hide(opts.Token)
+	hide(opts.APISecret)
 	token := opts.Token
 	if token == "" {
 		if opts.APIKey == "" || opts.APISecret == "" {
@@ -150,9 +152,11 @@ func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transpor
 }
 
 // classifyJoin maps the SDK's join errors, which carry the server's validation answer
-// only as text, onto the transport's classes.
+// only as text, onto the transport's classes. The server quotes a token it refuses
+// ("invalid token: eyJ..."): it is cut out before the message goes anywhere. A minted
+// token is a JWT, which redact finds by its shape; Dial registers a given one.
 func classifyJoin(err error, host string) error {
-	msg := transport.Sanitize(err.Error(), 200)
+	msg := transport.Sanitize(redact(err.Error()), 200)
 	low := strings.ToLower(msg)
 	switch {
 	case errors.Is(err, lksdk.ErrCannotConnectSignal):

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/go-logr/logr"
 	protologger "github.com/livekit/protocol/logger"
@@ -24,10 +26,42 @@ func SetLogger(l *slog.Logger) {
 	lksdk.SetLogger(protologger.LogRLogger(logr.FromSlogHandler(&sdkHandler{next: l.Handler()})))
 }
 
-// jwt matches a JSON Web Token: three base64url parts, the first a JSON header.
-var jwt = regexp.MustCompile(`eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)
+// jwt matches a JSON Web Token, or what is left of one cut short: base64url parts
+// joined by dots, the first a JSON header ("eyJ" is `{"` encoded).
+var jwt = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)*`)
 
-func redact(s string) string { return jwt.ReplaceAllString(s, "[token]") }
+// tokenField matches the token field of the SDK's join plans, printed with %+v.
+var tokenField = regexp.MustCompile(`token:[^ }]+`)
+
+// secrets are the credentials this process was given (tokens that need not look like
+// JWTs, API secrets): redact cuts them out wherever they appear.
+var secrets struct {
+	sync.RWMutex
+	list []string
+}
+
+// hide registers a credential for redaction; short strings would cut words, not
+// secrets, and are left alone.
+func hide(s string) {
+	if len(s) < 8 {
+		return
+	}
+	secrets.Lock()
+	defer secrets.Unlock()
+	if !slices.Contains(secrets.list, s) {
+		secrets.list = append(secrets.list, s)
+	}
+}
+
+func redact(s string) string {
+	secrets.RLock()
+	for _, x := range secrets.list {
+		s = strings.ReplaceAll(s, x, "[token]")
+	}
+	secrets.RUnlock()
+	s = tokenField.ReplaceAllString(s, "token:[token]")
+	return jwt.ReplaceAllString(s, "[token]")
+}
 
 // sdkHandler filters and redacts the SDK's log records on their way to next.
 type sdkHandler struct {

@@ -81,6 +81,25 @@ func TestClassifyJoin(t *testing.T) {
 	}
 }
 
+// The server quotes a refused token in its answer; it must not reach the user.
+func TestClassifyJoinHidesTheToken(t *testing.T) {
+	jwtTok, _ := ListenerToken("k", strings.Repeat("s", 32), "demo", "id")
+	hide("plain-secret-token")
+	for _, tok := range []string{jwtTok, "plain-secret-token"} {
+		err := classifyJoin(errors.New("unauthorized: invalid token: "+tok+": signature is invalid"), "h")
+		if strings.Contains(err.Error(), tok) || strings.Contains(err.Error(), tok[:12]) {
+			t.Errorf("the token is in %q", err)
+		}
+		if !errors.Is(err, transport.ErrUnauthorized) {
+			t.Errorf("%v: not classified as unauthorized", err)
+		}
+	}
+	// Cut short by a length limit, a JWT is still recognized.
+	if got := redact("x " + jwtTok[:40] + "…"); strings.Contains(got, jwtTok[:20]) {
+		t.Errorf("a truncated token survived: %q", got)
+	}
+}
+
 func isOverload(err error) bool {
 	var oe *transport.OverloadError
 	return errors.As(err, &oe)
@@ -171,6 +190,7 @@ func TestSDKLogsHaveNoTokens(t *testing.T) {
 	h := &sdkHandler{next: slog.NewTextHandler(&buf, nil)}
 	l := slog.New(h)
 	l.Info("attempting join plan "+tok, "attempt", plan{Token: tok}, "token", tok)
+	l.Info("a foreign token", "attempt", fmt.Sprintf("%+v", struct{ token string }{"not-a-jwt"}))
 	l.With("ctx", tok).Warn("x")
 	l.With("logger", "pion.ice").Info("chatter")
 	l.With("logger", "pion.ice").Warn("pion warning")
@@ -178,8 +198,8 @@ func TestSDKLogsHaveNoTokens(t *testing.T) {
 	if strings.Contains(out, tok) || strings.Contains(out, tok[:20]) {
 		t.Errorf("a token reached the log:\n%s", out)
 	}
-	if strings.Count(out, "[token]") != 4 {
-		t.Errorf("want 4 redactions:\n%s", out)
+	if strings.Count(out, "[token]") != 5 || strings.Contains(out, "not-a-jwt") {
+		t.Errorf("want 5 redactions:\n%s", out)
 	}
 	if strings.Contains(out, "chatter") || !strings.Contains(out, "pion warning") {
 		t.Errorf("pion below Warn must be dropped, Warn kept:\n%s", out)
