@@ -10,15 +10,11 @@ dur="${1:-60s}"
 go build -o bin/spacetui ./cmd/spacetui
 out=$(mktemp -d)
 if [ "${2:-}" = livekit ]; then
-  go build -o bin/lkdemo ./internal/lktest/lkdemo
-  bin/lkdemo --port 18766 >"$out/lkdemo" 2>&1 &
-  srv=$!
+  . scripts/lkdemo.sh
+  lkdemo_start 18766 "$out"
+  srv=$lkdemo_pid
   trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null' EXIT
-  for _ in $(seq 60); do grep -q "spacetui join" "$out/lkdemo" && break; sleep 1; done
-  # "spacetui join URL --api-key K --api-secret S": the URL and the credentials.
-  read -r -a join <<<"$(grep -m1 "spacetui join" "$out/lkdemo" | sed 's/^ *spacetui join //')"
-  [ "${#join[@]}" -ge 5 ] || { echo "measure.sh: lkdemo did not start:"; cat "$out/lkdemo"; exit 1; } >&2
-  url="${join[*]}"
+  url=$lkdemo_join
 else
   bin/spacetui serve --addr 127.0.0.1:18765 >/dev/null 2>&1 &
   srv=$!

@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
 # Soak: records the demo room for DURATION (default 1h) against a local `spacetui serve`
-# and samples the recorder's RSS and CPU every 10 s into OUT (default soak.tsv):
-# seconds, rss_kib, cpu_seconds. Run outside CI; the figures go in docs/soak.md.
-# Usage: scripts/soak.sh [DURATION] [OUT]
+# (or, with "livekit", published into a LiveKit dev server) and samples the recorder's
+# RSS and CPU every 10 s into OUT (default soak.tsv): seconds, rss_kib, cpu_seconds. Run
+# outside CI; the figures go in docs/soak.md.
+# Usage: scripts/soak.sh [DURATION] [OUT] [livekit]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur="${1:-1h}"; out="${2:-soak.tsv}"
 go build -o bin/spacetui ./cmd/spacetui
-bin/spacetui serve --addr 127.0.0.1:18766 >/dev/null 2>&1 &
-srv=$!
 dir=$(mktemp -d)
-trap 'kill $srv 2>/dev/null; rm -rf "$dir"' EXIT
+if [ "${3:-}" = livekit ]; then
+  . scripts/lkdemo.sh
+  lkdemo_start 18767 "$dir"
+  srv=$lkdemo_pid
+  url=$lkdemo_join
+else
+  bin/spacetui serve --addr 127.0.0.1:18766 >/dev/null 2>&1 &
+  srv=$!
+  url=ws://127.0.0.1:18766/rooms/demo
+fi
+trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null; rm -rf "$dir"' EXIT
 sleep 1
-bin/spacetui record ws://127.0.0.1:18766/rooms/demo -o "$dir/rec" --for "$dur" --log "$dir/log" >/dev/null 2>&1 &
+# $url is unquoted on purpose: with LiveKit it carries the credential flags.
+bin/spacetui record $url -o "$dir/rec" --for "$dur" --log "$dir/log" >/dev/null 2>&1 &
 rec=$!
 tck=$(getconf CLK_TCK)
 printf 'seconds\trss_kib\tcpu_seconds\n' > "$out"

@@ -303,19 +303,11 @@ func (c *Conn) Recv(ctx context.Context) (transport.Event, error) {
 	select {
 	case ev := <-c.events:
 		return ev, nil
-	default:
-	}
-	select {
-	case ev := <-c.events:
-		return ev, nil
 	case <-c.failed:
 		select {
 		case ev := <-c.events:
 			return ev, nil
 		default:
-		}
-		if c.err == nil {
-			return nil, nil // unreachable: fail always sets err
 		}
 		if errors.Is(c.err, errEnded) {
 			return transport.Ended{Reason: "the LiveKit room was closed"}, nil
@@ -427,26 +419,32 @@ func (c *Conn) refresh() {
 	slices.SortFunc(speakers, func(a, b transport.Speaker) int { return strings.Compare(a.ID, b.ID) })
 	first := c.roster == nil
 	if first || listeners != c.listeners {
-		c.listeners = listeners
 		name := transport.Sanitize(c.room.Name(), wire.MaxNameRunes)
-		c.queue(transport.RoomInfo{ID: name, Title: roomTitle(c.room.Metadata(), name), Listeners: listeners})
+		if c.queue(transport.RoomInfo{ID: name, Title: roomTitle(c.room.Metadata(), name), Listeners: listeners}) {
+			c.listeners = listeners
+		}
 	}
 	if first || !slices.Equal(speakers, c.roster) {
 		if speakers == nil {
 			speakers = []transport.Speaker{}
 		}
-		c.roster = speakers
-		c.queue(transport.Roster{Speakers: slices.Clone(speakers)})
+		if c.queue(transport.Roster{Speakers: slices.Clone(speakers)}) {
+			c.roster = speakers
+		}
 	}
 }
 
-// queue is send for callers holding mu: it never blocks (a full queue drops control
-// events only in a runaway room, and the next refresh repeats the state).
-func (c *Conn) queue(ev transport.Event) {
+// queue is send for callers that must not block (they hold mu, or are the SDK's own
+// goroutine). When the queue is full it reports false and has the room looked at again
+// shortly, so a room update is late rather than lost.
+func (c *Conn) queue(ev transport.Event) bool {
 	select {
 	case c.events <- ev:
+		return true
 	default:
-		c.log.Warn("event queue full: dropping a room update")
+		c.log.Warn("event queue full: a room update waits")
+		time.AfterFunc(100*time.Millisecond, c.kick)
+		return false
 	}
 }
 
