@@ -13,39 +13,16 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/spacetui/spacetui/internal/lktest"
 )
 
-var (
-	nocgoOnce sync.Once
-	nocgoPath string
-	nocgoErr  error
-)
-
 // nocgoBin builds the cgo-free spacetui once.
 func nocgoBin(t *testing.T) string {
 	t.Helper()
-	nocgoOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "spacetui-nocgo")
-		if err != nil {
-			nocgoErr = err
-			return
-		}
-		nocgoPath = filepath.Join(dir, "spacetui")
-		build := exec.Command("go", "build", "-o", nocgoPath, ".")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := build.CombinedOutput(); err != nil {
-			nocgoErr = fmt.Errorf("CGO_ENABLED=0 go build: %v\n%s", err, out)
-		}
-	})
-	if nocgoErr != nil {
-		t.Fatal(nocgoErr)
-	}
-	return nocgoPath
+	return nocgoBuild.get(t, "CGO_ENABLED=0")
 }
 
 func lkAuth(s *lktest.Server) []string {

@@ -23,11 +23,37 @@ import (
 	"time"
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
+// build is a spacetui binary built once for the whole test run.
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// The full build, and the cgo-free one.
+var fullBuild, nocgoBuild build
+
+// get builds the binary the first time, with env added to the environment.
+func (b *build) get(t *testing.T, env ...string) string {
+	t.Helper()
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "spacetui-e2e")
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.path = filepath.Join(dir, "spacetui")
+		cmd := exec.Command("go", "build", "-o", b.path, ".")
+		cmd.Env = append(os.Environ(), env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("%v go build: %v\n%s", env, err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
 
 // need skips the test (or fails it under SPACETUI_E2E=require) unless ok.
 func need(t *testing.T, ok bool, why string) {
@@ -49,22 +75,7 @@ func spacetuiBin(t *testing.T) string {
 	if p := os.Getenv("SPACETUI_BIN"); p != "" {
 		return p
 	}
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "spacetui-e2e")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "spacetui")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
+	return fullBuild.get(t)
 }
 
 // pulseReady reports whether a PulseAudio server with the null sink "spk" is reachable.
