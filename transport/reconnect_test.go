@@ -414,6 +414,9 @@ func TestStallNoticeAndRecovery(t *testing.T) {
 	for range 3 {
 		clock.Advance(5 * time.Second)
 		quiet("a quiet room with heartbeats")
+		// The second send returns only once the pump has taken the first: the clock
+		// must not move while a heartbeat is still on its way.
+		conn.feed <- Heartbeat{}
 		conn.feed <- Heartbeat{}
 	}
 }
