@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/livekit/protocol/livekit"
 	protologger "github.com/livekit/protocol/logger"
 	lksdk "github.com/livekit/server-sdk-go/v2"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/spacetui/spacetui/audio"
 	"github.com/spacetui/spacetui/server"
+	lkclient "github.com/spacetui/spacetui/transport/livekit"
 )
 
 // The text-stream topic and attributes LiveKit's agents use for live transcripts, which
@@ -62,14 +62,11 @@ type PublishOptions struct {
 	// Speakers are the tracks to publish, one participant each: 20 ms Opus packets,
 	// the same number on every track (server.SpeakerTracks makes them so).
 	Speakers []server.SpeakerTrack
-	// Logger receives the Publisher's log (every join, loss and rejoin) and, when not
-	// nil, the LiveKit SDK's and pion's own logs; nil discards the Publisher's log and
-	// leaves the SDK's where it is.
+	// Logger receives the Publisher's log (every join, loss and rejoin); nil discards it.
 	Logger *slog.Logger
-	// SDKLogLevel is the least level of the SDK's and pion's records that reach
-	// Logger; the zero value is slog.LevelInfo, which logs each peer connection's
-	// state changes (a demo wants slog.LevelWarn).
-	SDKLogLevel slog.Level
+	// SDKLogger, when not nil, receives the LiveKit SDK's and pion's own logs, through
+	// the client's filter (livekit.SDKLogger); nil leaves the SDK's where it is.
+	SDKLogger *slog.Logger
 	// MaxParticipants, when positive, has the room created through the RoomService
 	// API with this limit before each join; otherwise the server's default applies.
 	// Only a room the Publisher creates gets it (see WaitJoined).
@@ -174,9 +171,8 @@ func StartPublisher(ctx context.Context, opts PublishOptions) (*Publisher, error
 		})
 	}
 	p.schedule = schedule(opts.Speakers, p.ticks)
-	if opts.Logger != nil {
-		h := minLevel{opts.Logger.With("component", "livekit-sdk").Handler(), opts.SDKLogLevel}
-		p.sdkLog = protologger.LogRLogger(logr.FromSlogHandler(h))
+	if opts.SDKLogger != nil {
+		p.sdkLog = lkclient.SDKLogger(opts.SDKLogger.With("component", "livekit-sdk"))
 		lksdk.SetLogger(p.sdkLog)
 	}
 
@@ -439,22 +435,4 @@ func (p *Publisher) join(ctx context.Context, sp *speaker) (*conn, error) {
 	}
 	room.Disconnect()
 	return nil, fmt.Errorf("publish track: %w", err)
-}
-
-// minLevel passes on the records of at least level min.
-type minLevel struct {
-	slog.Handler
-	min slog.Level
-}
-
-func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
-}
-
-func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
-	return minLevel{h.Handler.WithAttrs(as), h.min}
-}
-
-func (h minLevel) WithGroup(name string) slog.Handler {
-	return minLevel{h.Handler.WithGroup(name), h.min}
 }

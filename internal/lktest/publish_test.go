@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
-	protologger "github.com/livekit/protocol/logger"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/pion/webrtc/v4"
 
@@ -114,7 +112,7 @@ func listen(t *testing.T, s *Server, room, identity string) (*listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	sdkLog := protologger.LogRLogger(logr.FromSlogHandler(testLogger(t).With("component", identity).Handler()))
+	sdkLog := livekit.SDKLogger(testLogger(t).With("component", identity))
 	if err := l.room.JoinWithToken(s.URL, token, lksdk.WithLogger(sdkLog)); err != nil {
 		return nil, err
 	}
@@ -150,16 +148,6 @@ func (l *listener) state() (senders int, final, partial bool, packets map[string
 	return senders, final, partial, packets
 }
 
-// waitFor polls cond every 100 ms until it holds or d has passed.
-func waitFor(d time.Duration, cond func() bool) bool {
-	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-		if cond() {
-			return true
-		}
-	}
-	return cond()
-}
-
 // TestPublishThroughRestart runs the demo room through a real LiveKit server: a
 // subscriber hears every speaker as Opus from its own participant and gets partial and
 // final transcripts tied to the speakers' tracks; then the server is killed and
@@ -176,7 +164,7 @@ func TestPublishThroughRestart(t *testing.T) {
 	}
 	pub, err := StartPublisher(context.Background(), PublishOptions{
 		URL: srv.URL, APIKey: srv.APIKey, APISecret: srv.APISecret, Room: room,
-		Speakers: speakers, Logger: testLogger(t), MaxParticipants: len(speakers) + 1,
+		Speakers: speakers, Logger: testLogger(t), SDKLogger: testLogger(t), MaxParticipants: len(speakers) + 1,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +181,7 @@ func TestPublishThroughRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ok := waitFor(25*time.Second, func() bool {
+	ok := WaitFor(25*time.Second, func() bool {
 		senders, final, partial, _ := l.state()
 		return senders == len(speakers) && final && partial
 	})
@@ -241,7 +229,7 @@ func TestPublishThroughRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ok = waitFor(20*time.Second, func() bool {
+	ok = WaitFor(20*time.Second, func() bool {
 		senders, final, partial, _ := l2.state()
 		return senders == len(speakers) && (final || partial)
 	})

@@ -82,14 +82,12 @@ func PublishT(t testing.TB, s *Server, room string) *Publisher {
 	return p
 }
 
-// Eventually polls cond every 250 ms until it holds, failing the test after d.
-func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: still waiting for %s", d, what)
+// WaitFor polls cond every 100 ms until it holds (true) or d has passed (false).
+func WaitFor(d time.Duration, cond func() bool) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if cond() {
+			return true
 		}
-		time.Sleep(250 * time.Millisecond)
 	}
+	return cond()
 }

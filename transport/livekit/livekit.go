@@ -622,16 +622,19 @@ func (c *Conn) onParticipantLeft(p *lksdk.RemoteParticipant) {
 	resuming := c.resuming
 	c.mu.Unlock()
 	if resuming {
-		c.lost()
+		c.lost(errResumeFailed)
 		return
 	}
 	c.kick()
 }
 
-// lost ends the Conn when the SDK falls back from resuming to a full rejoin.
-func (c *Conn) lost() {
-	c.fail(errors.New("LiveKit session lost (the SDK's resume failed)"))
-	go c.room.Disconnect() // not on the SDK's goroutine, which is calling us
+// errResumeFailed ends a Conn whose SDK fell back from resuming to a full rejoin.
+var errResumeFailed = errors.New("LiveKit session lost (the SDK's resume failed)")
+
+// lost ends the Conn and stops the SDK's own retries: the Reconnector takes over.
+func (c *Conn) lost(err error) {
+	c.fail(err)
+	go c.room.Disconnect() // not on the SDK's goroutine, which may be calling us
 }
 
 // onReconnecting is called when the SDK starts to resume, and again when it gives the
@@ -645,13 +648,12 @@ func (c *Conn) onReconnecting() {
 	}
 	if c.resuming {
 		c.mu.Unlock()
-		c.lost()
+		c.lost(errResumeFailed)
 		return
 	}
 	c.resuming, c.lostAt = true, time.Now()
 	c.resumeTimer = time.AfterFunc(ResumeBudget, func() {
-		c.fail(fmt.Errorf("LiveKit resume took over %s", ResumeBudget))
-		c.room.Disconnect()
+		c.lost(fmt.Errorf("LiveKit resume took over %s", ResumeBudget))
 	})
 	c.mu.Unlock()
 	c.log.Info("LiveKit connection lost; the SDK is resuming", "budget", ResumeBudget)

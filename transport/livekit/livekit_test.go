@@ -87,7 +87,7 @@ func TestRoomFullIsOverload(t *testing.T) {
 	s := lktest.StartT(t, lktest.Options{MaxParticipants: 3})
 	lktest.PublishT(t, s, "full") // the demo's three speakers fill it
 	u, _ := url.Parse(s.RoomURL("full"))
-	lktest.Eventually(t, 30*time.Second, "the room to be full", func() bool {
+	full := lktest.WaitFor(30*time.Second, func() bool {
 		c, err := livekit.Dial(context.Background(), u, opts(s))
 		if err == nil {
 			c.Close()
@@ -100,6 +100,9 @@ func TestRoomFullIsOverload(t *testing.T) {
 		}
 		return true
 	})
+	if !full {
+		t.Fatal("after 30 s, the listener's join was still not refused as overload")
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
 	defer cancel()

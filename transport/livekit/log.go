@@ -23,7 +23,13 @@ var logger = slog.Default()
 // them in its join plans.
 func SetLogger(l *slog.Logger) {
 	logger = l
-	lksdk.SetLogger(protologger.LogRLogger(logr.FromSlogHandler(&sdkHandler{next: l.Handler()})))
+	lksdk.SetLogger(SDKLogger(l))
+}
+
+// SDKLogger adapts l for the SDK (lksdk.SetLogger, WithLogger, a track's SetLogger),
+// filtered and redacted as SetLogger says.
+func SDKLogger(l *slog.Logger) protologger.Logger {
+	return protologger.LogRLogger(logr.FromSlogHandler(&sdkHandler{next: l.Handler()}))
 }
 
 // jwt matches a JSON Web Token, or what is left of one cut short: base64url parts

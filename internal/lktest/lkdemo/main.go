@@ -74,6 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *verbose {
 		sdkLevel = slog.LevelInfo
 	}
+	sdkLog := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: sdkLevel}))
 
 	speakers, err := server.DemoSpeakerTracks()
 	if err != nil {
@@ -104,7 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	pub, err := lktest.StartPublisher(ctx, lktest.PublishOptions{
 		URL: *lkURL, APIKey: *key, APISecret: *secret, Room: *room,
-		Speakers: speakers, Logger: log, SDKLogLevel: sdkLevel,
+		Speakers: speakers, Logger: log, SDKLogger: sdkLog,
 	})
 	if err != nil {
 		return err
