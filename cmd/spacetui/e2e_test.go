@@ -327,8 +327,13 @@ func TestTUIThroughARestart(t *testing.T) {
 	}
 	screenUntil("the live room", 15*time.Second, func(s string) bool { return strings.Contains(s, "● live") })
 	_ = srv.Process.Signal(syscall.SIGTERM)
-	screen := screenUntil("the restart and the next retry", 5*time.Second, func(s string) bool {
-		return strings.Contains(s, "server restarting") && strings.Contains(s, "retry in")
+	// The restart (1012) is retried within a spread of 5 s; when that first retry comes
+	// early it finds the port closed, and "server restarting" gives way to "connection
+	// lost" before a 200 ms poll may see it (the reason itself is checked headless, in
+	// TestReconnectAfterServerRestart). Either way the next retry must be announced.
+	screen := screenUntil("the outage and the next retry", 5*time.Second, func(s string) bool {
+		return (strings.Contains(s, "server restarting") || strings.Contains(s, "connection lost")) &&
+			strings.Contains(s, "retry in")
 	})
 	t.Logf("during the restart:\n%s", screen)
 	if !strings.Contains(screen, "◌ OFFLINE") || strings.Contains(screen, "● LIVE") {
