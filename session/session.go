@@ -25,11 +25,10 @@ const mixBitrate = 32000
 
 // Config is what the user asked for on the command line.
 type Config struct {
-	URL   string
-	Token string
-	// APIKey and APISecret mint a listen-only token where the protocol can (LiveKit).
-	APIKey    string
-	APISecret string
+	URL string
+	// Dial is what every connection attempt is given: the credential and the
+	// protocol's own options.
+	Dial transport.DialOptions
 	// Headless prints events instead of running the TUI; JSON makes stdout carry only
 	// JSON lines.
 	Headless bool
@@ -107,7 +106,7 @@ func Run(ctx context.Context, cfg Config) error {
 	policy.GiveUpAfter = cfg.GiveUpAfter
 	rc := &transport.Reconnector{
 		URL:      cfg.URL,
-		Opts:     transport.DialOptions{Token: cfg.Token, APIKey: cfg.APIKey, APISecret: cfg.APISecret},
+		Opts:     cfg.Dial,
 		Policy:   policy,
 		Clock:    transport.SystemClock{},
 		Logger:   s.log,

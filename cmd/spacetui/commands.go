@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/spacetui/spacetui/audio"
 	"github.com/spacetui/spacetui/server"
@@ -94,9 +93,7 @@ type joinFlags struct {
 	logPath     string
 	volume      int
 	giveUpAfter time.Duration
-	token       string
-	apiKey      string
-	apiSecret   string
+	dial        dialFlags
 	force       bool
 	capture     bool // the record command
 }
@@ -112,34 +109,7 @@ func (f *joinFlags) register(c *cobra.Command) {
 	fs.IntVar(&f.volume, "volume", 80, "volume in percent, 0-150")
 	fs.DurationVar(&f.giveUpAfter, "give-up-after", 0, "stop with an error after an outage this long (default: never give up)")
 	fs.BoolVar(&f.force, "force", false, "with --record: write into DIR even if it is not empty")
-	f.registerAuth(fs)
-}
-
-// registerAuth adds the credential flags join and record share.
-func (f *joinFlags) registerAuth(fs *pflag.FlagSet) {
-	fs.StringVar(&f.token, "token", "", "access token for the room (default: $SPACETUI_TOKEN)")
-	fs.StringVar(&f.apiKey, "api-key", "", "LiveKit: API key to mint a listen-only token with (default: $LIVEKIT_API_KEY)")
-	fs.StringVar(&f.apiSecret, "api-secret", "", "LiveKit: the API key's secret (default: $LIVEKIT_API_SECRET, better: others can read command lines)")
-}
-
-// credentials fills the credential flags from the environment and checks them against
-// the room URL: a LiveKit room cannot be joined without a token or an API key.
-func (f *joinFlags) credentials(rawURL string) error {
-	for _, v := range []struct {
-		flag *string
-		env  string
-	}{{&f.token, "SPACETUI_TOKEN"}, {&f.apiKey, "LIVEKIT_API_KEY"}, {&f.apiSecret, "LIVEKIT_API_SECRET"}} {
-		if *v.flag == "" {
-			*v.flag = os.Getenv(v.env)
-		}
-	}
-	if (f.apiKey == "") != (f.apiSecret == "") {
-		return usageError{errors.New("--api-key and --api-secret go together")}
-	}
-	if strings.HasPrefix(rawURL, "livekit") && f.token == "" && f.apiKey == "" {
-		return usageError{errors.New("a LiveKit room needs --token (or $SPACETUI_TOKEN), or --api-key and --api-secret")}
-	}
-	return nil
+	f.dial.register(fs)
 }
 
 func (f *joinFlags) validate() error {
@@ -166,13 +136,14 @@ func (f *joinFlags) start(std ioSet) (*slog.Logger, func(), error) {
 
 // joinRoom runs a session against url with the shared flags.
 func joinRoom(ctx context.Context, url string, f *joinFlags, std ioSet, logger *slog.Logger) error {
-	if err := f.credentials(url); err != nil {
+	dial, err := f.dial.options(url)
+	if err != nil {
 		return err
 	}
 	livekit.SetLogger(logger)
 	_, noColor := os.LookupEnv("NO_COLOR")
 	return session.Run(ctx, session.Config{
-		URL: url, Token: f.token, APIKey: f.apiKey, APISecret: f.apiSecret,
+		URL: url, Dial: dial,
 		Headless: f.headless, JSON: f.json,
 		Output: f.output, Volume: f.volume,
 		For: f.forDur, GiveUpAfter: f.giveUpAfter,
@@ -266,7 +237,7 @@ unless --force. Progress goes to stderr every 5 s (JSON "record" events with --j
 	fs.BoolVar(&f.force, "force", false, "write into DIR even if it is not empty")
 	fs.StringVar(&f.logPath, "log", "", "write the log here (default: stderr)")
 	fs.DurationVar(&f.giveUpAfter, "give-up-after", 0, "stop with an error after an outage this long (default: never give up)")
-	f.registerAuth(fs)
+	f.dial.register(fs)
 	f.volume = 100
 	return c
 }
