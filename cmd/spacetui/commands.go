@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spacetui/spacetui/audio"
+	"github.com/spacetui/spacetui/crowd"
 	"github.com/spacetui/spacetui/server"
 	"github.com/spacetui/spacetui/session"
 	"github.com/spacetui/spacetui/transport"
@@ -362,7 +363,7 @@ HTTP endpoints: GET /rooms, GET /rooms/ID, WebSocket /rooms/ID, GET /rooms/ID/li
 
 func newLoadtest(std ioSet) *cobra.Command {
 	var (
-		cfg    session.LoadtestConfig
+		cfg    crowd.LoadtestConfig
 		asJSON bool
 	)
 	c := &cobra.Command{
@@ -409,7 +410,7 @@ stopped for good (e.g. room not found) or the process ran out of file descriptor
 			if cfg.Token == "" {
 				cfg.Token = os.Getenv("SPACETUI_TOKEN")
 			}
-			rep, err := session.RunLoadtest(c.Context(), cfg)
+			rep, err := crowd.RunLoadtest(c.Context(), cfg)
 			if asJSON {
 				if jerr := json.NewEncoder(std.stdout).Encode(rep); jerr != nil && err == nil {
 					err = jerr

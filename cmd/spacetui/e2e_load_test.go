@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spacetui/spacetui/session"
+	"github.com/spacetui/spacetui/crowd"
 )
 
 // servedAttempt is one WebSocket connection attempt as the server logged it.
@@ -153,7 +153,7 @@ func (s *loggedServer) kill() {
 }
 
 // runLoadtest starts `spacetui loadtest URL -n N args... --json`; wait returns its report.
-func runLoadtest(t *testing.T, url string, n int, args ...string) (wait func() session.LoadtestReport) {
+func runLoadtest(t *testing.T, url string, n int, args ...string) (wait func() crowd.LoadtestReport) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	cmd := exec.CommandContext(ctx, spacetuiBin(t), append([]string{"loadtest", url, "-n", strconv.Itoa(n), "--json"}, args...)...)
@@ -164,14 +164,14 @@ func runLoadtest(t *testing.T, url string, n int, args ...string) (wait func() s
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	return func() session.LoadtestReport {
+	return func() crowd.LoadtestReport {
 		t.Helper()
 		err := cmd.Wait()
 		t.Logf("report: %s", bytes.TrimSpace(stdout.Bytes()))
 		if err != nil {
 			t.Fatalf("loadtest: %v", err)
 		}
-		var rep session.LoadtestReport
+		var rep crowd.LoadtestReport
 		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 			t.Fatalf("loadtest report: %v", err)
 		}
