@@ -18,6 +18,8 @@ var (
 	ErrClosed = errors.New("audio: use after close")
 	// ErrBadSinkSpec reports an output spec that cannot be parsed, such as "wav:" without a path.
 	ErrBadSinkSpec = errors.New("bad audio output spec")
+	// ErrUnsupportedCodec reports a track in a codec the pipeline cannot decode.
+	ErrUnsupportedCodec = errors.New("unsupported audio codec")
 	// ErrInvalidPacket reports an Opus packet that breaks RFC 6716 section 3.
 	ErrInvalidPacket = errors.New("invalid opus packet")
 	// ErrNotOpus reports an Ogg stream whose first logical stream is not Opus.

@@ -3,12 +3,15 @@ package audio
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/spacetui/spacetui/transport"
 )
 
 // Pipeline bounds: what the network can make it hold.
@@ -31,10 +34,45 @@ type PipelineConfig struct {
 	Volume int
 	// Logger receives warnings; nil discards them.
 	Logger *slog.Logger
-	// OnMixed, if set, receives every 20 ms the room's mix: all speakers at full volume,
-	// whatever the listener's volume and mutes, for recording. It is called on the
-	// playout goroutine, so it must be quick, and pcm is reused after it returns.
-	OnMixed func(pcm []int16)
+}
+
+// MixBitrate is the Opus bit rate of the encoded room mix (speech, mono).
+const MixBitrate = 32000
+
+// MixWriter takes the room's mix for recording: every 20 ms one Opus packet of all
+// speakers at full volume, whatever the listener's volume and mutes. WriteMixed is called
+// on the playout goroutine, so it must not block; it may keep pkt.
+type MixWriter interface {
+	WriteMixed(pkt []byte)
+}
+
+// FrameDecoder decodes one track's packets of one codec to mono 48 kHz PCM and conceals
+// lost packets. It is for one goroutine.
+type FrameDecoder interface {
+	// Decode decodes pkt into pcm (room for 120 ms) and returns the samples written.
+	Decode(pkt []byte, pcm []int16) (int, error)
+	// Conceal fills one frame of pcm for a missing packet; next, if known, is the
+	// packet after it.
+	Conceal(next []byte, pcm []int16) error
+	// Reset forgets the stream's state, for a new stream on the same track.
+	Reset() error
+}
+
+var _ FrameDecoder = (*Decoder)(nil)
+
+// NewFrameDecoder returns a decoder for codec: Opus today. Another codec fails with
+// ErrUnsupportedCodec; Opus fails with ErrNeedsFullBuild without cgo.
+func NewFrameDecoder(codec transport.Codec) (FrameDecoder, error) {
+	if codec != transport.CodecOpus {
+		return nil, fmt.Errorf("%w: %q", ErrUnsupportedCodec, codec)
+	}
+	return NewDecoder()
+}
+
+// mixRecording is where the room mix goes, with its encoder.
+type mixRecording struct {
+	w   MixWriter
+	enc *Encoder
 }
 
 // SpeakerLevel is one speaker's meter reading.
@@ -68,7 +106,7 @@ type Pipeline struct {
 	sink    Sink
 	clock   Clock
 	log     *slog.Logger
-	onMixed func([]int16)
+	mix     atomic.Pointer[mixRecording]
 
 	volume    atomic.Int32
 	muted     atomic.Bool
@@ -100,14 +138,16 @@ type speaker struct {
 	muted atomic.Bool
 	delay atomic.Int64 // ms
 
-	mu       sync.Mutex // guards jb, lastPush and reset against Push
+	mu       sync.Mutex // guards jb, lastPush, reset and codec against Push
 	jb       *JitterBuffer
 	lastPush time.Time
 	reset    bool
+	codec    transport.Codec
 
 	// Playout goroutine only.
-	dec *Decoder
-	pcm []int16
+	dec      FrameDecoder
+	decCodec transport.Codec // the codec of dec
+	pcm      []int16
 }
 
 // NewPipeline returns a pipeline that plays to cfg.Sink. It fails with
@@ -123,7 +163,6 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 		sink:        cfg.Sink,
 		clock:       orSystem(cfg.Clock),
 		log:         cfg.Logger,
-		onMixed:     cfg.OnMixed,
 		speakers:    map[string]*speaker{},
 		speakerMute: map[string]bool{},
 		warned:      map[string]time.Time{},
@@ -184,20 +223,26 @@ func (p *Pipeline) Close() error {
 }
 
 // Push hands the pipeline one received frame. It is cheap, never blocks on playout for
-// more than a buffer insert, and holds at most 2 s per speaker and 64 speakers. payload
-// is kept, not copied, and must not be modified afterwards.
-func (p *Pipeline) Push(speakerID string, seq, timestamp uint32, payload []byte) {
+// more than a buffer insert, and holds at most 2 s per speaker and 64 speakers. The
+// payload is kept, not copied. A track that changes codec starts a new stream.
+func (p *Pipeline) Push(f transport.AudioFrame) {
 	now := p.clock.Now()
-	sp := p.speaker(speakerID, now)
+	sp := p.speaker(f.Speaker, now)
 	if sp == nil {
 		return
 	}
-	if len(payload) > maxPayload {
+	if len(f.Payload) > maxPayload {
 		return // a hole: concealed, and counted lost, when its turn comes
 	}
 	sp.mu.Lock()
+	if sp.codec != f.Codec {
+		if sp.codec != "" {
+			sp.jb.Reset()
+		}
+		sp.codec = f.Codec
+	}
 	before := sp.jb.Stats().Duplicate
-	sp.jb.Push(Frame{Seq: seq, Timestamp: timestamp, Payload: payload}, now)
+	sp.jb.Push(Frame{Seq: f.Seq, Timestamp: f.Timestamp, Payload: f.Payload}, now)
 	if sp.jb.Stats().Duplicate != before {
 		p.dups.Add(1)
 	}
@@ -239,11 +284,11 @@ func (p *Pipeline) ResetSpeaker(id string) {
 // SetVolume sets the volume in percent, clamped to 0..MaxVolume.
 func (p *Pipeline) SetVolume(pct int) { p.volume.Store(int32(min(max(pct, 0), MaxVolume))) }
 
-// SetMuted mutes or unmutes the output. Meters and OnMixed go on.
+// SetMuted mutes or unmutes the output. Meters and the recorded mix go on.
 func (p *Pipeline) SetMuted(muted bool) { p.muted.Store(muted) }
 
 // SetSpeakerMuted mutes or unmutes one speaker in the output, including a speaker not
-// heard yet. The speaker's meter and OnMixed go on.
+// heard yet. The speaker's meter and the recorded mix go on.
 func (p *Pipeline) SetSpeakerMuted(id string, muted bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -297,9 +342,10 @@ func (p *Pipeline) Snapshot() Snapshot {
 // run is the playout goroutine: one frame per sink write, at the sink's pace.
 func (p *Pipeline) run(ctx context.Context) {
 	for ctx.Err() == nil {
-		p.tick(p.clock.Now())
-		if p.onMixed != nil {
-			p.onMixed(p.mixed)
+		mix := p.mix.Load()
+		p.tick(p.clock.Now(), mix != nil)
+		if mix != nil {
+			p.recordMix(mix)
 		}
 		if err := p.sink.Write(ctx, p.out); err != nil {
 			if ctx.Err() != nil {
@@ -315,8 +361,34 @@ func (p *Pipeline) run(ctx context.Context) {
 	}
 }
 
-// tick makes the next 20 ms of output in p.out (and the room mix in p.mixed).
-func (p *Pipeline) tick(now time.Time) {
+// RecordMix starts handing w the room's mix, encoded, from the next 20 ms on; nil
+// stops it. It fails, and nothing is recorded, where Opus encoding is not built in.
+func (p *Pipeline) RecordMix(w MixWriter) error {
+	if w == nil {
+		p.mix.Store(nil)
+		return nil
+	}
+	enc, err := NewEncoder(MixBitrate)
+	if err != nil {
+		return err
+	}
+	p.mix.Store(&mixRecording{w: w, enc: enc})
+	return nil
+}
+
+// recordMix encodes p.mixed for m. Playout goroutine only.
+func (p *Pipeline) recordMix(m *mixRecording) {
+	pkt, err := m.enc.Encode(p.mixed)
+	if err != nil {
+		p.warn("mix", "mixed recording: encode", "err", err)
+		return
+	}
+	m.w.WriteMixed(pkt)
+}
+
+// tick makes the next 20 ms of output in p.out (and, with mixed, the room mix in
+// p.mixed).
+func (p *Pipeline) tick(now time.Time, mixed bool) {
 	p.order = p.order[:0]
 	p.mu.Lock()
 	for id, sp := range p.speakers {
@@ -348,7 +420,7 @@ func (p *Pipeline) tick(now time.Time) {
 		vol = 0
 	}
 	p.play.Mix(p.out, vol)
-	if p.onMixed != nil {
+	if mixed {
 		p.room.Mix(p.mixed, 100)
 	}
 }
@@ -361,19 +433,20 @@ func (p *Pipeline) render(sp *speaker, now time.Time) []int16 {
 	sp.delay.Store(sp.jb.Delay().Milliseconds())
 	reset := sp.reset
 	sp.reset = false
+	codec := sp.codec
 	sp.mu.Unlock()
 
-	if sp.dec == nil {
-		dec, err := NewDecoder()
+	if sp.dec == nil || sp.decCodec != codec {
+		dec, err := NewFrameDecoder(codec)
 		if err != nil {
-			p.warn("decoder", "no opus decoder", "speaker", sp.id, "err", err)
+			p.warn("decoder:"+string(codec), "cannot decode a track; it stays silent", "speaker", sp.id, "codec", codec, "err", err)
 			sp.meter.Update(nil)
 			return nil
 		}
-		sp.dec = dec
+		sp.dec, sp.decCodec = dec, codec
 	} else if reset {
 		if err := sp.dec.Reset(); err != nil {
-			p.warn("decoder", "opus decoder reset failed", "speaker", sp.id, "err", err)
+			p.warn("decoder", "decoder reset failed", "speaker", sp.id, "err", err)
 		}
 	}
 	p.lost.Add(uint64(pl.Lost))

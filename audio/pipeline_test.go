@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spacetui/spacetui/internal/fakeclock"
+	"github.com/spacetui/spacetui/transport"
 )
 
 // stepSink hands each written frame to the test and waits for the test to let the
@@ -53,19 +54,42 @@ type harness struct {
 	p     *Pipeline
 	sink  *stepSink
 	clock *fakeclock.Clock
-	mixed [][]int16
-	mu    sync.Mutex
+
+	mu     sync.Mutex
+	mixed  [][]int16 // the recorded mix, decoded back
+	mixDec *Decoder
+}
+
+// WriteMixed decodes the encoded mix the pipeline records, to check what it holds.
+func (h *harness) WriteMixed(pkt []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	pcm := make([]int16, decodeSamples)
+	n, err := h.mixDec.Decode(pkt, pcm)
+	if err != nil {
+		h.t.Errorf("the recorded mix has an undecodable packet: %v", err)
+		return
+	}
+	h.mixed = append(h.mixed, pcm[:n])
+}
+
+// opusFrame is one Opus frame of speaker id.
+func opusFrame(id string, seq, ts uint32, pkt []byte) transport.AudioFrame {
+	return transport.AudioFrame{Speaker: id, Codec: transport.CodecOpus, Seq: seq, Timestamp: ts,
+		Duration: FrameDuration, Payload: pkt}
 }
 
 func newHarness(t *testing.T, volume int) *harness {
 	t.Helper()
 	h := &harness{t: t, sink: newStepSink(), clock: fakeclock.New(t0)}
-	p, err := NewPipeline(PipelineConfig{Sink: h.sink, Clock: h.clock, Volume: volume, OnMixed: func(pcm []int16) {
-		h.mu.Lock()
-		h.mixed = append(h.mixed, append([]int16(nil), pcm...))
-		h.mu.Unlock()
-	}})
+	p, err := NewPipeline(PipelineConfig{Sink: h.sink, Clock: h.clock, Volume: volume})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if h.mixDec, err = NewDecoder(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.RecordMix(h); err != nil {
 		t.Fatal(err)
 	}
 	h.p = p
@@ -103,7 +127,7 @@ func (h *harness) play(id string, pkts [][]byte, extra int, lose map[int]bool) [
 	for i := 0; i < len(pkts)+extra; i++ {
 		out = append(out, h.tick(func() {
 			if i < len(pkts) && !lose[i] {
-				h.p.Push(id, uint32(i), uint32(i*FrameSamples), pkts[i])
+				h.p.Push(opusFrame(id, uint32(i), uint32(i*FrameSamples), pkts[i]))
 			}
 		}))
 	}
@@ -179,7 +203,7 @@ func TestPipelineVolumeAndMutes(t *testing.T) {
 			h.p.SetSpeakerMuted("ada", false)
 			h.p.SetVolume(150)
 		}
-		out = append(out, h.tick(func() { h.p.Push("ada", uint32(i), uint32(i*FrameSamples), pkts[i]) }))
+		out = append(out, h.tick(func() { h.p.Push(opusFrame("ada", uint32(i), uint32(i*FrameSamples), pkts[i])) }))
 	}
 	rms := func(from, to int) float64 {
 		var sum float64
@@ -204,7 +228,7 @@ func TestPipelineVolumeAndMutes(t *testing.T) {
 	defer h.mu.Unlock()
 	for i := 90; i < 160; i++ {
 		if Level(h.mixed[i]) < 0.6 {
-			t.Fatalf("OnMixed frame %d is not the room at full volume", i)
+			t.Fatalf("recorded mix frame %d is not the room at full volume", i)
 		}
 	}
 	snap := h.p.Snapshot()
@@ -219,8 +243,8 @@ func TestPipelineMixesSpeakers(t *testing.T) {
 	var out [][]int16
 	for i := range a {
 		out = append(out, h.tick(func() {
-			h.p.Push("ada", uint32(i), uint32(i*FrameSamples), a[i])
-			h.p.Push("grace", uint32(1000+i), uint32(5000+i*FrameSamples), b[i])
+			h.p.Push(opusFrame("ada", uint32(i), uint32(i*FrameSamples), a[i]))
+			h.p.Push(opusFrame("grace", uint32(1000+i), uint32(5000+i*FrameSamples), b[i]))
 		}))
 	}
 	// Two identical tones in phase: twice the amplitude, +6 dB, 0.1 more on the meter.
@@ -237,14 +261,14 @@ func TestPipelineResetSpeaker(t *testing.T) {
 	h := newHarness(t, 100)
 	pkts := encodeTone(t, 80, 0.3)
 	for i := 0; i < 40; i++ {
-		h.tick(func() { h.p.Push("ada", uint32(50000+i), uint32(i*FrameSamples), pkts[i]) })
+		h.tick(func() { h.p.Push(opusFrame("ada", uint32(50000+i), uint32(i*FrameSamples), pkts[i])) })
 	}
 	h.p.ResetSpeaker("ada")
 	h.p.ResetSpeaker("nobody")
 	var out [][]int16
 	for i := 40; i < 80; i++ {
 		// The new epoch starts over at sequence 0, behind the old stream.
-		out = append(out, h.tick(func() { h.p.Push("ada", uint32(i-40), uint32(i*FrameSamples), pkts[i]) }))
+		out = append(out, h.tick(func() { h.p.Push(opusFrame("ada", uint32(i-40), uint32(i*FrameSamples), pkts[i])) }))
 	}
 	if l := Level(out[30]); l < 0.6 {
 		t.Errorf("after ResetSpeaker the new stream plays at level %.2f", l)
@@ -255,7 +279,7 @@ func TestPipelineBoundsSpeakers(t *testing.T) {
 	h := newHarness(t, 100)
 	h.tick(func() {
 		for i := 0; i < 200; i++ {
-			h.p.Push(fmt.Sprintf("s%03d", i), 0, 0, SilencePacket())
+			h.p.Push(opusFrame(fmt.Sprintf("s%03d", i), 0, 0, SilencePacket()))
 		}
 	})
 	if n := len(h.p.Snapshot().Speakers); n != maxSpeakers {
@@ -307,8 +331,8 @@ func TestPipelineConcurrentUse(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i, pkt := range pkts {
-			p.Push("ada", uint32(i), uint32(i*FrameSamples), pkt)
-			p.Push("grace", uint32(i), uint32(i*FrameSamples), SilencePacket())
+			p.Push(opusFrame("ada", uint32(i), uint32(i*FrameSamples), pkt))
+			p.Push(opusFrame("grace", uint32(i), uint32(i*FrameSamples), SilencePacket()))
 			time.Sleep(FrameDuration)
 		}
 	}()
@@ -345,12 +369,13 @@ func BenchmarkPipelineTick(b *testing.B) {
 		for s := 0; s < 4; s++ {
 			sp := p.speaker(string(rune('a'+s)), clock)
 			sp.mu.Lock()
+			sp.codec = transport.CodecOpus
 			sp.jb.Push(Frame{Seq: uint32(i), Timestamp: uint32(i * FrameSamples), Payload: pkts[i%len(pkts)]}, clock)
 			sp.lastPush = clock
 			sp.mu.Unlock()
 		}
 		clock = clock.Add(FrameDuration)
-		p.tick(clock)
+		p.tick(clock, false)
 	}
 }
 
@@ -368,18 +393,18 @@ func TestPipelineDuplicatesAndReorder(t *testing.T) {
 			switch {
 			case i >= len(pkts):
 			case i%10 == 4 && i+1 < len(pkts): // the next frame arrives first
-				h.p.Push("ada", uint32(i+1), uint32((i+1)*FrameSamples), pkts[i+1])
-				h.p.Push("ada", uint32(i), uint32(i*FrameSamples), pkts[i])
+				h.p.Push(opusFrame("ada", uint32(i+1), uint32((i+1)*FrameSamples), pkts[i+1]))
+				h.p.Push(opusFrame("ada", uint32(i), uint32(i*FrameSamples), pkts[i]))
 			case i%10 == 5:
 				// already pushed, early; and once more, as a duplicate
-				h.p.Push("ada", uint32(i), uint32(i*FrameSamples), pkts[i])
+				h.p.Push(opusFrame("ada", uint32(i), uint32(i*FrameSamples), pkts[i]))
 				dups++
 			case i%7 == 0:
-				h.p.Push("ada", uint32(i), uint32(i*FrameSamples), pkts[i])
-				h.p.Push("ada", uint32(i), uint32(i*FrameSamples), pkts[i])
+				h.p.Push(opusFrame("ada", uint32(i), uint32(i*FrameSamples), pkts[i]))
+				h.p.Push(opusFrame("ada", uint32(i), uint32(i*FrameSamples), pkts[i]))
 				dups++
 			default:
-				h.p.Push("ada", uint32(i), uint32(i*FrameSamples), pkts[i])
+				h.p.Push(opusFrame("ada", uint32(i), uint32(i*FrameSamples), pkts[i]))
 			}
 		}))
 	}
@@ -391,5 +416,30 @@ func TestPipelineDuplicatesAndReorder(t *testing.T) {
 		if !slices.Equal(out[i], clean[i]) {
 			t.Fatalf("tick %d differs from the clean stream", i)
 		}
+	}
+}
+
+// A track in a codec the pipeline cannot decode stays silent, without a crash; the
+// others play on.
+func TestPipelineUnsupportedCodec(t *testing.T) {
+	pkts := encodeTone(t, 50, 0.3)
+	h := newHarness(t, 100)
+	for i := range pkts {
+		h.tick(func() {
+			h.p.Push(opusFrame("ada", uint32(i), uint32(i*FrameSamples), pkts[i]))
+			aac := opusFrame("radio", uint32(i), uint32(i*FrameSamples), pkts[i])
+			aac.Codec = transport.CodecAAC
+			h.p.Push(aac)
+		})
+	}
+	levels := map[string]SpeakerLevel{}
+	for _, sp := range h.p.Snapshot().Speakers {
+		levels[sp.ID] = sp
+	}
+	if !levels["ada"].Talking {
+		t.Errorf("the Opus track is not heard: %+v", levels["ada"])
+	}
+	if r := levels["radio"]; r.Talking || r.Level != 0 {
+		t.Errorf("the AAC track was played as Opus: %+v", r)
 	}
 }

@@ -23,9 +23,9 @@ func feed(r *Recorder, clock *fakeclock.Clock, pkts [][]byte, from, n int) {
 	for i := from; i < from+n; i++ {
 		clock.Advance(tick)
 		p := pkts[i%len(pkts)]
-		r.Event(transport.AudioFrame{Speaker: "a", Seq: uint32(i), Timestamp: uint32(i * 960), Payload: p})
+		r.Event(transport.AudioFrame{Codec: transport.CodecOpus, Speaker: "a", Seq: uint32(i), Timestamp: uint32(i * 960), Payload: p})
 		if i%3 == 0 {
-			r.Event(transport.AudioFrame{Speaker: "b", Seq: uint32(i), Timestamp: uint32(i * 960), Payload: p})
+			r.Event(transport.AudioFrame{Codec: transport.CodecOpus, Speaker: "b", Seq: uint32(i), Timestamp: uint32(i * 960), Payload: p})
 		}
 		r.WriteMixed(p)
 	}
@@ -125,7 +125,7 @@ func checkStopped(t *testing.T, r *Recorder, logBuf *bytes.Buffer) {
 	}
 	t.Logf("error: %v", err)
 	before := r.Stats().Bytes
-	r.Event(transport.AudioFrame{Speaker: "a", Seq: 1e6, Timestamp: 7, Payload: []byte{0xf8, 0xff, 0xfe}})
+	r.Event(transport.AudioFrame{Codec: transport.CodecOpus, Speaker: "a", Seq: 1e6, Timestamp: 7, Payload: []byte{0xf8, 0xff, 0xfe}})
 	r.Event(transport.Roster{Speakers: []transport.Speaker{{ID: "z"}}})
 	r.WriteMixed([]byte{0xf8, 0xff, 0xfe})
 	r.sync()
@@ -277,7 +277,7 @@ func TestHostileNames(t *testing.T) {
 	r.Event(transport.Roster{Speakers: hostile})
 	for i, s := range hostile {
 		clock.Advance(tick)
-		r.Event(transport.AudioFrame{Speaker: s.ID, Seq: 1, Timestamp: uint32(i * 960), Payload: []byte{0xf8, 0xff, 0xfe}})
+		r.Event(transport.AudioFrame{Codec: transport.CodecOpus, Speaker: s.ID, Seq: 1, Timestamp: uint32(i * 960), Payload: []byte{0xf8, 0xff, 0xfe}})
 	}
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
@@ -426,7 +426,7 @@ func TestConcurrentClose(t *testing.T) {
 	for g := 0; g < 3; g++ {
 		wg.Go(func() {
 			for i := 0; i < 200; i++ {
-				r.Event(transport.AudioFrame{Speaker: "s", Seq: uint32(i), Timestamp: uint32(i * 960), Payload: []byte{0xf8, 0xff, 0xfe}})
+				r.Event(transport.AudioFrame{Codec: transport.CodecOpus, Speaker: "s", Seq: uint32(i), Timestamp: uint32(i * 960), Payload: []byte{0xf8, 0xff, 0xfe}})
 				r.WriteMixed([]byte{0xf8, 0xff, 0xfe})
 				_ = r.Stats()
 			}
@@ -449,7 +449,7 @@ func TestInvalidPacket(t *testing.T) {
 	good := demoPackets(t, 2)
 	for i, p := range [][]byte{good[0], {0xff, 0x00}, good[1]} { // 0xff: code 3 with zero frames
 		clock.Advance(tick)
-		r.Event(transport.AudioFrame{Speaker: "s", Seq: uint32(i), Timestamp: uint32(i * 960), Payload: p})
+		r.Event(transport.AudioFrame{Codec: transport.CodecOpus, Speaker: "s", Seq: uint32(i), Timestamp: uint32(i * 960), Payload: p})
 	}
 	if err := r.Close(); err != nil {
 		t.Fatal(err)

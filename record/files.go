@@ -174,3 +174,17 @@ func trackFile(dir, name, id string, used map[string]bool) string {
 		}
 	}
 }
+
+// ByteSize formats n bytes for people, as the recording's progress and summary lines
+// show sizes.
+func ByteSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -38,7 +38,7 @@ func TestHeapStaysFlat(t *testing.T) {
 	for i := 0; i < 20*perMinute; i++ {
 		clock.Advance(20 * time.Millisecond)
 		sp := speakers[(i/250)%3] // a 5 s turn each
-		r.Event(transport.AudioFrame{Speaker: sp, Seq: uint32(i), Timestamp: uint32(i * 960), Payload: pkts[i%len(pkts)]})
+		r.Event(transport.AudioFrame{Codec: transport.CodecOpus, Speaker: sp, Seq: uint32(i), Timestamp: uint32(i * 960), Payload: pkts[i%len(pkts)]})
 		r.WriteMixed(pkts[i%len(pkts)])
 		if i%250 == 0 {
 			id := "c" + string(rune('a'+i%26))

@@ -139,8 +139,9 @@ type Recorder struct {
 	end        int64 // the furthest position written, in samples
 	finalized  bool
 	warnedMax  bool
-	live       bool      // the connection is live (the last State said so)
-	liveAt     time.Time // when live last changed
+	skipped    map[transport.Codec]bool // codecs without a track writer, reported once
+	live       bool                     // the connection is live (the last State said so)
+	liveAt     time.Time                // when live last changed
 }
 
 // item is one call to Event or WriteMixed, stamped with its wall time, or a barrier.
@@ -161,15 +162,16 @@ type overrun struct {
 // files, writes room.json and starts the Recorder. Time 0 of the recording is now.
 func Open(opts Options) (*Recorder, error) {
 	r := &Recorder{
-		now:    opts.Now,
-		log:    opts.Logger,
-		create: opts.Create,
-		queue:  make(chan item, queueLen),
-		quit:   make(chan struct{}),
-		done:   make(chan struct{}),
-		tracks: map[string]*track{},
-		files:  map[string]bool{},
-		roster: map[string]transport.Speaker{},
+		now:     opts.Now,
+		log:     opts.Logger,
+		create:  opts.Create,
+		queue:   make(chan item, queueLen),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
+		tracks:  map[string]*track{},
+		files:   map[string]bool{},
+		roster:  map[string]transport.Speaker{},
+		skipped: map[transport.Codec]bool{},
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -490,6 +492,14 @@ func (r *Recorder) writeMixed(pkt []byte) error {
 // frame places one speaker's frame on the room clock and writes it to the speaker's
 // track after whatever silence it takes to get there.
 func (r *Recorder) frame(f transport.AudioFrame, at time.Time, wall int64) error {
+	if f.Codec != transport.CodecOpus {
+		// A track's writer is chosen by its codec, and Ogg Opus is the only one yet.
+		if !r.skipped[f.Codec] {
+			r.skipped[f.Codec] = true
+			r.log.Warn("not recording a track: no writer for its codec yet", "dir", r.dir, "codec", f.Codec, "speaker", f.Speaker)
+		}
+		return nil
+	}
 	t := r.tracks[f.Speaker]
 	if t != nil && t.seen(f.Seq, f.Timestamp) {
 		return nil // a duplicate, as a resume can deliver at its seam

@@ -50,7 +50,7 @@ func TestTimeline(t *testing.T) {
 	send := func(n int, speaker string, ts uint32) {
 		seq[speaker]++
 		p := pkts[(n*7+len(speaker))%len(pkts)]
-		r.Event(transport.AudioFrame{Speaker: speaker, Seq: seq[speaker], Timestamp: ts, Payload: p})
+		r.Event(transport.AudioFrame{Codec: transport.CodecOpus, Speaker: speaker, Seq: seq[speaker], Timestamp: ts, Payload: p})
 		sent[speaker] = append(sent[speaker], sentFrame{p, int64(n) * 960})
 	}
 	wallAt := func(n int) time.Time { return clock.Now().Add(time.Duration(n) * tick) }
@@ -69,7 +69,7 @@ func TestTimeline(t *testing.T) {
 		case n >= 200 && n < 400:
 			send(n, "g1", ts1(n))
 			if n == 250 {
-				lastGrace = transport.AudioFrame{Speaker: "g1", Seq: seq["g1"], Timestamp: ts1(n), Payload: sent["g1"][len(sent["g1"])-1].pkt}
+				lastGrace = transport.AudioFrame{Codec: transport.CodecOpus, Speaker: "g1", Seq: seq["g1"], Timestamp: ts1(n), Payload: sent["g1"][len(sent["g1"])-1].pkt}
 			}
 			if n == 251 {
 				r.Event(lastGrace) // a duplicate at a resume seam: dropped
@@ -248,5 +248,29 @@ func TestTimeline(t *testing.T) {
 		meta.Tracks[1] != (trackMeta{ID: "g1", Name: "../Grace", File: "tracks/grace.ogg"}) || meta.Seconds != 28.0 ||
 		meta.Started != start.Format(time.RFC3339Nano) {
 		t.Errorf("room.json: %s", b)
+	}
+}
+
+// A track's writer is chosen by its codec: a codec without one (AAC, until it has a
+// writer) is skipped, never written into an Ogg Opus file; the Opus track beside it is.
+func TestTrackWriterByCodec(t *testing.T) {
+	r, err := Open(Options{Dir: filepath.Join(t.TempDir(), "rec"), Now: newClock().Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Event(transport.State{State: transport.StateLive})
+	for i, p := range demoPackets(t, 10) {
+		r.Event(transport.AudioFrame{Codec: transport.CodecOpus, Speaker: "ada", Seq: uint32(i), Timestamp: uint32(i * 960), Payload: p})
+		r.Event(transport.AudioFrame{Codec: transport.CodecAAC, Speaker: "radio", Seq: uint32(i), Timestamp: uint32(i * 960), Payload: p})
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, err := os.ReadDir(filepath.Join(r.Dir(), "tracks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 1 || files[0].Name() != "ada.ogg" {
+		t.Errorf("tracks = %v, want only ada.ogg", files)
 	}
 }

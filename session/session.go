@@ -1,16 +1,19 @@
-// Package session is one joined room: it runs the reconnector, feeds audio frames to the
-// playback pipeline, every event to the recorder, and the rest to the TUI or to the
-// headless output, and it owns the goroutines that do so. cmd/spacetui only parses flags
-// and calls Run.
+// Package session is the room hub: one joined room. It runs the reconnector over the
+// dialer it is given and fans every event out to the audio pipeline, the recorder and one
+// front end, and it owns the goroutines that do so.
+//
+// Everything it works with is handed in (the dialer, the sink, the clock, the recorder's
+// options, the logger), so a unit test runs a whole session on fakes. The front ends (the
+// TUI in ui, the text and JSON lines in ui/headless) depend on the hub, never the other
+// way round: they read Events, Snapshot and Notice, and call RetryNow and the playback
+// controls. See docs/architecture.md.
 package session
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,256 +23,309 @@ import (
 	"github.com/spacetui/spacetui/transport"
 )
 
-// mixBitrate is the Opus bit rate of the mixed recording (speech, mono).
-const mixBitrate = 32000
+// eventQueue is how many events may wait for a slow front end before the reconnector
+// waits for it.
+const eventQueue = 256
 
-// Config is what the user asked for on the command line.
+// Config is everything a Hub is given.
 type Config struct {
-	URL string
-	// Dial is what every connection attempt is given: the credential and the
-	// protocol's own options.
-	Dial transport.DialOptions
-	// Headless prints events instead of running the TUI; JSON makes stdout carry only
-	// JSON lines.
-	Headless bool
-	JSON     bool
-	// Output is the sink: "" or "default", a device name, "null" or "wav:PATH".
-	Output string
+	// URL is the room; Dialer makes each connection attempt to it (nil: the protocol
+	// registered for the URL's scheme) with Dial.
+	URL    string
+	Dialer transport.Dialer
+	Dial   transport.DialOptions
+	// Policy is the reconnect policy; the zero value means transport.DefaultPolicy.
+	Policy transport.Policy
+	// Clock is the time source of --for and the recording; nil means the real clock.
+	Clock transport.Clock
+
+	// Sink plays the room; the Hub owns it and closes it. OutputErr says why the output
+	// the user asked for is not the one playing (e.g. no sound device), for the status
+	// line; Output overrides the sink's name there.
+	Sink      audio.Sink
+	Output    string
+	OutputErr string
 	// Volume is the initial volume, 0-150 (%).
 	Volume int
+	// DecodeOptional lets the session go on without decoding where Opus is not built
+	// in: a capture still records tracks and transcripts.
+	DecodeOptional bool
+
 	// For leaves the room this long after the first successful join; 0 stays.
 	For time.Duration
-	// GiveUpAfter ends an outage with an error after this long; 0 never gives up.
-	GiveUpAfter time.Duration
-	// NoColor turns colour off in the TUI (NO_COLOR).
-	NoColor bool
-	// RecordDir, when set, records the room there (see package record); Force writes
-	// into an existing non-empty directory.
-	RecordDir string
-	Force     bool
-	// Capture is the `record` command: no playback at all (a null sink, and none at all
-	// without the full build), progress lines on stderr.
-	Capture bool
-	// Version is the client version written into recordings.
-	Version string
+	// Record, when set, records the room: the recorder opens at the first successful
+	// join, which is time 0 of the recording. The Hub sets its Logger, Now and Mixed.
+	Record *record.Options
 
-	Stdin  io.Reader
-	Stdout io.Writer
-	Stderr io.Writer
+	// Logger gets the log; nil discards it.
 	Logger *slog.Logger
-	// LogToFile says Logger writes to a file, not to Stderr: notices then go to both.
-	LogToFile bool
+	// Notify tells the user something once (on stderr, say, and the log when that is a
+	// file); nil logs it.
+	Notify func(msg string)
 }
 
-// Session is one run of Config against a room.
-type Session struct {
-	cfg    Config
-	log    *slog.Logger
-	pipe   *audio.Pipeline // nil when capturing without the full build
-	output string          // what the status bar calls the output
-	outErr string          // why the requested output is not playing, if it is not
+// Snapshot is the session's playback and recording state at one instant, as the status
+// line, the speaker meters and the headless stats show it.
+type Snapshot struct {
+	audio.Snapshot
+	// Decoding says the audio is decoded, so levels and talking are real; without it
+	// only a protocol's ActiveSpeakers hint says who talks.
+	Decoding bool
+	// OutputErr is a problem with the output, shown in place of its name.
+	OutputErr string
+	// Recording is the recorder's progress; Recording.Dir is empty when not recording.
+	Recording record.Stats
+}
 
-	events chan transport.Event // room events for the frontend, closed when the reconnector returns
+// Frontend shows a room to the user. Run reads h.Events until it is closed (the room
+// ended or was left) or ctx is done, and returns; its error ends the session.
+type Frontend interface {
+	Run(ctx context.Context, h *Hub) error
+}
+
+// FrontendFunc adapts a function to Frontend.
+type FrontendFunc func(ctx context.Context, h *Hub) error
+
+// Run calls f.
+func (f FrontendFunc) Run(ctx context.Context, h *Hub) error { return f(ctx, h) }
+
+// Hub is one run of a Config against a room. Create it with New and run it once.
+type Hub struct {
+	cfg   Config
+	log   *slog.Logger
+	clock transport.Clock
+	pipe  *audio.Pipeline // nil when nothing is decoded
+	sink  audio.Sink      // closed by pipe, or by Run when there is no pipe
+
+	events chan transport.Event // to the front end; closed when the reconnector returns
 	retry  chan struct{}
+	wg     sync.WaitGroup // the --for timer
 
 	rec      atomic.Pointer[record.Recorder] // set at the first join: time 0 of the recording
-	recErr   error                           // why the recorder could not open
-	mixer    *audio.Encoder                  // encodes the mix for audio.ogg; playout goroutine only
-	speakers []string                        // ids of the current roster; the reconnector's goroutine only
-	forOnce  sync.Once
-	forTimer *time.Timer
+	recErr   error                           // why the recorder could not open; reconnector goroutine, read after it ends
+	speakers []string                        // ids of the current roster; reconnector goroutine only
+	joined   bool                            // the first join happened; reconnector goroutine only
 }
 
-// Run joins the room and stays until the user leaves, --for elapses, the room ends or a
-// permanent refusal; only the last returns an error. Overloads and outages never end it
-// (unless GiveUpAfter).
-func Run(ctx context.Context, cfg Config) error {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+// New returns a Hub for cfg and opens the playback pipeline on cfg.Sink. It fails when
+// the pipeline cannot be built (unless DecodeOptional allows going on without it); the
+// sink is then closed.
+func New(cfg Config) (*Hub, error) {
+	if cfg.Sink == nil {
+		return nil, errors.New("session: no sink")
 	}
-	s := &Session{
+	h := &Hub{
 		cfg:    cfg,
 		log:    cfg.Logger,
-		events: make(chan transport.Event, 256),
+		clock:  cfg.Clock,
+		sink:   cfg.Sink,
+		events: make(chan transport.Event, eventQueue),
 		retry:  make(chan struct{}, 1),
 	}
-	if err := s.openPipeline(); err != nil {
-		return err
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
 	}
+	if h.clock == nil {
+		h.clock = transport.SystemClock{}
+	}
+	pipe, err := audio.NewPipeline(audio.PipelineConfig{Sink: cfg.Sink, Volume: cfg.Volume, Logger: h.log})
+	switch {
+	case err == nil:
+		h.pipe = pipe
+	case cfg.DecodeOptional && errors.Is(err, audio.ErrNeedsFullBuild):
+		h.Notice("this build has no Opus codec (cgo): recording tracks and transcripts only; the mixed audio.ogg and speaking indicators from the audio need the full build")
+	default:
+		_ = cfg.Sink.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// Run joins the room and stays until the front end returns (the user left), --for
+// elapses, the room ends or a permanent refusal; only the last is an error. Overloads
+// and outages never end it (unless the policy gives up). It then closes the pipeline and
+// finalizes the recording.
+func (h *Hub) Run(ctx context.Context, fe Frontend) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if s.pipe != nil {
-		s.pipe.Start(ctx)
+	if h.pipe != nil {
+		h.pipe.Start(ctx)
 	}
-
-	policy := transport.DefaultPolicy()
-	policy.GiveUpAfter = cfg.GiveUpAfter
+	policy := h.cfg.Policy
+	if policy == (transport.Policy{}) {
+		policy = transport.DefaultPolicy()
+	}
 	rc := &transport.Reconnector{
-		URL:      cfg.URL,
-		Opts:     cfg.Dial,
+		URL:      h.cfg.URL,
+		Dialer:   h.cfg.Dialer,
+		Opts:     h.cfg.Dial,
 		Policy:   policy,
-		Clock:    transport.SystemClock{},
-		Logger:   s.log,
-		RetryNow: s.retry,
+		Clock:    h.clock,
+		Logger:   h.log,
+		RetryNow: h.retry,
 	}
 	rcErr := make(chan error, 1)
 	go func() {
-		defer close(s.events)
-		rcErr <- rc.Run(ctx, func(ev transport.Event) { s.dispatch(ctx, cancel, ev) })
+		defer close(h.events)
+		rcErr <- rc.Run(ctx, func(ev transport.Event) { h.dispatch(ctx, cancel, ev) })
 	}()
 
-	var feErr error
-	if cfg.Headless || cfg.Capture {
-		feErr = s.runHeadless(ctx)
-	} else {
-		feErr = s.runTUI(ctx)
-	}
+	feErr := fe.Run(ctx, h)
 	cancel()
-	for range s.events { // let the reconnector finish if it is blocked on a send
+	for range h.events { // let the reconnector finish if it is blocked on a send
 	}
 	err := <-rcErr
-	if s.forTimer != nil {
-		s.forTimer.Stop()
+	h.wg.Wait()
+	if h.pipe != nil {
+		_ = h.pipe.Close() // closes the sink; nothing is mixed after this
+	} else {
+		_ = h.sink.Close()
 	}
-	if s.pipe != nil {
-		_ = s.pipe.Close() // no more OnMixed calls after this
-	}
-	recErr := s.closeRecording()
+	recErr := h.closeRecording()
 	switch {
 	case err != nil:
 		return err
-	case s.recErr != nil:
-		return s.recErr
+	case h.recErr != nil:
+		return h.recErr
 	case feErr != nil && !errors.Is(feErr, context.Canceled):
 		return feErr
 	}
 	return recErr
 }
 
-// openPipeline opens the output and the playback pipeline. If the default device cannot
-// be opened the session goes on without sound and says why; a device the user named
-// must exist. A capture without the full build runs with no pipeline at all.
-func (s *Session) openPipeline() error {
-	sink, err := s.openSink()
-	if err != nil {
-		return err
+// Events is the room's events for the front end, in order, without audio frames. It is
+// closed when the room has ended, was left or refused us.
+func (h *Hub) Events() <-chan transport.Event { return h.events }
+
+// RetryNow cuts the current reconnect wait short (the r key).
+func (h *Hub) RetryNow() {
+	select {
+	case h.retry <- struct{}{}:
+	default:
 	}
-	cfg := audio.PipelineConfig{Sink: sink, Volume: s.cfg.Volume, Logger: s.log}
-	if s.cfg.RecordDir != "" {
-		if s.mixer, err = audio.NewEncoder(mixBitrate); err == nil {
-			cfg.OnMixed = s.onMixed
-		}
-	}
-	s.pipe, err = audio.NewPipeline(cfg)
-	if err == nil {
-		return nil
-	}
-	_ = sink.Close()
-	if s.cfg.Capture && errors.Is(err, audio.ErrNeedsFullBuild) {
-		s.pipe, s.mixer = nil, nil
-		s.notice("this build has no Opus codec (cgo): recording tracks and transcripts only; the mixed audio.ogg and speaking indicators from the audio need the full build")
-		return nil
-	}
-	return err
 }
 
-func (s *Session) openSink() (audio.Sink, error) {
-	spec := s.cfg.Output
-	if s.cfg.Capture {
-		spec = "null"
+// Snapshot returns the playback and recording state. It is cheap and safe to call from
+// any goroutine at a UI's frame rate.
+func (h *Hub) Snapshot() Snapshot {
+	var s Snapshot
+	if h.pipe != nil {
+		s.Snapshot = h.pipe.Snapshot()
+		s.Decoding = true
 	}
-	sink, err := audio.OpenSink(spec)
-	if err == nil {
-		s.output = sink.Name()
-		return sink, nil
+	s.Output = h.sink.Name()
+	if h.cfg.Output != "" {
+		s.Output = h.cfg.Output
 	}
-	if spec != "" && spec != "default" {
-		return nil, fmt.Errorf("output %q: %w", spec, err)
+	s.OutputErr = h.cfg.OutputErr
+	if rec := h.rec.Load(); rec != nil {
+		s.Recording = rec.Stats()
 	}
-	s.log.Warn("no sound device, playing to nothing", "err", err)
-	s.outErr = "no sound device: " + transport.Sanitize(err.Error(), 80)
-	sink, err = audio.OpenSink("null")
-	if err != nil {
-		return nil, err
+	return s
+}
+
+// SetVolume sets the playback volume in percent, 0-150.
+func (h *Hub) SetVolume(pct int) {
+	if h.pipe != nil {
+		h.pipe.SetVolume(pct)
 	}
-	s.output = "none"
-	return sink, nil
+}
+
+// SetMuted mutes or unmutes playback; the recording goes on.
+func (h *Hub) SetMuted(muted bool) {
+	if h.pipe != nil {
+		h.pipe.SetMuted(muted)
+	}
+}
+
+// SetSpeakerMuted mutes or unmutes one speaker in playback; the recording goes on.
+func (h *Hub) SetSpeakerMuted(id string, muted bool) {
+	if h.pipe != nil {
+		h.pipe.SetSpeakerMuted(id, muted)
+	}
+}
+
+// Notice tells the user something once, through Config.Notify, or else the log.
+func (h *Hub) Notice(msg string) {
+	if h.cfg.Notify != nil {
+		h.cfg.Notify(msg)
+		return
+	}
+	h.log.Info(msg)
 }
 
 // dispatch runs on the reconnector's goroutine: audio goes straight to the pipeline
-// (cheap, never blocks), every event to the recorder, the rest to the frontend.
-func (s *Session) dispatch(ctx context.Context, cancel context.CancelFunc, ev transport.Event) {
-	if st, ok := ev.(transport.State); ok && st.State == transport.StateLive {
-		s.forOnce.Do(func() { s.firstJoin(cancel) })
+// (cheap, never blocks), every event to the recorder, the rest to the front end.
+func (h *Hub) dispatch(ctx context.Context, cancel context.CancelFunc, ev transport.Event) {
+	if st, ok := ev.(transport.State); ok && st.State == transport.StateLive && !h.joined {
+		h.joined = true
+		h.firstJoin(ctx, cancel)
 	}
-	if rec := s.rec.Load(); rec != nil {
+	if rec := h.rec.Load(); rec != nil {
 		rec.Event(ev)
 	}
 	switch e := ev.(type) {
 	case transport.AudioFrame:
-		if s.pipe != nil {
-			s.pipe.Push(e.Speaker, e.Seq, e.Timestamp, e.Payload)
+		if h.pipe != nil {
+			h.pipe.Push(e)
 		}
 		return
 	case transport.Roster:
-		s.speakers = s.speakers[:0]
+		h.speakers = h.speakers[:0]
 		for _, sp := range e.Speakers {
-			s.speakers = append(s.speakers, sp.ID)
+			h.speakers = append(h.speakers, sp.ID)
 		}
 	case transport.Gap:
 		// What was lost is lost: start every speaker's stream afresh rather than
 		// conceal across the hole.
-		if s.pipe != nil {
-			for _, id := range s.speakers {
-				s.pipe.ResetSpeaker(id)
+		if h.pipe != nil {
+			for _, id := range h.speakers {
+				h.pipe.ResetSpeaker(id)
 			}
 		}
 	}
 	select {
-	case s.events <- ev:
+	case h.events <- ev:
 	case <-ctx.Done():
 	}
 }
 
 // firstJoin starts what counts from the first successful join: --for and the recording.
-func (s *Session) firstJoin(cancel context.CancelFunc) {
-	if s.cfg.For > 0 {
-		s.forTimer = time.AfterFunc(s.cfg.For, cancel)
+func (h *Hub) firstJoin(ctx context.Context, cancel context.CancelFunc) {
+	if d := h.cfg.For; d > 0 {
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			select {
+			case <-ctx.Done():
+			case <-h.clock.After(d):
+				cancel()
+			}
+		}()
 	}
-	if s.cfg.RecordDir == "" {
+	if h.cfg.Record == nil {
 		return
 	}
-	rec, err := record.Open(record.Options{
-		Dir: s.cfg.RecordDir, Force: s.cfg.Force,
-		RoomURL: s.cfg.URL, ClientVersion: s.cfg.Version,
-		Logger: s.log, Mixed: s.mixer != nil,
-	})
+	opts := *h.cfg.Record
+	opts.Logger, opts.Now, opts.Mixed = h.log, h.clock.Now, h.pipe != nil
+	rec, err := record.Open(opts)
 	if err != nil {
-		s.recErr = fmt.Errorf("record: %w", err)
+		h.recErr = fmt.Errorf("record: %w", err)
 		cancel()
 		return
 	}
-	s.rec.Store(rec)
-	s.log.Info("recording", "dir", rec.Dir())
-}
-
-// onMixed encodes the room's mix for audio.ogg; it runs on the playout goroutine.
-func (s *Session) onMixed(pcm []int16) {
-	rec := s.rec.Load()
-	if rec == nil {
-		return
+	if h.pipe != nil {
+		if err := h.pipe.RecordMix(rec); err != nil {
+			h.log.Warn("mixed recording: no encoder", "err", err)
+		}
 	}
-	pkt, err := s.mixer.Encode(pcm)
-	if err != nil {
-		s.log.Warn("mixed recording: encode", "err", err)
-		return
-	}
-	rec.WriteMixed(pkt)
+	h.rec.Store(rec)
+	h.log.Info("recording", "dir", rec.Dir())
 }
 
 // closeRecording finalizes the recording and says where it is.
-func (s *Session) closeRecording() error {
-	rec := s.rec.Load()
+func (h *Hub) closeRecording() error {
+	rec := h.rec.Load()
 	if rec == nil {
 		return nil
 	}
@@ -278,46 +334,6 @@ func (s *Session) closeRecording() error {
 	if err != nil {
 		return fmt.Errorf("recording in %s stopped: %w", st.Dir, err)
 	}
-	s.notice(fmt.Sprintf("recorded %s: %.1f s, %s, %d speakers", st.Dir, st.Seconds, byteSize(st.Bytes), st.Speakers))
+	h.Notice(fmt.Sprintf("recorded %s: %.1f s, %s, %d speakers", st.Dir, st.Seconds, record.ByteSize(st.Bytes), st.Speakers))
 	return nil
-}
-
-// notice tells the user something once: on stderr, never on a JSON stdout or the TUI
-// (after the TUI has exited, stderr is the terminal again).
-func (s *Session) notice(msg string) {
-	if s.cfg.LogToFile || s.cfg.Stderr == nil {
-		s.log.Info(msg)
-	}
-	if s.cfg.Stderr != nil {
-		fmt.Fprintln(s.cfg.Stderr, "spacetui:", msg)
-	}
-}
-
-// retryNow asks the reconnector to cut its current wait short.
-func (s *Session) retryNow() {
-	select {
-	case s.retry <- struct{}{}:
-	default:
-	}
-}
-
-// stdout is where headless output goes.
-func (s *Session) stdout() io.Writer {
-	if s.cfg.Stdout != nil {
-		return s.cfg.Stdout
-	}
-	return os.Stdout
-}
-
-// byteSize formats n bytes for people.
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

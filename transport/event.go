@@ -35,13 +35,27 @@ type Roster struct {
 	Speakers []Speaker
 }
 
-// AudioFrame is one Opus packet of one speaker's track. Seq increases by one per frame
-// and wraps; Timestamp counts 48 kHz samples and wraps. Payload is shared and must not be
-// modified by the receiver.
+// Codec names the coding of an AudioFrame's payload.
+type Codec string
+
+// The codecs a transport may deliver. Only Opus is played and recorded today; a frame of
+// another codec is reported once by the pipeline and the recorder and skipped.
+const (
+	CodecOpus   Codec = "opus"   // one Opus packet (RFC 6716)
+	CodecAAC    Codec = "aac"    // one raw AAC access unit
+	CodecMP3    Codec = "mp3"    // one MPEG audio frame
+	CodecVorbis Codec = "vorbis" // one Vorbis packet
+)
+
+// AudioFrame is one encoded packet of one speaker's track. Seq increases by one per
+// frame and wraps; Timestamp counts 48 kHz samples and wraps. Duration is how much audio
+// the packet carries. Payload is shared and must not be modified by the receiver.
 type AudioFrame struct {
 	Speaker   string
+	Codec     Codec
 	Seq       uint32
 	Timestamp uint32
+	Duration  time.Duration
 	Payload   []byte
 }
 

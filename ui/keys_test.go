@@ -9,6 +9,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/spacetui/spacetui/record"
+	"github.com/spacetui/spacetui/session"
 	"github.com/spacetui/spacetui/transport"
 )
 
@@ -309,7 +311,7 @@ func TestStatusLine(t *testing.T) {
 		name  string
 		evs   []transport.Event
 		later time.Duration // the clock moves on after the events
-		snap  func(*PlaybackSnapshot)
+		snap  func(*session.Snapshot)
 		want  string
 	}{
 		{"connecting", []transport.Event{transport.State{State: transport.StateConnecting}}, 0, nil, "◌ connecting…"},
@@ -320,9 +322,9 @@ func TestStatusLine(t *testing.T) {
 		{"note fades", []transport.Event{reconnecting, transport.State{State: transport.StateLive}}, 11 * time.Second, nil, "● live · buffer 60 ms"},
 		{"ended", []transport.Event{transport.Ended{Reason: "thanks for listening"}, transport.State{State: transport.StateEnded, Reason: transport.ReasonRoomEnded}},
 			0, nil, "■ ended · the room has ended: thanks for listening"},
-		{"no sound device", nil, 0, func(s *PlaybackSnapshot) { s.OutputErr = "no sound device: no ALSA card" },
+		{"no sound device", nil, 0, func(s *session.Snapshot) { s.OutputErr = "no sound device: no ALSA card" },
 			"● live · no sound device: no ALSA card · buffer 60 ms"},
-		{"not recording", nil, 0, func(s *PlaybackSnapshot) { s.Recording = "" }, "out: default"},
+		{"not recording", nil, 0, func(s *session.Snapshot) { s.Recording = record.Stats{} }, "out: default"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -342,7 +344,7 @@ func TestStatusLine(t *testing.T) {
 			if !strings.Contains(line, tt.want) {
 				t.Errorf("status line %q lacks %q", line, tt.want)
 			}
-			if hasRec := strings.Contains(line, "● REC 04:12"); hasRec != (f.pb.snap.Recording != "") {
+			if hasRec := strings.Contains(line, "● REC 04:12"); hasRec != (f.pb.snap.Recording.Dir != "") {
 				t.Errorf("REC indicator shown=%t in %q", hasRec, line)
 			}
 		})

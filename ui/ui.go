@@ -16,6 +16,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/spacetui/spacetui/session"
 	"github.com/spacetui/spacetui/transport"
 	"github.com/spacetui/spacetui/ui/common"
 	"github.com/spacetui/spacetui/ui/components/header"
@@ -27,45 +28,18 @@ import (
 	"github.com/spacetui/spacetui/ui/styles"
 )
 
-// Playback is what the UI reads and controls of the audio pipeline (implemented by the
-// session). Snapshot is called from a tea.Cmd goroutine on every redraw tick, so it must
-// be cheap and safe for concurrent use. The setters are called from Update, in the order
-// the keys were pressed, so they must return at once (store a value and return).
+// Playback is what the UI reads and controls of the session's audio (a *session.Hub).
+// Snapshot is called from a tea.Cmd goroutine on every redraw tick, so it must be cheap
+// and safe for concurrent use. The setters are called from Update, in the order the keys
+// were pressed, so they must return at once (store a value and return).
 type Playback interface {
-	Snapshot() PlaybackSnapshot
+	Snapshot() session.Snapshot
 	SetVolume(pct int)
 	SetMuted(muted bool)
 	SetSpeakerMuted(id string, muted bool)
 }
 
-// SpeakerLevel is one speaker's decoded audio level.
-type SpeakerLevel struct {
-	// Level is the current level, 0..1.
-	Level float64
-	// Talking is true while the speaker is audibly talking, from the decoded audio.
-	Talking bool
-}
-
-// PlaybackSnapshot is the audio pipeline at one instant, as the status line and the
-// speaker meters show it.
-type PlaybackSnapshot struct {
-	// Levels holds the level of each speaker, by speaker id.
-	Levels   map[string]SpeakerLevel
-	BufferMs int     // audio buffered ahead of playback
-	LossPct  float64 // frames lost, percent
-	// Volume is in percent, 0..150.
-	Volume int
-	Muted  bool // all playback muted
-	// Output names the sink: a device name, "null" or "wav:PATH".
-	Output string
-	// OutputErr is a problem with the sink, e.g. "no sound device: <why>"; it is shown
-	// plainly in the status line while the session goes on.
-	OutputErr string
-	// Recording is the recording's path, empty when not recording; RecordingFor is how
-	// long it has been recording ("● REC 04:12").
-	Recording    string
-	RecordingFor time.Duration // see Recording
-}
+var _ Playback = (*session.Hub)(nil)
 
 // Options configure a Model.
 type Options struct {
@@ -109,7 +83,7 @@ type (
 	eventMsg        struct{ ev transport.Event }
 	eventsClosedMsg struct{}
 	snapshotMsg     struct {
-		snap  PlaybackSnapshot
+		snap  session.Snapshot
 		rearm bool // the tick's own snapshot, which schedules the next one
 	}
 )
@@ -135,7 +109,7 @@ type Model struct {
 	conn    transport.State
 	connAt  time.Time // when conn arrived, for countdowns
 	ended   bool
-	snap    PlaybackSnapshot
+	snap    session.Snapshot
 	volume  int  // the volume the user set; valid when volSet
 	volSet  bool // after the first volume key, the model owns the volume shown
 	muted   bool
@@ -198,7 +172,7 @@ func (m *Model) waitEvent() tea.Cmd {
 func (m *Model) snapshot(rearm bool) tea.Cmd {
 	pb := m.opts.Playback
 	return func() tea.Msg {
-		var s PlaybackSnapshot
+		var s session.Snapshot
 		if pb != nil {
 			s = pb.Snapshot()
 		}
@@ -211,7 +185,7 @@ func (m *Model) snapshot(rearm bool) tea.Cmd {
 func (m *Model) tick() tea.Cmd {
 	pb := m.opts.Playback
 	return tea.Tick(TickInterval, func(time.Time) tea.Msg {
-		var s PlaybackSnapshot
+		var s session.Snapshot
 		if pb != nil {
 			s = pb.Snapshot()
 		}
@@ -234,7 +208,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	case snapshotMsg:
 		m.snap = msg.snap
-		m.speakers.SetLevels(levels(msg.snap.Levels))
+		m.speakers.SetLevels(levels(msg.snap))
 		if msg.rearm {
 			return m, m.tick()
 		}
@@ -242,10 +216,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-func levels(in map[string]SpeakerLevel) map[string]speakers.Level {
-	out := make(map[string]speakers.Level, len(in))
-	for id, l := range in {
-		out[id] = speakers.Level{Level: l.Level, Talking: l.Talking}
+func levels(snap session.Snapshot) map[string]speakers.Level {
+	out := make(map[string]speakers.Level, len(snap.Speakers))
+	for _, l := range snap.Speakers {
+		out[l.ID] = speakers.Level{Level: l.Level, Talking: l.Talking}
 	}
 	return out
 }
@@ -440,15 +414,11 @@ func (m *Model) render() string {
 	now := m.now()
 	m.header.SetElapsed(now.Sub(m.room.Started), !m.room.Started.IsZero())
 	m.status.SetConn(m.statusConn(now))
-	s := m.snap
-	vol, muted := m.currentVolume(), m.currentMuted()
-	m.status.SetAudio(statusbar.Audio{
-		BufferMs: s.BufferMs, LossPct: s.LossPct, Volume: vol, Muted: muted,
-		Output:       common.ClampRunes(s.Output, common.MaxShortRunes),
-		OutputErr:    common.ClampRunes(s.OutputErr, common.MaxShortRunes),
-		Recording:    s.Recording,
-		RecordingFor: s.RecordingFor,
-	})
+	s := m.snap // a copy: what the user set is shown before the pipeline has it
+	s.Volume, s.Muted = m.currentVolume(), m.currentMuted()
+	s.Output = common.ClampRunes(s.Output, common.MaxShortRunes)
+	s.OutputErr = common.ClampRunes(s.OutputErr, common.MaxShortRunes)
+	m.status.SetAudio(s)
 
 	bodyH := max(m.height-3, 3)
 	var body string

@@ -14,6 +14,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/spacetui/spacetui/audio"
+	"github.com/spacetui/spacetui/record"
+	"github.com/spacetui/spacetui/session"
 	"github.com/spacetui/spacetui/transport"
 )
 
@@ -28,13 +31,13 @@ var (
 // fakePlayback records every call; Snapshot returns a fixed picture.
 type fakePlayback struct {
 	mu      sync.Mutex
-	snap    PlaybackSnapshot
+	snap    session.Snapshot
 	volumes []int
 	muted   []bool
 	speaker []string // "id=true"
 }
 
-func (f *fakePlayback) Snapshot() PlaybackSnapshot {
+func (f *fakePlayback) Snapshot() session.Snapshot {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.snap
@@ -59,14 +62,17 @@ func (f *fakePlayback) SetSpeakerMuted(id string, muted bool) {
 }
 
 func newPlayback() *fakePlayback {
-	return &fakePlayback{snap: PlaybackSnapshot{
-		Levels: map[string]SpeakerLevel{
-			"ada":   {Level: 0.8, Talking: true},
-			"grace": {Level: 0.02},
-			"linus": {Level: 0},
+	return &fakePlayback{snap: session.Snapshot{
+		Snapshot: audio.Snapshot{
+			Speakers: []audio.SpeakerLevel{
+				{ID: "ada", Level: 0.8, Talking: true},
+				{ID: "grace", Level: 0.02},
+				{ID: "linus", Level: 0},
+			},
+			BufferMs: 60, LossPct: 0, Volume: 80, Output: "default",
 		},
-		BufferMs: 60, LossPct: 0, Volume: 80, Output: "default",
-		Recording: "/tmp/rec", RecordingFor: 4*time.Minute + 12*time.Second,
+		Decoding:  true,
+		Recording: record.Stats{Dir: "/tmp/rec", Seconds: (4*time.Minute + 12*time.Second).Seconds()},
 	}}
 }
 

@@ -16,11 +16,14 @@ import (
 
 	"github.com/spacetui/spacetui/audio"
 	"github.com/spacetui/spacetui/crowd"
+	"github.com/spacetui/spacetui/record"
 	"github.com/spacetui/spacetui/server"
 	"github.com/spacetui/spacetui/session"
 	"github.com/spacetui/spacetui/transport"
-	"github.com/spacetui/spacetui/transport/livekit" // registers livekit:// and livekit+wss://
-	_ "github.com/spacetui/spacetui/transport/ws"    // registers ws:// and wss://
+	_ "github.com/spacetui/spacetui/transport/livekit" // registers livekit:// and livekit+wss://
+	_ "github.com/spacetui/spacetui/transport/ws"      // registers ws:// and wss://
+	"github.com/spacetui/spacetui/ui"
+	"github.com/spacetui/spacetui/ui/headless"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -132,29 +135,87 @@ func (f *joinFlags) start(std ioSet) (*slog.Logger, func(), error) {
 	if err := f.validate(); err != nil {
 		return nil, nil, err
 	}
-	return session.OpenLog(f.logPath, !f.headless, std.stderr)
+	return openLog(f.logPath, !f.headless, std.stderr)
 }
 
-// joinRoom runs a session against url with the shared flags.
+// joinRoom runs a session against url with the shared flags: the hub, given its sink,
+// recorder options, logger and one front end.
 func joinRoom(ctx context.Context, url string, f *joinFlags, std ioSet, logger *slog.Logger) error {
 	dial, err := f.dial.options(url)
 	if err != nil {
 		return err
 	}
-	livekit.SetLogger(logger)
-	_, noColor := os.LookupEnv("NO_COLOR")
-	return session.Run(ctx, session.Config{
+	dial.Logger = logger
+	notify := noticer(std.stderr, logger, f.logPath != "" || !f.headless)
+	sink, outputErr, err := openOutput(f.output, logger)
+	if err != nil {
+		return err
+	}
+	cfg := session.Config{
 		URL: url, Dial: dial,
-		Headless: f.headless, JSON: f.json,
-		Output: f.output, Volume: f.volume,
-		For: f.forDur, GiveUpAfter: f.giveUpAfter,
-		NoColor:   noColor,
-		RecordDir: f.record, Force: f.force, Capture: f.capture,
-		Version:   version,
-		LogToFile: f.logPath != "" || !f.headless,
-		Stdin:     std.stdin, Stdout: std.stdout, Stderr: std.stderr,
-		Logger: logger,
-	})
+		Policy:         transport.DefaultPolicy(),
+		Sink:           sink,
+		OutputErr:      outputErr,
+		Volume:         f.volume,
+		DecodeOptional: f.capture,
+		For:            f.forDur,
+		Logger:         logger,
+		Notify:         notify,
+	}
+	cfg.Policy.GiveUpAfter = f.giveUpAfter
+	if outputErr != "" {
+		cfg.Output = "none"
+	}
+	if f.record != "" {
+		cfg.Record = &record.Options{Dir: f.record, Force: f.force, RoomURL: url, ClientVersion: version}
+	}
+	hub, err := session.New(cfg)
+	if err != nil {
+		return err
+	}
+	var fe session.Frontend
+	switch {
+	case f.headless:
+		hf := headless.Frontend{Stdout: std.stdout, JSON: f.json}
+		if f.capture {
+			hf.Progress = std.stderr
+		}
+		fe = hf
+	default:
+		_, noColor := os.LookupEnv("NO_COLOR")
+		fe = ui.Frontend{Stdin: std.stdin, Stdout: std.stdout, NoColor: noColor}
+	}
+	return hub.Run(ctx, fe)
+}
+
+// openOutput opens the sink the user asked for. If the default device cannot be opened
+// the session goes on without sound and says why (the second result); a device the
+// user named must exist.
+func openOutput(spec string, logger *slog.Logger) (audio.Sink, string, error) {
+	sink, err := audio.OpenSink(spec)
+	if err == nil {
+		return sink, "", nil
+	}
+	if spec != "" && spec != "default" {
+		return nil, "", fmt.Errorf("output %q: %w", spec, err)
+	}
+	logger.Warn("no sound device, playing to nothing", "err", err)
+	sink, nerr := audio.OpenSink("null")
+	if nerr != nil {
+		return nil, "", nerr
+	}
+	return sink, "no sound device: " + transport.Sanitize(err.Error(), 80), nil
+}
+
+// noticer tells the user something once: on stderr (after the TUI has exited, stderr is
+// the terminal again), and in the log when that is a file.
+func noticer(stderr io.Writer, logger *slog.Logger, logToFile bool) func(string) {
+	return func(msg string) {
+		if logToFile {
+			logger.Info(msg)
+		}
+		fmt.Fprintln(stderr, "spacetui:", msg)
+	}
 }
 
 func newJoin(std ioSet) *cobra.Command {

@@ -11,6 +11,7 @@ import (
 
 	"charm.land/lipgloss/v2"
 
+	"github.com/spacetui/spacetui/session"
 	"github.com/spacetui/spacetui/transport"
 	"github.com/spacetui/spacetui/ui/common"
 )
@@ -28,24 +29,12 @@ type Conn struct {
 	CanRetry  bool                // the r key works
 }
 
-// Audio is the playback side of the status line.
-type Audio struct {
-	BufferMs     int           // audio buffered ahead of playback
-	LossPct      float64       // frames lost, percent
-	Volume       int           // percent, 0..150
-	Muted        bool          // all playback muted
-	Output       string        // the sink's name
-	OutputErr    string        // a sink problem, shown in place of the sink's name
-	Recording    string        // the recording's path; empty when not recording
-	RecordingFor time.Duration // how long it has been recording
-}
-
 // Model is the status line.
 type Model struct {
 	c     common.Common
 	width int
 	conn  Conn
-	audio Audio
+	audio session.Snapshot
 }
 
 // New returns a status line that says "connecting".
@@ -59,8 +48,8 @@ func (m *Model) SetSize(width, _ int) { m.width = width }
 // SetConn sets the connection state.
 func (m *Model) SetConn(c Conn) { m.conn = c }
 
-// SetAudio sets the playback figures.
-func (m *Model) SetAudio(a Audio) { m.audio = a }
+// SetAudio sets the playback figures, the output and the recording.
+func (m *Model) SetAudio(s session.Snapshot) { m.audio = s }
 
 // reasonWords says a reconnect reason the way a listener would.
 var reasonWords = map[string]string{
@@ -154,8 +143,8 @@ func (m *Model) volume(add func(string)) {
 // indicator keeps its place on the right; the left part is cut first.
 func (m *Model) View() string {
 	right := ""
-	if m.audio.Recording != "" {
-		right = m.c.Styles.Rec.Render("● REC "+common.Clock(m.audio.RecordingFor)) + " "
+	if rec := m.audio.Recording; rec.Dir != "" && rec.Err == nil {
+		right = m.c.Styles.Rec.Render("● REC "+common.Clock(time.Duration(rec.Seconds*float64(time.Second)))) + " "
 	}
 	rw := lipgloss.Width(right)
 	left := common.Truncate(m.left(), max(m.width-rw-1, 0))

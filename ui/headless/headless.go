@@ -1,4 +1,8 @@
-package session
+// Package headless is the front end without a TUI: one human line per event on stdout,
+// or, with JSON, one JSON event line each (the schema of docs/architecture.md, shared
+// with the recording's events.jsonl); who is speaking and the playback figures on their
+// own ticks; and, when capturing, a progress line on stderr.
+package headless
 
 import (
 	"context"
@@ -9,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spacetui/spacetui/record"
+	"github.com/spacetui/spacetui/session"
 	"github.com/spacetui/spacetui/transport"
 )
 
@@ -18,35 +23,46 @@ const (
 	statsInterval = 5 * time.Second
 )
 
-// headlessOutput is what the headless frontend prints to: JSON lines or human lines.
-type headlessOutput interface {
+// Frontend prints a room without a TUI. Its zero value prints human lines to nothing;
+// set Stdout.
+type Frontend struct {
+	// Stdout gets the event lines.
+	Stdout io.Writer
+	// JSON makes Stdout carry only JSON lines.
+	JSON bool
+	// Progress gets the capture's progress line every 5 s (human lines only); nil
+	// prints none.
+	Progress io.Writer
+	// Now is the clock of the lines' times; nil means time.Now.
+	Now func() time.Time
+}
+
+var _ session.Frontend = Frontend{}
+
+// output is what the front end prints to: JSON lines or human lines.
+type output interface {
 	event(ev transport.Event)
 	speaking(ids []string)
-	stats(st statsLine)
+	stats(snap session.Snapshot)
 	record(st record.Stats, state transport.ConnState)
 }
 
-type statsLine struct {
-	Frames, Lost, Duplicates, Underruns uint64
-	LossPct                             float64
-	BufferMs                            int
-}
-
-// runHeadless prints events until the room's event stream ends or ctx is done, and who is
-// speaking and the playback stats on their own ticks.
-func (s *Session) runHeadless(ctx context.Context) error {
-	var out headlessOutput
-	if s.cfg.JSON {
-		out = jsonOutput{NewJSONWriter(s.stdout(), time.Now)}
-	} else {
-		progress := io.Discard
-		if s.cfg.Capture && s.cfg.Stderr != nil {
-			progress = s.cfg.Stderr
-		}
-		out = &textOutput{w: s.stdout(), progress: progress, names: map[string]string{}}
+// Run prints events until the room's event stream ends or ctx is done, and who is
+// speaking and the playback figures on their own ticks.
+func (f Frontend) Run(ctx context.Context, h *session.Hub) error {
+	now := f.Now
+	if now == nil {
+		now = time.Now
 	}
-	if s.outErr != "" {
-		s.log.Warn(s.outErr)
+	var out output
+	if f.JSON {
+		out = jsonOutput{NewJSONWriter(f.Stdout, now)}
+	} else {
+		progress := f.Progress
+		if progress == nil {
+			progress = io.Discard
+		}
+		out = &textOutput{w: f.Stdout, progress: progress, now: now, names: map[string]string{}}
 	}
 	poll := time.NewTicker(speakingPoll)
 	defer poll.Stop()
@@ -56,13 +72,14 @@ func (s *Session) runHeadless(ctx context.Context) error {
 		talking   []string
 		state     = transport.StateConnecting
 		recFailed bool
+		decoding  = h.Snapshot().Decoding
 	)
-	if s.pipe == nil {
+	if !decoding {
 		poll.Stop() // no decoding, so nobody is heard talking
 	}
 	for {
 		select {
-		case ev, ok := <-s.events:
+		case ev, ok := <-h.Events():
 			if !ok {
 				return nil
 			}
@@ -71,29 +88,27 @@ func (s *Session) runHeadless(ctx context.Context) error {
 				state = e.State
 			case transport.ActiveSpeakers:
 				// The protocol's hint stands in only where nothing is decoded.
-				if s.pipe == nil && !slices.Equal(e.IDs, talking) {
+				if !decoding && !slices.Equal(e.IDs, talking) {
 					talking = e.IDs
 					out.speaking(e.IDs)
 				}
 			}
 			out.event(ev)
 		case <-poll.C:
-			now := talkingIDs(s.pipe.Snapshot())
+			now := talkingIDs(h.Snapshot())
 			if !slices.Equal(now, talking) {
 				talking = now
 				out.speaking(now)
 			}
 		case <-stats.C:
-			if s.pipe != nil {
-				snap := s.pipe.Snapshot()
-				out.stats(statsLine{Frames: snap.Frames, Lost: snap.Lost, Duplicates: snap.Duplicates,
-					Underruns: snap.Underruns, LossPct: snap.LossPct, BufferMs: snap.BufferMs})
+			snap := h.Snapshot()
+			if snap.Decoding {
+				out.stats(snap)
 			}
-			if rec := s.rec.Load(); rec != nil {
-				st := rec.Stats()
+			if st := snap.Recording; st.Dir != "" {
 				if st.Err != nil && !recFailed {
 					recFailed = true
-					s.notice(fmt.Sprintf("recording stopped: %v (the session goes on)", st.Err))
+					h.Notice(fmt.Sprintf("recording stopped: %v (the session goes on)", st.Err))
 				}
 				out.record(st, state)
 			}
@@ -115,7 +130,7 @@ func (o jsonOutput) record(st record.Stats, _ transport.ConnState) {
 	_ = o.w.Write("record", record.Fields{"path": st.Dir, "bytes": st.Bytes, "seconds": st.Seconds})
 }
 
-func (o jsonOutput) stats(st statsLine) {
+func (o jsonOutput) stats(st session.Snapshot) {
 	_ = o.w.Write("stats", record.Fields{"frames": st.Frames, "lost": st.Lost,
 		"duplicates": st.Duplicates, "underruns": st.Underruns, "loss_pct": st.LossPct, "buffer_ms": st.BufferMs})
 }
@@ -124,12 +139,13 @@ func (o jsonOutput) stats(st statsLine) {
 type textOutput struct {
 	w        io.Writer
 	progress io.Writer         // the capture's progress lines (stderr), or io.Discard
+	now      func() time.Time
 	names    map[string]string // speaker id -> display name
 	title    string
 }
 
 func (o *textOutput) printf(format string, args ...any) {
-	fmt.Fprintf(o.w, time.Now().Format("15:04:05")+" "+format+"\n", args...)
+	fmt.Fprintf(o.w, o.now().Format("15:04:05")+" "+format+"\n", args...)
 }
 
 func (o *textOutput) event(ev transport.Event) {
@@ -188,10 +204,10 @@ func (o *textOutput) speaking(ids []string) {
 
 func (o *textOutput) record(st record.Stats, state transport.ConnState) {
 	d := time.Duration(st.Seconds * float64(time.Second)).Round(time.Second)
-	fmt.Fprintf(o.progress, "recording %s · %s · %s · %d speakers · %s\n", st.Dir, d, byteSize(st.Bytes), st.Speakers, state)
+	fmt.Fprintf(o.progress, "recording %s · %s · %s · %d speakers · %s\n", st.Dir, d, record.ByteSize(st.Bytes), st.Speakers, state)
 }
 
-func (o *textOutput) stats(st statsLine) {
+func (o *textOutput) stats(st session.Snapshot) {
 	o.printf("stats: %d frames, %d lost (%.1f%%), buffer %d ms", st.Frames, st.Lost, st.LossPct, st.BufferMs)
 }
 
@@ -218,4 +234,16 @@ func stateLine(e transport.State) string {
 		return "ended · " + e.Reason
 	}
 	return string(e.State)
+}
+
+// talkingIDs lists who is talking now, from the decoded audio level, sorted.
+func talkingIDs(snap session.Snapshot) []string {
+	ids := []string{} // never null in JSON
+	for _, sp := range snap.Speakers {
+		if sp.Talking {
+			ids = append(ids, sp.ID)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }

@@ -1,4 +1,4 @@
-package session
+package main
 
 import (
 	"fmt"
@@ -8,12 +8,12 @@ import (
 	"path/filepath"
 )
 
-// OpenLog sets up logging for a session. With a path, or with the TUI (which owns the
+// openLog sets up logging for a session. With a path, or with the TUI (which owns the
 // terminal), the log goes to a file and file descriptor 2 is pointed at it too, because
 // ALSA and JACK write to fd 2 from C and would scribble over the screen; Go panics still
 // land in that file. Without either, the log goes to stderr. The returned func restores
 // fd 2 and closes the file.
-func OpenLog(path string, tui bool, stderr io.Writer) (*slog.Logger, func(), error) {
+func openLog(path string, tui bool, stderr io.Writer) (*slog.Logger, func(), error) {
 	if path == "" && !tui {
 		return slog.New(slog.NewTextHandler(stderr, nil)), func() {}, nil
 	}

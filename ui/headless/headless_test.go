@@ -1,4 +1,4 @@
-package session
+package headless
 
 import (
 	"encoding/json"
@@ -72,7 +72,7 @@ func TestStateLine(t *testing.T) {
 
 func TestTextRoster(t *testing.T) {
 	var b strings.Builder
-	o := &textOutput{w: &b, progress: io.Discard, names: map[string]string{}}
+	o := &textOutput{w: &b, progress: io.Discard, now: time.Now, names: map[string]string{}}
 	o.event(transport.Roster{Speakers: []transport.Speaker{{ID: "ada", Name: "Ada", Role: "host"}, {ID: "linus", Name: "Linus", Muted: true}}})
 	o.event(transport.Roster{Speakers: []transport.Speaker{}})
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
