@@ -3,84 +3,22 @@ package server
 import (
 	"bytes"
 	"runtime"
-	"sync"
+	"slices"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/spacetui/spacetui/audio"
+	"github.com/spacetui/spacetui/internal/fakeclock"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// fakeClock is a Clock that moves only when the test advances it.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []fakeWaiter
-}
-
-type fakeWaiter struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if d <= 0 {
-		ch <- c.now
-		return ch
-	}
-	c.waiters = append(c.waiters, fakeWaiter{at: c.now.Add(d), ch: ch})
-	return ch
-}
-
-// Advance moves the clock and wakes the waiters that are due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.waiters[:0]
-	for _, w := range c.waiters {
-		if w.at.After(c.now) {
-			kept = append(kept, w)
-		} else {
-			w.ch <- c.now
-		}
-	}
-	c.waiters = kept
-}
-
-// pending returns how many After calls are waiting.
-func (c *fakeClock) pending() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.waiters)
-}
-
-// waitingFor reports whether an After call waits for exactly the time at.
-func (c *fakeClock) waitingFor(at time.Time) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, w := range c.waiters {
-		if w.at.Equal(at) {
-			return true
-		}
-	}
-	return false
+// newFakeClock returns the clock of the server tests: it moves only when the test
+// advances it.
+func newFakeClock() *fakeclock.Clock {
+	return fakeclock.NewManual(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
 }
 
 // waitLimit bounds every wait of the tests on something the code under test must do.
@@ -111,23 +49,23 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // left; moving the clock in between would push its wake-up one advance too far, and a
 // test waiting for that tick would wait forever. A room can run late; it never misses
 // a tick because of how the test moved the clock.
-func advance(t *testing.T, clk *fakeClock, rm *room, d time.Duration) {
+func advance(t *testing.T, clk *fakeclock.Clock, rm *room, d time.Duration) {
 	t.Helper()
 	eventually(t, "the room to wait for its next tick", func() bool { return parked(clk, rm) })
 	clk.Advance(d)
 }
 
 // parked reports whether rm's run loop waits on clk for the tick it has yet to play.
-func parked(clk *fakeClock, rm *room) bool {
+func parked(clk *fakeclock.Clock, rm *room) bool {
 	rm.mu.Lock()
 	started := rm.started
 	rm.mu.Unlock()
-	return clk.waitingFor(started.Add(time.Duration(rm.ticks.Load()) * tick))
+	return slices.ContainsFunc(clk.Deadlines(), started.Add(time.Duration(rm.ticks.Load())*tick).Equal)
 }
 
 // step advances the clock one tick at a time, waiting each time until the room has
 // played the tick, k times.
-func step(t *testing.T, clk *fakeClock, rm *room, k int) {
+func step(t *testing.T, clk *fakeclock.Clock, rm *room, k int) {
 	t.Helper()
 	for range k {
 		want := rm.ticks.Load() + 1

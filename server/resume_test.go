@@ -8,6 +8,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/spacetui/spacetui/internal/fakeclock"
 	"github.com/spacetui/spacetui/transport/wire"
 )
 
@@ -16,7 +17,7 @@ const talkVTT = "WEBVTT\n\n00:00.000 --> 00:00.400\n<v Ada>one two three four fi
 	"00:00.600 --> 00:00.800\n<v Bob>seven\n"
 
 // startTalk serves one file room "talk" (a frame every tick, 2 s loop) on a fake clock.
-func startTalk(t *testing.T, cfg Config) (*testServer, *room, *fakeClock) {
+func startTalk(t *testing.T, cfg Config) (*testServer, *room, *fakeclock.Clock) {
 	t.Helper()
 	dir := t.TempDir()
 	ogg, vtt := filepath.Join(dir, "talk.ogg"), filepath.Join(dir, "talk.vtt")

@@ -10,11 +10,12 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/spacetui/spacetui/internal/fakeclock"
 	"github.com/spacetui/spacetui/transport/wire"
 )
 
 // startRoom runs a room on a fake clock until the test ends.
-func startRoom(t *testing.T, c *content, window time.Duration) (*room, *fakeClock) {
+func startRoom(t *testing.T, c *content, window time.Duration) (*room, *fakeclock.Clock) {
 	t.Helper()
 	clk := newFakeClock()
 	rm, err := newRoom("test", "Test", c, Config{Clock: clk, Logger: slog.New(slog.DiscardHandler), ReplayWindow: window}, new(atomic.Pointer[Faults]))
