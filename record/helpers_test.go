@@ -21,6 +21,7 @@ import (
 
 	"github.com/spacetui/spacetui/audio"
 	"github.com/spacetui/spacetui/internal/fakeclock"
+	"github.com/spacetui/spacetui/internal/webvtt"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -173,63 +174,21 @@ func ofType(lines []map[string]any, typ string) []map[string]any {
 	return out
 }
 
-type cue struct {
-	id         string
-	start, end time.Duration
-	voice      string
-	text       string
-}
-
-var (
-	timingRE = regexp.MustCompile(`^(\d{2,}):(\d{2}):(\d{2})\.(\d{3}) --> (\d{2,}):(\d{2}):(\d{2})\.(\d{3})$`)
-	voiceRE  = regexp.MustCompile(`^<v ([^>]+)>(.*)$`)
-)
-
-// parseVTT is a strict reader of what the Recorder writes: the header, then blocks of
-// an optional id, a timing line and one payload line with a voice span, in start order.
-func parseVTT(t testing.TB, path string) []cue {
+// readVTT reads a transcript the Recorder wrote, where every block must be a cue.
+func readVTT(t testing.TB, path string) []webvtt.Cue {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocks := strings.Split(strings.TrimRight(string(b), "\n"), "\n\n")
-	if blocks[0] != "WEBVTT" {
-		t.Fatalf("%s: header %q", path, blocks[0])
+	f, err := webvtt.Parse(b)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
-	ts := func(m []string) time.Duration {
-		h, _ := strconv.Atoi(m[0])
-		mi, _ := strconv.Atoi(m[1])
-		s, _ := strconv.Atoi(m[2])
-		ms, _ := strconv.Atoi(m[3])
-		return time.Duration(h)*time.Hour + time.Duration(mi)*time.Minute + time.Duration(s)*time.Second + time.Duration(ms)*time.Millisecond
+	if err := errors.Join(f.Malformed...); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
-	var cues []cue
-	for _, blk := range blocks[1:] {
-		lines := strings.Split(blk, "\n")
-		var c cue
-		if !strings.Contains(lines[0], "-->") {
-			c.id, lines = lines[0], lines[1:]
-		}
-		if len(lines) != 2 {
-			t.Fatalf("%s: cue %q: want a timing line and one payload line", path, blk)
-		}
-		m := timingRE.FindStringSubmatch(lines[0])
-		if m == nil {
-			t.Fatalf("%s: timing line %q", path, lines[0])
-		}
-		c.start, c.end = ts(m[1:5]), ts(m[5:9])
-		v := voiceRE.FindStringSubmatch(lines[1])
-		if v == nil {
-			t.Fatalf("%s: payload %q has no voice span", path, lines[1])
-		}
-		c.voice, c.text = v[1], v[2]
-		if c.end <= c.start || len(cues) > 0 && c.start < cues[len(cues)-1].start {
-			t.Fatalf("%s: cue %q out of order", path, blk)
-		}
-		cues = append(cues, c)
-	}
-	return cues
+	return f.Cues
 }
 
 // faultFS is an Options.Create that makes real files but fails on demand: once budget

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spacetui/spacetui/audio"
+	"github.com/spacetui/spacetui/internal/webvtt"
 	"github.com/spacetui/spacetui/transport"
 )
 
@@ -196,11 +197,11 @@ func TestTimeline(t *testing.T) {
 	}
 
 	// The transcript: final segments as cues on the recording's timeline.
-	cues := parseVTT(t, filepath.Join(dir, "transcript.vtt"))
-	wantCues := []cue{
-		{"c1", 200 * time.Millisecond, 3 * time.Second, "Ada", "Welcome back &lt;all&gt; &amp; you"},
-		{"c2", 4 * time.Second, 8 * time.Second, "../Grace", "Retry storms"},
-		{"c3", 14 * time.Second, 17 * time.Second, "Ada", "After the restart."},
+	cues := readVTT(t, filepath.Join(dir, "transcript.vtt"))
+	wantCues := []webvtt.Cue{
+		{ID: "c1", Start: 200 * time.Millisecond, End: 3 * time.Second, Voice: "Ada", Text: "Welcome back <all> & you"},
+		{ID: "c2", Start: 4 * time.Second, End: 8 * time.Second, Voice: "../Grace", Text: "Retry storms"},
+		{ID: "c3", Start: 14 * time.Second, End: 17 * time.Second, Voice: "Ada", Text: "After the restart."},
 	}
 	if len(cues) != len(wantCues) {
 		t.Fatalf("cues %+v, want %+v", cues, wantCues)

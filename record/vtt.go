@@ -21,7 +21,9 @@ func vttTime(samples int64) string {
 // vttCue formats one cue block, the blank line before it included, so that it is written
 // whole. id, voice and text must be sanitized already: they hold no line breaks.
 func vttCue(id string, start, end int64, voice, text string) []byte {
-	id = strings.ReplaceAll(id, "-->", "->") // the arrow would make the id a timing line
+	for strings.Contains(id, "-->") { // the arrow would make the id a timing line
+		id = strings.ReplaceAll(id, "-->", "->") // once is not enough: "--->" becomes "-->"
+	}
 	var b strings.Builder
 	b.WriteString("\n")
 	if id != "" {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spacetui/spacetui/audio"
+	"github.com/spacetui/spacetui/internal/webvtt"
 	"github.com/spacetui/spacetui/transport"
 	"github.com/spacetui/spacetui/transport/wire"
 )
@@ -66,9 +67,9 @@ func newContent(ogg, vtt []byte) (*content, error) {
 	if err != nil {
 		return nil, err
 	}
-	var cues []cue
+	var cues []webvtt.Cue
 	if vtt != nil {
-		if cues, err = parseVTT(vtt); err != nil {
+		if cues, err = parseCaptions(vtt); err != nil {
 			return nil, err
 		}
 	}
@@ -189,20 +190,20 @@ func speakerID(name string) string {
 
 // placeCues puts the cues on the file's time line, in start order, dropping those that
 // start after the file ends and cutting those that run past it.
-func (c *content) placeCues(cues []cue) {
-	sort.SliceStable(cues, func(i, j int) bool { return cues[i].start < cues[j].start })
+func (c *content) placeCues(cues []webvtt.Cue) {
+	sort.SliceStable(cues, func(i, j int) bool { return cues[i].Start < cues[j].Start })
 	end := c.duration()
 	for _, q := range cues {
-		if q.start >= end {
+		if q.Start >= end {
 			continue
 		}
-		q.end = min(q.end, end)
+		q.End = min(q.End, end)
 		c.cues = append(c.cues, roomCue{
 			id:      "c" + strconv.Itoa(len(c.cues)+1),
-			speaker: c.speakerIndex(q.voice),
-			startMs: q.start.Milliseconds(),
-			endMs:   q.end.Milliseconds(),
-			words:   strings.Fields(q.text),
+			speaker: c.speakerIndex(q.Voice),
+			startMs: q.Start.Milliseconds(),
+			endMs:   q.End.Milliseconds(),
+			words:   strings.Fields(q.Text),
 		})
 	}
 }

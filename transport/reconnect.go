@@ -124,7 +124,9 @@ type Reconnector struct {
 	Policy Policy
 	Clock  Clock
 	// Rand returns a uniform float64 in [0, 1); nil uses math/rand/v2.
-	Rand   func() float64
+	Rand func() float64
+	// Logger receives the Reconnector's decisions and, as DialOptions.Logger (which it
+	// replaces), every attempt's log; nil discards them.
 	Logger *slog.Logger
 	// RetryNow, when it receives, cuts the current wait short. The attempt still counts
 	// against the backoff.
@@ -145,6 +147,7 @@ func (r *Reconnector) Run(ctx context.Context, emit func(Event)) error {
 		droppedAt   time.Time // when the last live connection failed; zero before the first
 		opts        = r.Opts
 	)
+	opts.Logger = r.log()
 	emit(State{State: StateConnecting})
 	for {
 		dialed := r.Clock.Now()
@@ -337,8 +340,5 @@ func (r *Reconnector) uniform(d time.Duration) time.Duration {
 }
 
 func (r *Reconnector) log() *slog.Logger {
-	if r.Logger != nil {
-		return r.Logger
-	}
-	return slog.Default()
+	return DialOptions{Logger: r.Logger}.Log()
 }

@@ -1,9 +1,12 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -262,8 +265,39 @@ func TestResumeCarriedToNextAttempt(t *testing.T) {
 			return &resumableConn{scriptConn: scriptConn{clock: clock, life: time.Second, err: errors.New("drop")}}, nil
 		})}
 	_ = r.Run(ctx, func(Event) {})
-	if got[0] != nil || got[1] == nil || got[1].Session != "s1" {
+	if got[0] != nil || got[1] == nil || got[1].Session != "s1" || got[1].Private != "the protocol's own" {
 		t.Fatalf("resume tokens %+v", got)
+	}
+}
+
+// Every attempt logs to the Reconnector's logger, and a Reconnector without one gives
+// each attempt a logger that discards, never the process's default.
+func TestLoggerReachesEachDial(t *testing.T) {
+	for _, withLogger := range []bool{true, false} {
+		var buf bytes.Buffer
+		ctx, cancel := context.WithCancel(context.Background())
+		r := &Reconnector{URL: "test://h/r", Policy: DefaultPolicy(), Clock: fakeclock.New(t0),
+			Opts: DialOptions{Logger: slog.New(slog.NewTextHandler(&buf, nil))}, // replaced
+			Dialer: DialerFunc(func(ctx context.Context, _ *url.URL, o DialOptions) (Conn, error) {
+				if o.Logger == nil {
+					t.Error("the attempt got no logger")
+				} else {
+					o.Logger.Info("attempt logs here")
+				}
+				cancel()
+				return nil, ctx.Err()
+			})}
+		var want bytes.Buffer
+		if withLogger {
+			r.Logger = slog.New(slog.NewTextHandler(&want, nil))
+		}
+		_ = r.Run(ctx, func(Event) {})
+		if buf.Len() != 0 {
+			t.Errorf("Opts.Logger got %q; the Reconnector's logger replaces it", buf.String())
+		}
+		if got := strings.Contains(want.String(), "attempt logs here"); got != withLogger {
+			t.Errorf("with a logger %v: the attempt's log reached it: %v (%q)", withLogger, got, want.String())
+		}
 	}
 }
 
@@ -272,8 +306,10 @@ type resumableConn struct {
 	resumed bool
 }
 
-func (c *resumableConn) Resume() *Resume { return &Resume{Session: "s1"} }
-func (c *resumableConn) Resumed() bool   { return c.resumed }
+func (c *resumableConn) Resume() *Resume {
+	return &Resume{Session: "s1", Private: "the protocol's own"}
+}
+func (c *resumableConn) Resumed() bool { return c.resumed }
 
 // A reconnect that could not resume reports one Gap covering the outage, before live; a
 // resumed one reports none (the server sends its own for what it no longer holds).

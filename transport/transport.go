@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"sort"
 	"sync"
@@ -23,10 +24,10 @@ type Resume struct {
 	Session string
 	Epoch   string
 	Last    map[string]uint32
-	// Speakers is the last roster, for a protocol that rejoins from scratch (LiveKit)
-	// to keep showing speakers who have not yet rejoined with it, rather than everyone
-	// leaving and coming back.
-	Speakers []Speaker
+	// Private is whatever else the protocol that made this Resume wants back on the next
+	// attempt (a protocol that rejoins from scratch may keep its last roster there). The
+	// Reconnector hands it back untouched; nothing else reads it.
+	Private any
 }
 
 // DialOptions are the per-attempt settings a Dialer receives.
@@ -35,12 +36,22 @@ type DialOptions struct {
 	Resume *Resume
 	// Token authenticates the listener where the protocol needs it. Never log it.
 	Token string
-	// APIKey and APISecret let a protocol that can mint its own tokens (LiveKit) make a
-	// listen-only one when Token is empty. Never log the secret.
-	APIKey    string
-	APISecret string
+	// Params are the values of the protocol's own Options, by Option.Name; an option
+	// not given is absent or empty. Never log the values of secret options.
+	Params map[string]string
+	// Logger receives the attempt's log, the protocol's and its libraries'; nil
+	// discards it.
+	Logger *slog.Logger
 	// InsecureSkipVerify turns TLS verification off; it is on by default.
 	InsecureSkipVerify bool
+}
+
+// Log returns the attempt's logger: Logger, or one that discards when it is nil.
+func (o DialOptions) Log() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 // Dialer makes one connection attempt to a room URL of its scheme.

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"errors"
 	"os"
-	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -11,37 +9,49 @@ import (
 )
 
 // dialFlags are the connection settings join and record share: the credential, and the
-// options of the protocol the room URL names.
+// options every registered protocol declares (transport.Options), one flag each.
 type dialFlags struct {
-	token     string
-	apiKey    string
-	apiSecret string
+	token  string
+	params map[string]*string // by option name
+	opts   []transport.Option
 }
 
 // register adds the flags to fs.
 func (f *dialFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.token, "token", "", "access token for the room (default: $SPACETUI_TOKEN)")
-	fs.StringVar(&f.apiKey, "api-key", "", "LiveKit: API key to mint a listen-only token with (default: $LIVEKIT_API_KEY)")
-	fs.StringVar(&f.apiSecret, "api-secret", "", "LiveKit: the API key's secret (default: $LIVEKIT_API_SECRET, better: others can read command lines)")
+	f.opts = transport.Options()
+	f.params = make(map[string]*string, len(f.opts))
+	for _, o := range f.opts {
+		usage := o.Usage
+		switch {
+		case o.Env != "" && o.Secret:
+			usage += " (default: $" + o.Env + ", better: others can read command lines)"
+		case o.Env != "":
+			usage += " (default: $" + o.Env + ")"
+		}
+		f.params[o.Name] = fs.String(o.Name, "", usage)
+	}
 }
 
-// options fills the flags from the environment, checks them against the room URL (a
-// LiveKit room cannot be joined without a token or an API key) and returns the dial
-// options of every attempt.
+// options fills the flags from the environment, has the protocol of the room URL check
+// them (a LiveKit room cannot be joined without a token or an API key) and returns the
+// dial options of every attempt.
 func (f *dialFlags) options(rawURL string) (transport.DialOptions, error) {
-	for _, v := range []struct {
-		flag *string
-		env  string
-	}{{&f.token, "SPACETUI_TOKEN"}, {&f.apiKey, "LIVEKIT_API_KEY"}, {&f.apiSecret, "LIVEKIT_API_SECRET"}} {
-		if *v.flag == "" {
-			*v.flag = os.Getenv(v.env)
+	if f.token == "" {
+		f.token = os.Getenv("SPACETUI_TOKEN")
+	}
+	opts := transport.DialOptions{Token: f.token, Params: make(map[string]string, len(f.opts))}
+	for _, o := range f.opts {
+		v := *f.params[o.Name]
+		if v == "" && o.Env != "" {
+			v = os.Getenv(o.Env)
+		}
+		if v != "" {
+			opts.Params[o.Name] = v
 		}
 	}
-	if (f.apiKey == "") != (f.apiSecret == "") {
-		return transport.DialOptions{}, usageError{errors.New("--api-key and --api-secret go together")}
+	if err := transport.Check(rawURL, opts); err != nil {
+		return transport.DialOptions{}, usageError{err}
 	}
-	if strings.HasPrefix(rawURL, "livekit") && f.token == "" && f.apiKey == "" {
-		return transport.DialOptions{}, usageError{errors.New("a LiveKit room needs --token (or $SPACETUI_TOKEN), or --api-key and --api-secret")}
-	}
-	return transport.DialOptions{Token: f.token, APIKey: f.apiKey, APISecret: f.apiSecret}, nil
+	return opts, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spacetui/spacetui/internal/webvtt"
 )
 
 // probeDuration validates an Ogg Opus file with ffprobe and opusinfo and returns its
@@ -234,17 +237,16 @@ func TestRecordCuesAlignWithSpeech(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f, err := webvtt.Parse(vtt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(f.Malformed...); err != nil {
+		t.Fatalf("transcript.vtt: %v", err)
+	}
 	cues := 0
-	for _, line := range strings.Split(string(vtt), "\n") {
-		start, _, ok := strings.Cut(line, " --> ")
-		if !ok {
-			continue
-		}
-		c, err := time.Parse("15:04:05.000", start)
-		if err != nil {
-			t.Fatalf("cue time %q: %v", start, err)
-		}
-		at := float64(c.Hour()*3600+c.Minute()*60+c.Second()) + float64(c.Nanosecond())/1e9
+	for _, c := range f.Cues {
+		at := c.Start.Seconds()
 		if at < 0.5 {
 			continue // a cue already under way at the join starts at 0 by definition
 		}

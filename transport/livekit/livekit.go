@@ -79,10 +79,48 @@ const (
 	AttrFinal            = "lk.transcription_final"
 )
 
+// The names of this protocol's options (transport.Option), the keys of
+// transport.DialOptions.Params.
+const (
+	OptAPIKey    = "api-key"
+	OptAPISecret = "api-secret"
+)
+
 func init() {
-	d := transport.DialerFunc(Dial)
-	transport.Register("livekit", d)
-	transport.Register("livekit+wss", d)
+	transport.Register("livekit", dialer{})
+	transport.Register("livekit+wss", dialer{})
+}
+
+// dialer is the transport.Dialer of both schemes; it declares the API key and secret a
+// listen-only token can be minted with.
+type dialer struct{}
+
+var (
+	_ transport.Dialer       = dialer{}
+	_ transport.Configurable = dialer{}
+)
+
+func (dialer) Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transport.Conn, error) {
+	return Dial(ctx, u, opts)
+}
+
+func (dialer) Options() []transport.Option {
+	return []transport.Option{
+		{Name: OptAPIKey, Env: "LIVEKIT_API_KEY", Usage: "LiveKit: API key to mint a listen-only token with"},
+		{Name: OptAPISecret, Env: "LIVEKIT_API_SECRET", Usage: "LiveKit: the API key's secret", Secret: true},
+	}
+}
+
+// Check wants a token, or an API key and its secret to mint one with.
+func (dialer) Check(_ *url.URL, opts transport.DialOptions) error {
+	key, secret := opts.Params[OptAPIKey], opts.Params[OptAPISecret]
+	if (key == "") != (secret == "") {
+		return errors.New("--api-key and --api-secret go together")
+	}
+	if opts.Token == "" && key == "" {
+		return errors.New("a LiveKit room needs --token (or $SPACETUI_TOKEN), or --api-key and --api-secret")
+	}
+	return nil
 }
 
 // Endpoint splits a livekit:// or livekit+wss:// room URL into the server URL the SDK
@@ -122,15 +160,18 @@ func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transpor
 	if err != nil {
 		return nil, err
 	}
-	c := newConn(u.Host, opts.Resume, time.Now())
+	log := opts.Log().With("livekit", u.Host)
+	routePion(log)
+	c := newConn(u.Host, log, opts.Resume, time.Now())
+	key, secret := opts.Params[OptAPIKey], opts.Params[OptAPISecret]
 	hide(opts.Token)
-	hide(opts.APISecret)
+	hide(secret)
 	token := opts.Token
 	if token == "" {
-		if opts.APIKey == "" || opts.APISecret == "" {
+		if key == "" || secret == "" {
 			return nil, fmt.Errorf("%s: a LiveKit room needs --token (or SPACETUI_TOKEN), or --api-key and --api-secret: %w", u.Host, transport.ErrUnauthorized)
 		}
-		if token, err = ListenerToken(opts.APIKey, opts.APISecret, roomName, c.identity); err != nil {
+		if token, err = ListenerToken(key, secret, roomName, c.identity); err != nil {
 			return nil, fmt.Errorf("mint a listener token: %w", err)
 		}
 	}
@@ -142,7 +183,8 @@ func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transpor
 	c.room = room
 	joinCtx, cancel := context.WithTimeout(ctx, JoinTimeout)
 	defer cancel()
-	if err := room.JoinWithContextAndToken(joinCtx, server, token, lksdk.WithAutoSubscribe(true)); err != nil {
+	if err := room.JoinWithContextAndToken(joinCtx, server, token, lksdk.WithAutoSubscribe(true),
+		lksdk.WithLogger(SDKLogger(log))); err != nil {
 		room.Disconnect()
 		c.shut()
 		return nil, classifyJoin(err, u.Host)
@@ -209,10 +251,10 @@ type Conn struct {
 	disconnected bool
 }
 
-func newConn(host string, prev *transport.Resume, now time.Time) *Conn {
+func newConn(host string, log *slog.Logger, prev *transport.Resume, now time.Time) *Conn {
 	c := &Conn{
 		host:     host,
-		log:      logger.With("livekit", host),
+		log:      log,
 		events:   make(chan transport.Event, queueLen),
 		failed:   make(chan struct{}),
 		closed:   make(chan struct{}),
@@ -223,8 +265,10 @@ func newConn(host string, prev *transport.Resume, now time.Time) *Conn {
 		segStart: map[string]time.Duration{},
 		clock:    newMapper(prev, now),
 	}
-	if prev != nil && len(prev.Speakers) > 0 {
-		c.carried, c.carryEnd = slices.Clone(prev.Speakers), now.Add(RosterGrace)
+	if prev != nil {
+		if r, ok := prev.Private.(roster); ok && len(r) > 0 {
+			c.carried, c.carryEnd = slices.Clone(r), now.Add(RosterGrace)
+		}
 	}
 	if prev != nil && prev.Session != "" {
 		c.identity = prev.Session
@@ -334,14 +378,19 @@ func (c *Conn) shut() {
 	c.once.Do(func() { close(c.closed) })
 }
 
-// Resume hands the next attempt this client's identity, room clock and sequences.
+// Resume hands the next attempt this client's identity, room clock and sequences, and
+// the roster it keeps showing while the speakers rejoin.
 func (c *Conn) Resume() *transport.Resume {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r := c.clock.resume(c.identity)
-	r.Speakers = slices.Clone(c.roster)
+	r.Private = roster(slices.Clone(c.roster))
 	return r
 }
+
+// roster is the last roster of a Conn, which the next one keeps showing for
+// RosterGrace (transport.Resume.Private).
+type roster []transport.Speaker
 
 // Resumed is false: a new LiveKit connection never continues the previous one.
 func (c *Conn) Resumed() bool { return false }

@@ -19,15 +19,12 @@ import (
 	"github.com/spacetui/spacetui/transport/transporttest"
 )
 
-func TestMain(m *testing.M) {
-	// The SDK's logger is process-wide: set it once, before any client starts.
-	livekit.SetLogger(slog.New(slog.NewTextHandler(os.Stderr, nil)))
-	m.Run()
+func opts(s *lktest.Server) transport.DialOptions {
+	return transport.DialOptions{Params: map[string]string{livekit.OptAPIKey: s.APIKey, livekit.OptAPISecret: s.APISecret}}
 }
 
-func opts(s *lktest.Server) transport.DialOptions {
-	return transport.DialOptions{APIKey: s.APIKey, APISecret: s.APISecret}
-}
+// logger is for the Reconnectors of these tests; the contract suite brings its own.
+var logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 
 // TestContract runs the transport contract, the same suite as for the reference
 // server, against a LiveKit room with the demo's speakers publishing.
@@ -50,7 +47,7 @@ func TestActiveSpeakersHint(t *testing.T) {
 	lktest.PublishT(t, s, "hint")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	rc := &transport.Reconnector{URL: s.RoomURL("hint"), Opts: opts(s), Policy: transport.DefaultPolicy(), Clock: transport.SystemClock{}}
+	rc := &transport.Reconnector{URL: s.RoomURL("hint"), Opts: opts(s), Policy: transport.DefaultPolicy(), Clock: transport.SystemClock{}, Logger: logger}
 	roster := map[string]bool{}
 	heard := map[string]bool{}
 	err := rc.Run(ctx, func(ev transport.Event) {
@@ -106,7 +103,7 @@ func TestRoomFullIsOverload(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
 	defer cancel()
-	rc := &transport.Reconnector{URL: s.RoomURL("full"), Opts: opts(s), Policy: transport.DefaultPolicy(), Clock: transport.SystemClock{}}
+	rc := &transport.Reconnector{URL: s.RoomURL("full"), Opts: opts(s), Policy: transport.DefaultPolicy(), Clock: transport.SystemClock{}, Logger: logger}
 	var states []transport.State
 	if err := rc.Run(ctx, func(ev transport.Event) {
 		if st, ok := ev.(transport.State); ok {
@@ -150,7 +147,7 @@ func testServerRestart(t *testing.T, outage time.Duration) {
 	events := make(chan transport.Event, 4096)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	rc := &transport.Reconnector{URL: s.RoomURL("restart"), Opts: opts(s), Policy: transport.DefaultPolicy(), Clock: transport.SystemClock{}}
+	rc := &transport.Reconnector{URL: s.RoomURL("restart"), Opts: opts(s), Policy: transport.DefaultPolicy(), Clock: transport.SystemClock{}, Logger: logger}
 	go func() {
 		done <- rc.Run(ctx, func(ev transport.Event) {
 			select {

@@ -14,20 +14,24 @@ import (
 	lksdk "github.com/livekit/server-sdk-go/v2"
 )
 
-// logger is where this package and, through SetLogger, the SDK and pion write.
-var logger = slog.Default()
+// pion, which the SDK drives, logs only through the SDK's process-wide logger: the SDK
+// builds each peer connection's LoggerFactory from it, and lksdk.WithLogger, which Dial
+// gives each connection for everything else, does not reach it. So Dial has to call
+// lksdk.SetLogger, and does so once, with the first connection's logger: the SDK reads
+// that variable from its own goroutines without a lock, so setting it on every Dial
+// would race with the connections already up. A process joins one room (the load tester
+// aside, whose connections share one logger), so this is the connection's logger too.
+var pionOnce sync.Once
 
-// SetLogger sends this package's, the SDK's and pion's logs to l (the log file with the
-// TUI), never to the terminal. The SDK's own decisions (joins, resumes) are kept at
-// Info; pion's chatter below Warn is dropped; tokens are redacted, as the SDK logs
-// them in its join plans.
-func SetLogger(l *slog.Logger) {
-	logger = l
-	lksdk.SetLogger(SDKLogger(l))
+// routePion points pion's logs at l, on the first call only.
+func routePion(l *slog.Logger) {
+	pionOnce.Do(func() { lksdk.SetLogger(SDKLogger(l)) })
 }
 
 // SDKLogger adapts l for the SDK (lksdk.SetLogger, WithLogger, a track's SetLogger),
-// filtered and redacted as SetLogger says.
+// never the terminal: the SDK's own decisions (joins, resumes) are kept at Info, pion's
+// chatter below Warn is dropped, and tokens are redacted, as the SDK logs them in its
+// join plans.
 func SDKLogger(l *slog.Logger) protologger.Logger {
 	return protologger.LogRLogger(logr.FromSlogHandler(&sdkHandler{next: l.Handler()}))
 }

@@ -180,8 +180,6 @@ func TestMapperCarriesAcrossConns(t *testing.T) {
 // The SDK logs its join plans with the token in them: it must never reach a log.
 func TestSDKLogsHaveNoTokens(t *testing.T) {
 	var buf bytes.Buffer
-	SetLogger(slog.New(slog.NewTextHandler(&buf, nil)))
-	defer SetLogger(slog.Default())
 	tok, err := ListenerToken("key", strings.Repeat("s", 32), "demo", "id")
 	if err != nil {
 		t.Fatal(err)
@@ -226,5 +224,37 @@ func TestSegmentOf(t *testing.T) {
 	}
 	if _, _, track := segmentOf(tests[0].attrs, ""); track != "TR_1" {
 		t.Errorf("track %q", track)
+	}
+}
+
+// The API key and secret are this protocol's options, and a room cannot be joined
+// without them or a token: said at once, in the command line's words.
+func TestCheck(t *testing.T) {
+	u, _ := url.Parse("livekit://h:7880/demo")
+	tests := []struct {
+		opts transport.DialOptions
+		want string
+	}{
+		{transport.DialOptions{Token: "t"}, ""},
+		{transport.DialOptions{Params: map[string]string{OptAPIKey: "k", OptAPISecret: "s"}}, ""},
+		{transport.DialOptions{}, "a LiveKit room needs --token (or $SPACETUI_TOKEN), or --api-key and --api-secret"},
+		{transport.DialOptions{Token: "t", Params: map[string]string{OptAPIKey: "k"}}, "--api-key and --api-secret go together"},
+		{transport.DialOptions{Params: map[string]string{OptAPISecret: "s"}}, "--api-key and --api-secret go together"},
+	}
+	var d dialer
+	for _, tt := range tests {
+		err := d.Check(u, tt.opts)
+		if got := fmt.Sprint(err); tt.want == "" && err != nil || tt.want != "" && got != tt.want {
+			t.Errorf("Check(%+v) = %v, want %q", tt.opts, err, tt.want)
+		}
+	}
+	var secret []string
+	for _, o := range d.Options() {
+		if o.Secret {
+			secret = append(secret, o.Name+"="+o.Env)
+		}
+	}
+	if fmt.Sprint(secret) != "[api-secret=LIVEKIT_API_SECRET]" {
+		t.Errorf("secret options %v", secret)
 	}
 }

@@ -81,7 +81,7 @@ func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transpor
 		c.CloseNow()
 		return nil, classifyClose(err, u.Host)
 	}
-	conn := &Conn{ws: c, host: u.Host, tracks: map[uint16]string{}, last: map[string]uint32{}}
+	conn := &Conn{ws: c, host: u.Host, log: opts.Log(), tracks: map[uint16]string{}, last: map[string]uint32{}}
 	conn.room = transport.RoomInfo{
 		ID:        transport.Sanitize(hello.Room.ID, wire.MaxNameRunes),
 		Title:     transport.Sanitize(hello.Room.Title, wire.MaxNameRunes),
@@ -152,6 +152,7 @@ type Conn struct {
 
 	ws      *websocket.Conn
 	host    string
+	log     *slog.Logger
 	room    transport.RoomInfo
 	tracks  map[uint16]string // track number -> speaker id, from the roster
 	last    map[string]uint32 // speaker id -> last sequence received, for resume
@@ -204,7 +205,7 @@ func (c *Conn) readOne(ctx context.Context) error {
 	v, err := wire.Unmarshal(b)
 	if err != nil {
 		if !errors.Is(err, wire.ErrUnknownKind) {
-			slog.Warn("ignoring malformed control message", "host", c.host, "err", err)
+			c.log.Warn("ignoring malformed control message", "host", c.host, "err", err)
 		}
 		return nil
 	}
@@ -246,7 +247,7 @@ func (c *Conn) onAudio(b []byte) {
 	frames, err := wire.ParseAudio(c.frames[:0], b)
 	c.frames = frames[:0]
 	if err != nil {
-		slog.Warn("ignoring malformed audio message", "host", c.host, "err", err)
+		c.log.Warn("ignoring malformed audio message", "host", c.host, "err", err)
 		return
 	}
 	for _, f := range frames {
