@@ -11,9 +11,10 @@
 // time; every gap is logged in events.jsonl.
 //
 // A Recorder writes on a goroutine of its own, so that Event and WriteMixed never wait
-// for the disk. Every 250 ms of wall time that goroutine writes the pending Ogg pages, so
-// a recording cut off by a crash plays to within half a second of the crash. A failed
-// write stops the recording, leaving every file valid up to its last whole page or line.
+// for the disk. Every 100 ms of wall time (flushEvery) that goroutine writes the pending
+// Ogg pages, so a recording cut off by a crash plays to within half a second of the
+// crash. A failed write stops the recording, leaving every file valid up to its last
+// whole page or line.
 //
 // record sees only transport's event types and the pure Go parts of audio, so it builds
 // without cgo.
