@@ -103,10 +103,10 @@ type Snapshot struct {
 // goroutine, started by Start, runs at the sink's pace; everything else may be called
 // from any goroutine.
 type Pipeline struct {
-	sink    Sink
-	clock   Clock
-	log     *slog.Logger
-	mix     atomic.Pointer[mixRecording]
+	sink  Sink
+	clock Clock
+	log   *slog.Logger
+	mix   atomic.Pointer[mixRecording]
 
 	volume    atomic.Int32
 	muted     atomic.Bool

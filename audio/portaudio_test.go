@@ -9,7 +9,7 @@ import (
 )
 
 // TestPortAudioSink plays half a second to the default device. It needs a sound device;
-// CI provides PulseAudio with a null sink (see DESIGN.md), elsewhere it skips.
+// CI provides PulseAudio with a null sink (scripts/pulse-null.sh), elsewhere it skips.
 func TestPortAudioSink(t *testing.T) {
 	devs, err := Devices()
 	if err != nil || len(devs) == 0 {

@@ -1,12 +1,13 @@
 // Package ui is the terminal user interface of a joined room: a Bubble Tea v2 model that
-// turns transport events and playback snapshots into the screen of DESIGN.md (header,
-// speakers, transcript, status line, key help) and turns keys into playback controls.
+// turns transport events and playback snapshots into the screen (header, speakers,
+// transcript, status line, key help; see the README) and turns keys into playback
+// controls. Frontend runs it on a session.Hub (docs/architecture.md).
 //
 // ui owns the screen's state only: what has been said, what is shown, where the user has
-// scrolled to and which speaker is selected. The audio pipeline belongs to the session,
-// which the model reads through Playback on a 20 Hz tick and controls through its
-// setters; network events arrive as tea messages from Options.Events. ui sees transport's
-// event types and nothing else of the network.
+// scrolled to and which speaker is selected. The audio belongs to the session hub, which
+// the model reads through Playback on a 20 Hz tick and controls through its setters;
+// network events arrive as tea messages from Options.Events. ui sees transport's event
+// types and nothing else of the network.
 package ui
 
 import (

@@ -34,7 +34,8 @@ type usageError struct{ error }
 
 func (e usageError) Unwrap() error { return e.error }
 
-// exitCode maps run's error to the exit status of DESIGN.md and prints it as one line.
+// exitCode maps run's error to the exit status the README documents (0 done, 1 error,
+// 2 usage) and prints it as one line.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return 0

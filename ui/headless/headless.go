@@ -138,7 +138,7 @@ func (o jsonOutput) stats(st session.Snapshot) {
 // textOutput prints one human line per transition, final caption and stats tick.
 type textOutput struct {
 	w        io.Writer
-	progress io.Writer         // the capture's progress lines (stderr), or io.Discard
+	progress io.Writer // the capture's progress lines (stderr), or io.Discard
 	now      func() time.Time
 	names    map[string]string // speaker id -> display name
 	title    string

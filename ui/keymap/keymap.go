@@ -26,7 +26,7 @@ type KeyMap struct {
 	volume key.Binding
 }
 
-// Default returns the bindings of DESIGN.md.
+// Default returns the bindings the README lists.
 func Default() KeyMap {
 	return KeyMap{
 		Mute:        key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mute")),

@@ -1,5 +1,5 @@
-// Package statusbar draws the status line: the connection state in the words of
-// DESIGN.md and what comes next, the playback figures, the output device or its error,
+// Package statusbar draws the status line: the connection state in a listener's words
+// (docs/reliability.md) and what comes next, the playback figures, the output device or its error,
 // and the recording indicator.
 package statusbar
 
