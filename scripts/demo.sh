@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$PATH:/usr/local/go/bin"
-go build -o bin/spacetui ./cmd/spacetui
+go build -buildvcs=auto -o bin/spacetui ./cmd/spacetui
 exec bin/spacetui demo "$@"

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur="${1:-60s}"
-go build -o bin/spacetui ./cmd/spacetui
+go build -buildvcs=auto -o bin/spacetui ./cmd/spacetui
 out=$(mktemp -d)
 if [ "${2:-}" = livekit ]; then
   . scripts/lkdemo.sh

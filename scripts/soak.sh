@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur="${1:-1h}"; out="${2:-soak.tsv}"
-go build -o bin/spacetui ./cmd/spacetui
+go build -buildvcs=auto -o bin/spacetui ./cmd/spacetui
 dir=$(mktemp -d)
 if [ "${3:-}" = livekit ]; then
   . scripts/lkdemo.sh

@@ -22,7 +22,7 @@ go vet ./...
 done_stage
 
 stage "build"
-go build -o bin/spacetui ./cmd/spacetui
+go build -buildvcs=auto -o bin/spacetui ./cmd/spacetui
 CGO_ENABLED=0 go build -o /dev/null ./cmd/spacetui
 done_stage
 

@@ -26,7 +26,8 @@ import (
 	"github.com/spacetui/spacetui/ui/headless"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
+// version is set at build time with -ldflags "-X main.version=..."; version.go appends
+// the commit the binary was built from.
 var version = "dev"
 
 // usageError marks a mistake on the command line: exit status 2.
@@ -273,8 +274,8 @@ func newRecord(std ioSet) *cobra.Command {
   DIR/room.json              the room, the start time and the client version
 
 Time 0 is the moment of joining; outages become silence in every file and a logged gap,
-so files and captions stay aligned with the room clock. Pages reach the disk at least
-every 500 ms, so even a kill -9 leaves playable files; SIGINT/SIGTERM finalize cleanly.
+so files and captions stay aligned with the room clock. Pages reach the files at least
+every 100 ms, so even a kill -9 leaves playable files; SIGINT/SIGTERM finalize cleanly.
 A DIR that exists and is not empty is never written into: DIR-2, DIR-3, ... is used
 unless --force. Progress goes to stderr every 5 s (JSON "record" events with --json).`,
 		Example: `  spacetui record ws://127.0.0.1:8080/rooms/demo -o capture --for 1h

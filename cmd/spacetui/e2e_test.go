@@ -43,7 +43,8 @@ func (b *build) get(t *testing.T, env ...string) string {
 			return
 		}
 		b.path = filepath.Join(dir, "spacetui")
-		cmd := exec.Command("go", "build", "-o", b.path, ".")
+		// -buildvcs=auto names the commit in --version even where GOFLAGS turns it off.
+		cmd := exec.Command("go", "build", "-buildvcs=auto", "-o", b.path, ".")
 		cmd.Env = append(os.Environ(), env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.err = fmt.Errorf("%v go build: %v\n%s", env, err, out)
@@ -347,5 +348,22 @@ func TestTUIThroughARestart(t *testing.T) {
 	t.Logf("after the restart:\n%s", screen)
 	if !strings.Contains(screen, "● LIVE") || strings.Contains(screen, "OFFLINE") {
 		t.Errorf("after the restart the header should say LIVE again")
+	}
+}
+
+// TestVersionNamesTheCommit: a binary built from a checkout says which commit it is, in
+// --version (and so in room.json).
+func TestVersionNamesTheCommit(t *testing.T) {
+	bin := spacetuiBin(t)
+	head, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		t.Skipf("not a git checkout, so the build names no commit: %v", err)
+	}
+	out, err := exec.Command(bin, "--version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("--version: %v\n%s", err, out)
+	}
+	if want := "commit " + strings.TrimSpace(string(head)); !strings.Contains(string(out), want) {
+		t.Errorf("--version = %q, want it to name %q", out, want)
 	}
 }
