@@ -179,7 +179,9 @@ func (r *Reconnector) Run(ctx context.Context, emit func(Event)) error {
 		cls, reason := classify(err)
 		if cls == classPermanent {
 			r.log().Warn("giving up: permanent refusal", "url", r.URL, "reason", reason, "err", err)
-			emit(State{State: StateEnded, Reason: reason, Detail: err.Error()})
+			// A refusal's words may be the server's: a State made here is cleaned as
+			// it is made, as a protocol cleans the events it makes.
+			emit(Clean(State{State: StateEnded, Reason: reason, Detail: err.Error()}))
 			return err
 		}
 		now := r.Clock.Now()
@@ -187,14 +189,14 @@ func (r *Reconnector) Run(ctx context.Context, emit func(Event)) error {
 			outageStart = now
 		}
 		if g := r.Policy.GiveUpAfter; g > 0 && now.Sub(outageStart) >= g {
-			emit(State{State: StateEnded, Reason: reason, Detail: "gave up: " + err.Error()})
+			emit(Clean(State{State: StateEnded, Reason: reason, Detail: "gave up: " + err.Error()}))
 			return &GiveUpError{After: now.Sub(outageStart), Last: err}
 		}
 		attempt++
 		wait := r.backoff(cls, attempt, now.Sub(outageStart), err)
 		r.log().Info("reconnect scheduled", "url", r.URL, "reason", reason, "attempt", attempt,
 			"retry_in", wait.Round(time.Millisecond), "err", err)
-		emit(State{State: StateReconnecting, Reason: reason, Attempt: attempt, RetryIn: wait, Detail: err.Error()})
+		emit(Clean(State{State: StateReconnecting, Reason: reason, Attempt: attempt, RetryIn: wait, Detail: err.Error()}))
 		select {
 		case <-ctx.Done():
 			return nil

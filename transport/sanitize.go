@@ -13,6 +13,13 @@ import (
 // white space to one space and trims; and it truncates to max runes (0: no limit), ending
 // a truncated string with an ellipsis.
 func Sanitize(s string, max int) string {
+	if isClean(s, max) {
+		return s
+	}
+	return sanitize(s, max)
+}
+
+func sanitize(s string, max int) string {
 	kept := make([]rune, 0, min(len(s), 1024))
 	space := false
 	for i := 0; i < len(s); {
@@ -38,6 +45,31 @@ func Sanitize(s string, max int) string {
 		}
 	}
 	return strings.TrimRight(string(kept), " ")
+}
+
+// isClean reports whether Sanitize(s, max) would return s unchanged: every rune printable
+// and kept, single spaces between words only, no more than max runes. It lets Sanitize
+// return a clean string, the usual case, without allocating.
+func isClean(s string, max int) bool {
+	n := 0
+	space := true // a leading space is not clean
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		n++
+		switch {
+		case r == ' ':
+			if space {
+				return false
+			}
+			space = true
+		case unicode.IsSpace(r), r == utf8.RuneError && size <= 1, !unicode.IsPrint(r), isBidiControl(r):
+			return false
+		default:
+			space = false
+		}
+	}
+	return (n == 0 || !space) && (max <= 0 || n <= max)
 }
 
 // escapeLen returns how many bytes after an ESC belong to the sequence it starts: a CSI

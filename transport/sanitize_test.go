@@ -44,6 +44,9 @@ func FuzzSanitize(f *testing.F) {
 	for _, s := range []string{"\x1b[2J\x1b[H", "a\u202eb", "\x9b1;1H", "ok", "\x1b]52;c;aGk=\x07"} {
 		f.Add(s, 10)
 	}
+	for _, s := range []string{"a b", " a", "a ", "a  b", "a\u00a0b", "abcde", "\ufffd", "\xff"} {
+		f.Add(s, 5)
+	}
 	f.Fuzz(func(t *testing.T, s string, max int) {
 		max %= 1000
 		if max < 0 {
@@ -64,8 +67,21 @@ func FuzzSanitize(f *testing.F) {
 		if strings.HasPrefix(got, " ") || strings.HasSuffix(got, " ") {
 			t.Fatalf("untrimmed: %q", got)
 		}
-		if Sanitize(got, max) != got {
+		if Sanitize(got, max) != got || !isClean(got, max) {
 			t.Fatalf("not idempotent: %q", got)
 		}
+		if isClean(s, max) && sanitize(s, max) != s {
+			t.Fatalf("taken as clean, but cleaning changes it: %q -> %q", s, sanitize(s, max))
+		}
 	})
+}
+
+// A clean string comes back as it is, without allocating: every audio frame's speaker
+// ID is cleaned.
+func TestSanitizeCleanDoesNotAllocate(t *testing.T) {
+	for _, s := range []string{"ada", "Grâce Hopper", "日本 🎙"} {
+		if n := testing.AllocsPerRun(100, func() { _ = Sanitize(s, MaxNameRunes) }); n != 0 {
+			t.Errorf("Sanitize(%q): %v allocations", s, n)
+		}
+	}
 }

@@ -6,7 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/spacetui/spacetui/transport/wire"
+	"github.com/spacetui/spacetui/transport"
 )
 
 // clean reports whether s is fit for the screen: no control or format characters,
@@ -23,7 +23,8 @@ func clean(s string, max int) bool {
 	return true
 }
 
-// Participant and room metadata are whatever a publisher or an admin set.
+// Participant and room metadata are whatever a publisher or an admin set; what the
+// Conn makes of them leaves it clean.
 func FuzzMetadata(f *testing.F) {
 	f.Add("host", `{"role":"speaker","title":"Town hall"}`, "room")
 	f.Add("", `{"role":"\u001b[31mred","title":"\u202eevil"}`, "r")
@@ -33,11 +34,13 @@ func FuzzMetadata(f *testing.F) {
 		if attr != "" {
 			attrs["role"] = attr
 		}
-		if r := roleOf(attrs, metadata); !clean(r, wire.MaxNameRunes) {
-			t.Fatalf("role %q", r)
+		r := transport.Clean(transport.Roster{Speakers: []transport.Speaker{{ID: "s", Role: roleOf(attrs, metadata)}}}).(transport.Roster)
+		if role := r.Speakers[0].Role; !clean(role, transport.MaxNameRunes) {
+			t.Fatalf("role %q", role)
 		}
-		if title := roomTitle(metadata, "room"); !clean(title, wire.MaxNameRunes) {
-			t.Fatalf("title %q", title)
+		info := transport.Clean(transport.RoomInfo{ID: name, Title: roomTitle(metadata, name)}).(transport.RoomInfo)
+		if !clean(info.Title, transport.MaxNameRunes) {
+			t.Fatalf("title %q", info.Title)
 		}
 	})
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
 
+	"github.com/spacetui/spacetui/audio"
 	"github.com/spacetui/spacetui/transport"
 	"github.com/spacetui/spacetui/transport/wire"
 )
@@ -198,7 +199,7 @@ func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transpor
 // ("invalid token: eyJ..."): it is cut out before the message goes anywhere. A minted
 // token is a JWT, which redact finds by its shape; Dial registers a given one.
 func classifyJoin(err error, host string) error {
-	msg := transport.Sanitize(redact(err.Error()), 200)
+	msg := transport.Sanitize(redact(err.Error()), transport.MaxDetailRunes)
 	low := strings.ToLower(msg)
 	switch {
 	case errors.Is(err, lksdk.ErrCannotConnectSignal):
@@ -297,7 +298,7 @@ func (c *Conn) callbacks() *lksdk.RoomCallback {
 		ids := make([]string, 0, len(ps))
 		for _, p := range ps {
 			if _, local := p.(*lksdk.LocalParticipant); !local {
-				ids = append(ids, transport.Sanitize(p.Identity(), wire.MaxNameRunes))
+				ids = append(ids, p.Identity())
 			}
 		}
 		c.queue(transport.ActiveSpeakers{IDs: ids})
@@ -310,7 +311,7 @@ func (c *Conn) callbacks() *lksdk.RoomCallback {
 
 // joined queues the room and its roster, then lets the track readers go.
 func (c *Conn) joined() {
-	c.log.Info("joined LiveKit room", "room", transport.Sanitize(c.room.Name(), wire.MaxNameRunes), "identity", c.identity)
+	c.log.Info("joined LiveKit room", "room", c.room.Name(), "identity", c.identity)
 	if c.carried != nil { // read before the refresher may clear it
 		time.AfterFunc(time.Until(c.carryEnd), c.kick) // drop who did not come back
 	}
@@ -411,10 +412,12 @@ func (c *Conn) fail(err error) {
 	close(c.failed)
 }
 
-// send queues ev unless the Conn is closed or failed.
+// send queues ev, cleaned, unless the Conn is closed or failed. Every event leaves
+// through send or queue, which clean it (transport.Clean): the rest of this package
+// works with the room's strings as the SDK gives them, which are also the SDK's keys.
 func (c *Conn) send(ev transport.Event) {
 	select {
-	case c.events <- ev:
+	case c.events <- transport.Clean(ev):
 	case <-c.closed:
 	case <-c.failed:
 	}
@@ -468,7 +471,7 @@ func (c *Conn) refresh() {
 	slices.SortFunc(speakers, func(a, b transport.Speaker) int { return strings.Compare(a.ID, b.ID) })
 	first := c.roster == nil
 	if first || listeners != c.listeners {
-		name := transport.Sanitize(c.room.Name(), wire.MaxNameRunes)
+		name := c.room.Name()
 		if c.queue(transport.RoomInfo{ID: name, Title: roomTitle(c.room.Metadata(), name), Listeners: listeners}) {
 			c.listeners = listeners
 		}
@@ -488,7 +491,7 @@ func (c *Conn) refresh() {
 // shortly, so a room update is late rather than lost.
 func (c *Conn) queue(ev transport.Event) bool {
 	select {
-	case c.events <- ev:
+	case c.events <- transport.Clean(ev):
 		return true
 	default:
 		c.log.Warn("event queue full: a room update waits")
@@ -512,16 +515,15 @@ func audioPublication(p *lksdk.RemoteParticipant) *lksdk.RemoteTrackPublication 
 }
 
 func speakerOf(p *lksdk.RemoteParticipant, pub *lksdk.RemoteTrackPublication) transport.Speaker {
-	id := transport.Sanitize(p.Identity(), wire.MaxNameRunes)
-	name := transport.Sanitize(p.Name(), wire.MaxNameRunes)
-	if name == "" {
-		name = id
+	id, name := p.Identity(), p.Name()
+	if transport.Sanitize(name, transport.MaxNameRunes) == "" {
+		name = id // a name that would show as nothing shows the ID
 	}
 	return transport.Speaker{ID: id, Name: name, Role: roleOf(p.Attributes(), p.Metadata()), Muted: pub.IsMuted()}
 }
 
 // roleOf is a participant's role: its "role" attribute, else the "role" of its JSON
-// metadata, sanitized.
+// metadata.
 func roleOf(attrs map[string]string, metadata string) string {
 	role := attrs["role"]
 	if role == "" {
@@ -532,7 +534,7 @@ func roleOf(attrs map[string]string, metadata string) string {
 			role = md.Role
 		}
 	}
-	return transport.Sanitize(role, wire.MaxNameRunes)
+	return role
 }
 
 // roomTitle is the room metadata's "title", else the room name.
@@ -541,7 +543,7 @@ func roomTitle(metadata, name string) string {
 		Title string `json:"title"`
 	}
 	if json.Unmarshal([]byte(metadata), &md) == nil && md.Title != "" {
-		return transport.Sanitize(md.Title, wire.MaxNameRunes)
+		return md.Title
 	}
 	return name
 }
@@ -552,7 +554,7 @@ func (c *Conn) onTrack(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublicat
 	if track.Kind() != webrtc.RTPCodecTypeAudio {
 		return
 	}
-	speaker := transport.Sanitize(p.Identity(), wire.MaxNameRunes)
+	speaker := p.Identity()
 	sid := pub.SID()
 	if !strings.EqualFold(track.Codec().MimeType, webrtc.MimeTypeOpus) {
 		c.log.Warn("ignoring a non-Opus audio track", "speaker", speaker, "codec", track.Codec().MimeType)
@@ -606,7 +608,8 @@ func (c *Conn) read(remote *webrtc.TrackRemote, speaker string, me reader) {
 		}
 		seq, ts := c.clock.place(speaker, &t, pkt.SequenceNumber, pkt.Timestamp, time.Now())
 		c.mu.Unlock()
-		c.send(transport.AudioFrame{Speaker: speaker, Seq: seq, Timestamp: ts, Payload: pkt.Payload})
+		c.send(transport.AudioFrame{Speaker: speaker, Codec: transport.CodecOpus, Seq: seq, Timestamp: ts,
+			Duration: opusDuration(pkt.Payload), Payload: pkt.Payload})
 	}
 }
 
@@ -627,7 +630,7 @@ func (c *Conn) onText(r *lksdk.TextStreamReader, sender string) {
 	c.mu.Lock()
 	speaker, ok := c.owner[track]
 	if !ok {
-		speaker = transport.Sanitize(sender, wire.MaxNameRunes)
+		speaker = sender
 	}
 	end := c.clock.offset(now)
 	start, open := c.segStart[id]
@@ -642,11 +645,11 @@ func (c *Conn) onText(r *lksdk.TextStreamReader, sender string) {
 	}
 	c.mu.Unlock()
 	c.send(transport.TranscriptSegment{
-		ID:      transport.Sanitize(id, wire.MaxNameRunes),
+		ID:      id,
 		Speaker: speaker,
 		Start:   start,
 		End:     end,
-		Text:    transport.Sanitize(b.String(), wire.MaxTextRunes),
+		Text:    b.String(),
 		Final:   final,
 	})
 }
@@ -747,4 +750,14 @@ func (c *Conn) onDisconnected() {
 		err = fmt.Errorf("LiveKit connection lost (%s)", strings.ToLower(reason.String()))
 	}
 	c.fail(err)
+}
+
+// opusDuration is the audio an Opus packet carries, from its TOC byte; 0 for a malformed
+// packet, which the pipeline conceals like a lost one.
+func opusDuration(pkt []byte) time.Duration {
+	n, err := audio.PacketSamples(pkt)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(n) * time.Second / audio.SampleRate
 }

@@ -6,14 +6,20 @@ package livekit_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/url"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
+	lkproto "github.com/livekit/protocol/livekit"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+
 	"github.com/spacetui/spacetui/internal/lktest"
+	"github.com/spacetui/spacetui/server"
 	"github.com/spacetui/spacetui/transport"
 	"github.com/spacetui/spacetui/transport/livekit"
 	"github.com/spacetui/spacetui/transport/transporttest"
@@ -36,6 +42,48 @@ func TestContract(t *testing.T) {
 		Opts:     opts(s),
 		Speakers: 2,
 		Within:   60 * time.Second,
+	})
+}
+
+// TestContractHostile runs the contract's hostile room: a speaker whose identity, name,
+// role and captions, and a room whose title, are escape sequences, bidirectional
+// overrides and over-long text. (LiveKit carries no text of a server's for gaps and
+// ends: those reasons are this package's own.)
+func TestContractHostile(t *testing.T) {
+	s := lktest.StartT(t, lktest.Options{})
+	tracks, err := server.DemoSpeakerTracks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := transporttest.Hostile
+	sp := tracks[0]
+	sp.ID, sp.Name, sp.Role = transporttest.HostileShort("ada"), h("Ada"), h("host")
+	sp.Cues = slices.Clone(sp.Cues)
+	for i := range sp.Cues {
+		sp.Cues[i].Text = h("Hello") + " " + sp.Cues[i].Text
+	}
+	p, err := lktest.StartPublisher(context.Background(), lktest.PublishOptions{
+		URL: s.URL, APIKey: s.APIKey, APISecret: s.APISecret, Room: "hostile", Speakers: []server.SpeakerTrack{sp},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.WaitJoined(ctx); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := json.Marshal(map[string]string{"title": h("Title")})
+	rooms := lksdk.NewRoomServiceClient(s.URL, s.APIKey, s.APISecret)
+	if _, err := rooms.UpdateRoomMetadata(ctx, &lkproto.UpdateRoomMetadataRequest{Room: "hostile", Metadata: string(md)}); err != nil {
+		t.Fatal(err)
+	}
+	transporttest.RunHostile(t, transporttest.HostileRoom{
+		URL:    s.RoomURL("hostile"),
+		Opts:   opts(s),
+		Want:   []string{"RoomInfo", "Roster", "TranscriptSegment"},
+		Within: 40 * time.Second,
 	})
 }
 

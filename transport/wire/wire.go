@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/spacetui/spacetui/transport"
 )
 
 // Version is the protocol version this package speaks.
@@ -27,10 +29,13 @@ const (
 	MaxPayload = 1275
 	// MaxSpeakers bounds a roster.
 	MaxSpeakers = 64
-	// MaxTextRunes bounds transcript text; longer text is truncated by the sender.
-	MaxTextRunes = 500
-	// MaxNameRunes bounds names, roles, titles and ids; longer ones are truncated.
-	MaxNameRunes = 80
+	// MaxTextRunes bounds transcript text; longer text is truncated by the sender. It
+	// is the room model's limit (transport's one table), so a server that keeps it
+	// sends text no client cuts.
+	MaxTextRunes = transport.MaxTextRunes
+	// MaxNameRunes bounds names, roles, titles and ids; longer ones are truncated by
+	// the sender. It is the room model's limit, as MaxTextRunes.
+	MaxNameRunes = transport.MaxNameRunes
 )
 
 // Audio message layout.

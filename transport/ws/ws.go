@@ -1,6 +1,7 @@
 // Package ws is the client side of spacetui's own room protocol (docs/protocol.md) over
 // WebSocket. It registers the ws and wss URL schemes with package transport and maps the
-// wire messages onto the transport room model, sanitizing every string on the way in.
+// wire messages onto the transport room model, cleaning every event it makes with
+// transport.Clean.
 package ws
 
 import (
@@ -82,12 +83,10 @@ func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transpor
 		return nil, classifyClose(err, u.Host)
 	}
 	conn := &Conn{ws: c, host: u.Host, log: opts.Log(), tracks: map[uint16]string{}, last: map[string]uint32{}}
-	conn.room = transport.RoomInfo{
-		ID:        transport.Sanitize(hello.Room.ID, wire.MaxNameRunes),
-		Title:     transport.Sanitize(hello.Room.Title, wire.MaxNameRunes),
-		Listeners: max(hello.Room.Listeners, 0),
-	}
-	conn.room.Started, _ = time.Parse(time.RFC3339, hello.Room.Started)
+	started, _ := time.Parse(time.RFC3339, hello.Room.Started)
+	conn.room = transport.Clean(transport.RoomInfo{
+		ID: hello.Room.ID, Title: hello.Room.Title, Started: started, Listeners: max(hello.Room.Listeners, 0),
+	}).(transport.RoomInfo)
 	conn.pending = append(conn.pending, conn.room)
 	conn.Hello = *hello
 	return conn, nil
@@ -213,34 +212,40 @@ func (c *Conn) readOne(ctx context.Context) error {
 	case *wire.Roster:
 		c.onRoster(m)
 	case *wire.Transcript:
-		c.pending = append(c.pending, transport.TranscriptSegment{
-			ID:      transport.Sanitize(m.ID, wire.MaxNameRunes),
-			Speaker: transport.Sanitize(m.Speaker, wire.MaxNameRunes),
+		c.push(transport.TranscriptSegment{
+			ID:      m.ID,
+			Speaker: m.Speaker,
 			Start:   time.Duration(m.StartMs) * time.Millisecond,
 			End:     time.Duration(m.EndMs) * time.Millisecond,
-			Text:    transport.Sanitize(m.Text, wire.MaxTextRunes),
+			Text:    m.Text,
 			Final:   m.Final,
 		})
 	case *wire.Listeners:
 		c.room.Listeners = max(m.Count, 0)
-		c.pending = append(c.pending, c.room)
+		c.pending = append(c.pending, c.room) // cleaned in Dial; a count has no text
 	case *wire.Ping:
 		if err := writeControl(ctx, c.ws, wire.Pong(*m)); err != nil {
 			return classifyClose(err, c.host)
 		}
 	case *wire.Gap:
-		c.pending = append(c.pending, transport.Gap{
+		c.push(transport.Gap{
 			From: c.room.Started.Add(time.Duration(m.FromMs) * time.Millisecond),
 			To:   c.room.Started.Add(time.Duration(m.ToMs) * time.Millisecond),
-			Why:  transport.Sanitize(m.Why, wire.MaxNameRunes),
+			Why:  m.Why,
 		})
 	case *wire.Ended:
 		c.ended = true
-		c.pending = append(c.pending, transport.Ended{Reason: transport.Sanitize(m.Reason, wire.MaxNameRunes)})
+		c.push(transport.Ended{Reason: m.Reason})
 	default:
 		// hello again, join, pong: not meaningful to a client mid-session.
 	}
 	return nil
+}
+
+// push queues an event made from a message, cleaned. Rosters and audio frames are
+// queued as they are: onRoster cleans the roster, and the frames carry its IDs.
+func (c *Conn) push(ev transport.Event) {
+	c.pending = append(c.pending, transport.Clean(ev))
 }
 
 func (c *Conn) onAudio(b []byte) {
@@ -257,27 +262,28 @@ func (c *Conn) onAudio(b []byte) {
 		}
 		c.last[speaker] = f.Seq
 		c.pending = append(c.pending, transport.AudioFrame{
-			Speaker: speaker, Seq: f.Seq, Timestamp: f.Timestamp, Payload: f.Payload,
+			Speaker: speaker, Codec: transport.CodecOpus, Seq: f.Seq, Timestamp: f.Timestamp,
+			Duration: wire.FrameSamples * time.Second / wire.SampleRate, Payload: f.Payload,
 		})
 	}
 }
 
 func (c *Conn) onRoster(m *wire.Roster) {
 	clear(c.tracks)
-	r := transport.Roster{Speakers: make([]transport.Speaker, 0, len(m.Speakers))}
-	for _, s := range m.Speakers {
-		id := transport.Sanitize(s.ID, wire.MaxNameRunes)
-		if id == "" {
-			continue
-		}
-		c.tracks[s.Track] = id
-		r.Speakers = append(r.Speakers, transport.Speaker{
-			ID:    id,
-			Name:  transport.Sanitize(s.Name, wire.MaxNameRunes),
-			Role:  transport.Sanitize(s.Role, wire.MaxNameRunes),
-			Muted: s.Muted,
-		})
+	r := transport.Roster{Speakers: make([]transport.Speaker, len(m.Speakers))}
+	for i, s := range m.Speakers {
+		r.Speakers[i] = transport.Speaker{ID: s.ID, Name: s.Name, Role: s.Role, Muted: s.Muted}
 	}
+	r = transport.Clean(r).(transport.Roster)
+	kept := r.Speakers[:0]
+	for i, sp := range r.Speakers {
+		if sp.ID == "" {
+			continue // nothing could name its audio
+		}
+		c.tracks[m.Speakers[i].Track] = sp.ID
+		kept = append(kept, sp)
+	}
+	r.Speakers = kept
 	c.pending = append(c.pending, r)
 }
 

@@ -78,7 +78,7 @@ func TestSession(t *testing.T) {
 	want := []transport.Event{
 		transport.RoomInfo{ID: "demo", Title: "Demo room", Started: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC), Listeners: 2},
 		transport.Roster{Speakers: []transport.Speaker{{ID: "ada", Name: "Ada", Role: "host"}}},
-		transport.AudioFrame{Speaker: "ada", Seq: 7, Timestamp: 960, Payload: []byte{0xF8, 0xFF, 0xFE}},
+		transport.AudioFrame{Speaker: "ada", Codec: transport.CodecOpus, Seq: 7, Timestamp: 960, Duration: 20 * time.Millisecond, Payload: []byte{0xF8, 0xFF, 0xFE}},
 		transport.TranscriptSegment{ID: "c1", Speaker: "ada", Start: 100 * time.Millisecond, End: 900 * time.Millisecond, Text: "hi there", Final: true},
 		transport.RoomInfo{ID: "demo", Title: "Demo room", Started: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC), Listeners: 5},
 		transport.Gap{From: time.Date(2026, 11, 27, 10, 0, 1, 0, time.UTC), To: time.Date(2026, 11, 27, 10, 0, 3, 5e8, time.UTC), Why: "expired"},
