@@ -346,7 +346,7 @@ func FuzzVTTCue(f *testing.F) {
 	f.Add("a--->b", "NOTE", "&amp; &lrm;")
 	f.Add("NOTE", "v", "")
 	f.Fuzz(func(t *testing.T, id, voice, text string) {
-		id, voice, text = transport.Sanitize(id, maxNameRunes), transport.Sanitize(voice, maxNameRunes), transport.Sanitize(text, maxTextRunes)
+		id, voice, text = transport.Sanitize(id, transport.MaxNameRunes), transport.Sanitize(voice, transport.MaxNameRunes), transport.Sanitize(text, transport.MaxTextRunes)
 		if voice == "" {
 			voice = "v"
 		}

@@ -8,26 +8,17 @@ import (
 	"github.com/spacetui/spacetui/transport"
 )
 
-// Bounds on text from the room, in runes. They are above the wire protocol's own limits,
-// so text a transport already bounded passes unchanged; they still bound what another
-// transport might deliver.
-const (
-	maxNameRunes = 200
-	maxTextRunes = 2000
-)
-
 // Fields are the fields of one JSON event line, without "type" and "time".
 type Fields map[string]any
 
 // EventFields maps a room event to the type and fields of its JSON line, the contract of
-// DESIGN.md ("JSON events") shared by `--json` output and events.jsonl. Every string from
-// the room is sanitized. It returns "" for events that are not part of the JSON stream:
+// DESIGN.md ("JSON events") shared by `--json` output and events.jsonl. The strings are
+// the room's as the transport cleaned them (transport.Clean). It returns "" for events that are not part of the JSON stream:
 // AudioFrame, and Ended (which the State that follows it reports).
 func EventFields(ev transport.Event) (string, Fields) {
-	name := func(s string) string { return transport.Sanitize(s, maxNameRunes) }
 	switch e := ev.(type) {
 	case transport.RoomInfo:
-		f := Fields{"id": name(e.ID), "title": name(e.Title), "listeners": e.Listeners}
+		f := Fields{"id": e.ID, "title": e.Title, "listeners": e.Listeners}
 		if !e.Started.IsZero() {
 			f["started"] = e.Started.UTC().Format(time.RFC3339)
 		}
@@ -35,28 +26,28 @@ func EventFields(ev transport.Event) (string, Fields) {
 	case transport.Roster:
 		speakers := make([]Fields, 0, len(e.Speakers))
 		for _, s := range e.Speakers {
-			speakers = append(speakers, Fields{"id": name(s.ID), "name": name(s.Name), "role": name(s.Role), "muted": s.Muted})
+			speakers = append(speakers, Fields{"id": s.ID, "name": s.Name, "role": s.Role, "muted": s.Muted})
 		}
 		return "roster", Fields{"speakers": speakers}
 	case transport.TranscriptSegment:
-		return "transcript", Fields{"id": name(e.ID), "speaker": name(e.Speaker),
+		return "transcript", Fields{"id": e.ID, "speaker": e.Speaker,
 			"start": seconds(e.Start), "end": seconds(e.End),
-			"text": transport.Sanitize(e.Text, maxTextRunes), "final": e.Final}
+			"text": e.Text, "final": e.Final}
 	case transport.State:
-		f := Fields{"state": name(string(e.State))}
+		f := Fields{"state": string(e.State)}
 		if e.Reason != "" {
-			f["reason"] = name(e.Reason)
+			f["reason"] = e.Reason
 		}
 		if e.Attempt > 0 {
 			f["attempt"] = e.Attempt
 			f["retry_in_ms"] = e.RetryIn.Milliseconds()
 		}
 		if e.Detail != "" {
-			f["detail"] = name(e.Detail)
+			f["detail"] = e.Detail
 		}
 		return "state", f
 	case transport.Gap:
-		return "gap", gapFields(e.From, e.To, name(e.Why))
+		return "gap", gapFields(e.From, e.To, e.Why)
 	}
 	return "", nil
 }

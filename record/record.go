@@ -190,9 +190,9 @@ func Open(opts Options) (*Recorder, error) {
 	r.dir = dir
 	r.start = r.now()
 	r.meta = roomMeta{
-		Title:         transport.Sanitize(opts.Title, maxNameRunes),
+		Title:         transport.Sanitize(opts.Title, transport.MaxNameRunes),
 		URL:           redactURL(opts.RoomURL),
-		ClientVersion: transport.Sanitize(opts.ClientVersion, maxNameRunes),
+		ClientVersion: transport.Sanitize(opts.ClientVersion, transport.MaxNameRunes),
 		Started:       r.start.UTC().Format(time.RFC3339Nano),
 	}
 	if err := r.openFiles(opts.Mixed); err != nil {
@@ -411,7 +411,7 @@ func (r *Recorder) record(it item) error {
 		if e.Why == transport.WhyNotResumed {
 			r.clock.ok = false
 		}
-		r.log.Info("recording gap", "dir", r.dir, "seconds", e.Seconds(), "why", transport.Sanitize(e.Why, maxNameRunes))
+		r.log.Info("recording gap", "dir", r.dir, "seconds", e.Seconds(), "why", e.Why)
 		return r.writeEvent(it.at, e)
 	case transport.State:
 		// Silent tracks follow wall time only while live: during an outage a resume may
@@ -539,16 +539,16 @@ func (r *Recorder) frame(f transport.AudioFrame, at time.Time, wall int64) error
 
 func (r *Recorder) newTrack(id string) (*track, error) {
 	sp, ok := r.roster[id]
-	name := transport.Sanitize(sp.Name, maxNameRunes)
+	name := sp.Name
 	if !ok || name == "" {
-		name = transport.Sanitize(id, maxNameRunes)
+		name = id
 	}
 	file := "tracks/" + trackFile(filepath.Join(r.dir, "tracks"), name, id, r.files)
 	o, err := r.openOgg(file, r.tags(name))
 	if err != nil {
 		return nil, err
 	}
-	t := &track{id: transport.Sanitize(id, maxNameRunes), name: name, file: file, ogg: o}
+	t := &track{id: id, name: name, file: file, ogg: o}
 	r.tracks[id] = t
 	r.speakers.Add(1)
 	r.meta.Tracks = append(r.meta.Tracks, trackMeta{ID: t.id, Name: name, File: file})
@@ -599,7 +599,7 @@ func (r *Recorder) segment(s transport.TranscriptSegment, at time.Time, wall int
 	f["rec_start"] = float64(start) / sampleRate
 	f["rec_end"] = float64(end) / sampleRate
 	if sp, ok := r.roster[s.Speaker]; ok {
-		f["name"] = transport.Sanitize(sp.Name, maxNameRunes)
+		f["name"] = sp.Name
 	}
 	if err := r.writeLine(r.transcript, "transcript", at, f); err != nil {
 		return err
@@ -613,9 +613,9 @@ func (r *Recorder) segment(s transport.TranscriptSegment, at time.Time, wall int
 	r.lastCue = start
 	voice, _ := f["name"].(string)
 	if voice == "" {
-		voice = transport.Sanitize(s.Speaker, maxNameRunes)
+		voice = s.Speaker
 	}
-	cue := vttCue(transport.Sanitize(s.ID, maxNameRunes), start, end, voice, transport.Sanitize(s.Text, maxTextRunes))
+	cue := vttCue(s.ID, start, end, voice, s.Text)
 	_, err := r.vtt.Write(cue)
 	return err
 }
@@ -626,7 +626,7 @@ func durationSamples(d time.Duration) int64 {
 
 func (r *Recorder) roomInfo(e transport.RoomInfo) error {
 	m := r.meta
-	m.Room = &roomInfoMeta{ID: transport.Sanitize(e.ID, maxNameRunes), Title: transport.Sanitize(e.Title, maxNameRunes), Listeners: e.Listeners}
+	m.Room = &roomInfoMeta{ID: e.ID, Title: e.Title, Listeners: e.Listeners}
 	if !e.Started.IsZero() {
 		m.Room.Started = e.Started.UTC().Format(time.RFC3339)
 	}
@@ -907,5 +907,5 @@ func redactURL(s string) string {
 		return ""
 	}
 	u.User, u.RawQuery, u.Fragment = nil, "", ""
-	return transport.Sanitize(u.String(), maxTextRunes)
+	return transport.Sanitize(u.String(), transport.MaxTextRunes)
 }

@@ -59,8 +59,8 @@ func TestTimeline(t *testing.T) {
 
 	r.Event(transport.State{State: transport.StateLive})
 	r.Event(transport.RoomInfo{ID: "demo", Title: "Keeping rooms alive", Listeners: 3})
-	r.Event(transport.Roster{Speakers: []transport.Speaker{{ID: "a1", Name: "Ada", Role: "host"}, {ID: "g1", Name: "../Grace\x1b[31m"}}})
-	r.Event(transport.Roster{Speakers: []transport.Speaker{{ID: "a1", Name: "Ada", Role: "host"}, {ID: "g1", Name: "../Grace\x1b[31m"}}})
+	r.Event(transport.Clean(transport.Roster{Speakers: []transport.Speaker{{ID: "a1", Name: "Ada", Role: "host"}, {ID: "g1", Name: "../Grace\x1b[31m"}}}))
+	r.Event(transport.Clean(transport.Roster{Speakers: []transport.Speaker{{ID: "a1", Name: "Ada", Role: "host"}, {ID: "g1", Name: "../Grace\x1b[31m"}}}))
 	var lastGrace transport.AudioFrame
 	for n := 1; n < 1400; n++ {
 		clock.Advance(tick)
@@ -93,7 +93,7 @@ func TestTimeline(t *testing.T) {
 		case 150:
 			r.Event(transport.TranscriptSegment{ID: "c1", Speaker: "a1", Start: ms1(10), End: ms1(150), Text: "Welcome back <all> & you", Final: true})
 		case 400:
-			r.Event(transport.TranscriptSegment{ID: "c2", Speaker: "g1", Start: ms1(200), End: ms1(400), Text: "Retry\x1b[2J storms", Final: true})
+			r.Event(transport.Clean(transport.TranscriptSegment{ID: "c2", Speaker: "g1", Start: ms1(200), End: ms1(400), Text: "Retry\x1b[2J storms", Final: true}))
 		case 850:
 			r.Event(transport.TranscriptSegment{ID: "c3", Speaker: "a1", Start: 5 * tick, End: 155 * tick, Text: "After the restart.", Final: true})
 		}

@@ -347,13 +347,13 @@ func (m *Model) handleEvent(ev transport.Event) {
 		}
 	case transport.State:
 		e.Reason = common.ClampRunes(e.Reason, common.MaxShortRunes)
-		e.Detail = transport.Sanitize(e.Detail, common.MaxShortRunes)
+		e.Detail = common.ClampRunes(e.Detail, common.MaxShortRunes) // clean already: transport.Clean
 		m.setConn(e, now)
 	case transport.Ended:
 		m.setConn(transport.State{
 			State:  transport.StateEnded,
 			Reason: transport.ReasonRoomEnded,
-			Detail: transport.Sanitize(e.Reason, common.MaxShortRunes),
+			Detail: e.Reason, // clean and within MaxShortRunes already: transport.Clean
 		}, now)
 	case transport.AudioFrame:
 		// Audio is the session's; levels arrive through Playback snapshots.

@@ -229,7 +229,7 @@ func stateLine(e transport.State) string {
 		return fmt.Sprintf("%s · retry in %s (attempt %d)", what, e.RetryIn.Round(100*time.Millisecond), e.Attempt)
 	case transport.StateEnded:
 		if e.Detail != "" {
-			return fmt.Sprintf("ended · %s: %s", e.Reason, transport.Sanitize(e.Detail, 200))
+			return fmt.Sprintf("ended · %s: %s", e.Reason, e.Detail) // cleaned by transport.Clean
 		}
 		return "ended · " + e.Reason
 	}

@@ -26,7 +26,7 @@ func TestJSONEvents(t *testing.T) {
 		{transport.State{State: transport.StateReconnecting, Reason: transport.ReasonOverloaded, Attempt: 3, RetryIn: 7 * time.Second},
 			`{"attempt":3,"reason":"overloaded","retry_in_ms":7000,"state":"reconnecting","time":"2026-11-27T12:00:00Z","type":"state"}`},
 		{transport.State{State: transport.StateLive}, `{"state":"live","time":"2026-11-27T12:00:00Z","type":"state"}`},
-		{transport.State{State: transport.StateEnded, Reason: transport.ReasonNotFound, Detail: "room \x1b[2Jnot found"},
+		{transport.Clean(transport.State{State: transport.StateEnded, Reason: transport.ReasonNotFound, Detail: "room \x1b[2Jnot found"}),
 			`{"detail":"room not found","reason":"not_found","state":"ended","time":"2026-11-27T12:00:00Z","type":"state"}`},
 		{transport.Gap{From: now.Add(-12400 * time.Millisecond), To: now, Why: "outage"},
 			`{"from":"2026-11-27T11:59:47.6Z","seconds":12.4,"time":"2026-11-27T12:00:00Z","to":"2026-11-27T12:00:00Z","type":"gap","why":"outage"}`},
