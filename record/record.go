@@ -36,6 +36,7 @@ import (
 
 	"github.com/spacetui/spacetui/audio"
 	"github.com/spacetui/spacetui/transport"
+	"github.com/spacetui/spacetui/transport/jsonl"
 )
 
 const (
@@ -523,7 +524,7 @@ func (r *Recorder) frame(f transport.AudioFrame, at time.Time, wall int64) error
 	if jumped {
 		from := r.timeAt(last.wall)
 		r.log.Info("recording gap", "dir", r.dir, "seconds", at.Sub(from).Seconds(), "why", whyDiscontinuity)
-		if err := r.writeLine(r.events, "gap", at, gapFields(from, at, whyDiscontinuity)); err != nil {
+		if err := r.writeLine(r.events, "gap", at, jsonl.GapFields(from, at, whyDiscontinuity)); err != nil {
 			return err
 		}
 	}
@@ -595,7 +596,7 @@ func (r *Recorder) segment(s transport.TranscriptSegment, at time.Time, wall int
 	}
 	start = max(start, 0)
 	end := start + length
-	_, f := EventFields(s)
+	_, f := jsonl.EventFields(s)
 	f["rec_start"] = float64(start) / sampleRate
 	f["rec_end"] = float64(end) / sampleRate
 	if sp, ok := r.roster[s.Speaker]; ok {
@@ -643,13 +644,13 @@ func (r *Recorder) roomInfo(e transport.RoomInfo) error {
 }
 
 func (r *Recorder) writeEvent(at time.Time, ev transport.Event) error {
-	typ, f := EventFields(ev)
+	typ, f := jsonl.EventFields(ev)
 	return r.writeLine(r.events, typ, at, f)
 }
 
 // writeEventIfChanged writes ev unless its fields equal the last ones written.
 func (r *Recorder) writeEventIfChanged(at time.Time, ev transport.Event, last *[]byte) error {
-	typ, f := EventFields(ev)
+	typ, f := jsonl.EventFields(ev)
 	key, err := json.Marshal(f)
 	if err != nil {
 		return fmt.Errorf("encode %s event: %w", typ, err)
@@ -662,8 +663,8 @@ func (r *Recorder) writeEventIfChanged(at time.Time, ev transport.Event, last *[
 }
 
 // writeLine writes one JSON line whole, with one Write.
-func (r *Recorder) writeLine(s *sink, typ string, at time.Time, f Fields) error {
-	b, err := JSONLine(typ, at, f)
+func (r *Recorder) writeLine(s *sink, typ string, at time.Time, f jsonl.Fields) error {
+	b, err := jsonl.Line(typ, at, f)
 	if err != nil {
 		return err
 	}
@@ -681,7 +682,7 @@ func (r *Recorder) logOverrun() error {
 		return nil
 	}
 	r.log.Warn("recording fell behind: input dropped", "dir", r.dir, "items", o.n)
-	return r.writeLine(r.events, "gap", o.to, gapFields(o.from, o.to, "recorder_overrun"))
+	return r.writeLine(r.events, "gap", o.to, jsonl.GapFields(o.from, o.to, "recorder_overrun"))
 }
 
 // fail stops the recording on its first error: one log line, the error in Stats, and
@@ -712,7 +713,7 @@ func (r *Recorder) finish(at time.Time, cause error) {
 	end := max(r.wall(at), r.end)
 	if cause == nil && !r.live && !r.liveAt.IsZero() {
 		// The recording ends during an outage: that silence is a gap too.
-		keep(r.writeLine(r.events, "gap", at, gapFields(r.liveAt, at, whyDisconnected)))
+		keep(r.writeLine(r.events, "gap", at, jsonl.GapFields(r.liveAt, at, whyDisconnected)))
 	}
 	for _, o := range r.oggs() {
 		if cause == nil {
@@ -724,7 +725,7 @@ func (r *Recorder) finish(at time.Time, cause error) {
 		r.meta.Ended = at.UTC().Format(time.RFC3339Nano)
 		r.meta.Seconds = float64(r.end) / sampleRate
 		keep(r.writeRoomJSON())
-		keep(r.writeLine(r.events, "record", at, Fields{"path": r.dir, "bytes": r.bytes.Load(), "seconds": r.meta.Seconds}))
+		keep(r.writeLine(r.events, "record", at, jsonl.Fields{"path": r.dir, "bytes": r.bytes.Load(), "seconds": r.meta.Seconds}))
 	}
 	keep(r.closeFiles())
 	for _, d := range []string{filepath.Join(r.dir, "tracks"), r.dir} {

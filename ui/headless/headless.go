@@ -15,6 +15,7 @@ import (
 	"github.com/spacetui/spacetui/record"
 	"github.com/spacetui/spacetui/session"
 	"github.com/spacetui/spacetui/transport"
+	"github.com/spacetui/spacetui/transport/jsonl"
 )
 
 // Intervals of the headless output.
@@ -56,7 +57,7 @@ func (f Frontend) Run(ctx context.Context, h *session.Hub) error {
 	}
 	var out output
 	if f.JSON {
-		out = jsonOutput{NewJSONWriter(f.Stdout, now)}
+		out = jsonOutput{jsonl.NewWriter(f.Stdout, now)}
 	} else {
 		progress := f.Progress
 		if progress == nil {
@@ -118,20 +119,20 @@ func (f Frontend) Run(ctx context.Context, h *session.Hub) error {
 	}
 }
 
-type jsonOutput struct{ w *JSONWriter }
+type jsonOutput struct{ w *jsonl.Writer }
 
 func (o jsonOutput) event(ev transport.Event) { _ = o.w.Event(ev) }
 
 func (o jsonOutput) speaking(ids []string) {
-	_ = o.w.Write("speaking", record.Fields{"speakers": ids})
+	_ = o.w.Write("speaking", jsonl.Fields{"speakers": ids})
 }
 
 func (o jsonOutput) record(st record.Stats, _ transport.ConnState) {
-	_ = o.w.Write("record", record.Fields{"path": st.Dir, "bytes": st.Bytes, "seconds": st.Seconds})
+	_ = o.w.Write("record", jsonl.Fields{"path": st.Dir, "bytes": st.Bytes, "seconds": st.Seconds})
 }
 
 func (o jsonOutput) stats(st session.Snapshot) {
-	_ = o.w.Write("stats", record.Fields{"frames": st.Frames, "lost": st.Lost,
+	_ = o.w.Write("stats", jsonl.Fields{"frames": st.Frames, "lost": st.Lost,
 		"duplicates": st.Duplicates, "underruns": st.Underruns, "loss_pct": st.LossPct, "buffer_ms": st.BufferMs})
 }
 

@@ -1,8 +1,14 @@
-package record
+// Package jsonl is the JSON-lines form of a room's events: the one schema that
+// `--json` output and a recording's events.jsonl share (docs/architecture.md, "The event
+// contract"). Each line is one object with "type" and "time" (RFC 3339, UTC), written
+// whole.
+package jsonl
 
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"sync"
 	"time"
 
 	"github.com/spacetui/spacetui/transport"
@@ -11,10 +17,10 @@ import (
 // Fields are the fields of one JSON event line, without "type" and "time".
 type Fields map[string]any
 
-// EventFields maps a room event to the type and fields of its JSON line, the contract of
-// DESIGN.md ("JSON events") shared by `--json` output and events.jsonl. The strings are
-// the room's as the transport cleaned them (transport.Clean). It returns "" for events that are not part of the JSON stream:
-// AudioFrame, and Ended (which the State that follows it reports).
+// EventFields maps a room event to the type and fields of its JSON line. The strings are
+// the room's as the transport cleaned them (transport.Clean). It returns "" for events
+// that are not part of the JSON stream: AudioFrame, and Ended (which the State that
+// follows it reports).
 func EventFields(ev transport.Event) (string, Fields) {
 	switch e := ev.(type) {
 	case transport.RoomInfo:
@@ -47,12 +53,13 @@ func EventFields(ev transport.Event) (string, Fields) {
 		}
 		return "state", f
 	case transport.Gap:
-		return "gap", gapFields(e.From, e.To, e.Why)
+		return "gap", GapFields(e.From, e.To, e.Why)
 	}
 	return "", nil
 }
 
-func gapFields(from, to time.Time, why string) Fields {
+// GapFields are the fields of a "gap" line: audio lost from from to to, and why.
+func GapFields(from, to time.Time, why string) Fields {
 	return Fields{"from": from.UTC().Format(time.RFC3339Nano), "to": to.UTC().Format(time.RFC3339Nano),
 		"seconds": seconds(to.Sub(from)), "why": why}
 }
@@ -61,10 +68,10 @@ func gapFields(from, to time.Time, why string) Fields {
 // 7.9399999999999995.
 func seconds(d time.Duration) float64 { return d.Round(time.Millisecond).Seconds() }
 
-// JSONLine encodes one JSON event line, newline included, so that it can be written
+// Line encodes one JSON event line, newline included, so that it can be written
 // whole with one Write: the fields plus "type" and "time" (RFC 3339, UTC). It does not
 // modify f.
-func JSONLine(typ string, t time.Time, f Fields) ([]byte, error) {
+func Line(typ string, t time.Time, f Fields) ([]byte, error) {
 	line := make(Fields, len(f)+2)
 	for k, v := range f {
 		line[k] = v
@@ -76,4 +83,38 @@ func JSONLine(typ string, t time.Time, f Fields) ([]byte, error) {
 		return nil, fmt.Errorf("encode %s event: %w", typ, err)
 	}
 	return append(b, '\n'), nil
+}
+
+// Writer writes JSON event lines to an io.Writer (the `--json` stdout), one whole line
+// per Write, safe for concurrent use.
+type Writer struct {
+	mu  sync.Mutex
+	w   io.Writer
+	now func() time.Time
+}
+
+// NewWriter returns a Writer on w that stamps each line with now().
+func NewWriter(w io.Writer, now func() time.Time) *Writer {
+	return &Writer{w: w, now: now}
+}
+
+// Write writes one line of type typ with the given fields.
+func (j *Writer) Write(typ string, fields Fields) error {
+	b, err := Line(typ, j.now(), fields)
+	if err != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	_, err = j.w.Write(b)
+	return err
+}
+
+// Event writes a room event; events outside the JSON stream (audio frames) are skipped.
+func (j *Writer) Event(ev transport.Event) error {
+	typ, fields := EventFields(ev)
+	if typ == "" {
+		return nil
+	}
+	return j.Write(typ, fields)
 }

@@ -1,0 +1,48 @@
+package jsonl
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spacetui/spacetui/transport"
+)
+
+func TestJSONEvents(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	started := now.Add(-time.Hour)
+	tests := []struct {
+		ev   transport.Event
+		want string // "" means no line
+	}{
+		{transport.RoomInfo{ID: "demo", Title: "T", Started: started, Listeners: 3},
+			`{"id":"demo","listeners":3,"started":"2026-11-27T11:00:00Z","time":"2026-11-27T12:00:00Z","title":"T","type":"room"}`},
+		{transport.Roster{Speakers: []transport.Speaker{{ID: "ada", Name: "Ada", Role: "host"}}},
+			`{"speakers":[{"id":"ada","muted":false,"name":"Ada","role":"host"}],"time":"2026-11-27T12:00:00Z","type":"roster"}`},
+		{transport.TranscriptSegment{ID: "c1", Speaker: "ada", Start: 1500 * time.Millisecond, End: 3 * time.Second, Text: "hi", Final: true},
+			`{"end":3,"final":true,"id":"c1","speaker":"ada","start":1.5,"text":"hi","time":"2026-11-27T12:00:00Z","type":"transcript"}`},
+		{transport.State{State: transport.StateReconnecting, Reason: transport.ReasonOverloaded, Attempt: 3, RetryIn: 7 * time.Second},
+			`{"attempt":3,"reason":"overloaded","retry_in_ms":7000,"state":"reconnecting","time":"2026-11-27T12:00:00Z","type":"state"}`},
+		{transport.State{State: transport.StateLive}, `{"state":"live","time":"2026-11-27T12:00:00Z","type":"state"}`},
+		{transport.Clean(transport.State{State: transport.StateEnded, Reason: transport.ReasonNotFound, Detail: "room \x1b[2Jnot found"}),
+			`{"detail":"room not found","reason":"not_found","state":"ended","time":"2026-11-27T12:00:00Z","type":"state"}`},
+		{transport.Gap{From: now.Add(-12400 * time.Millisecond), To: now, Why: "outage"},
+			`{"from":"2026-11-27T11:59:47.6Z","seconds":12.4,"time":"2026-11-27T12:00:00Z","to":"2026-11-27T12:00:00Z","type":"gap","why":"outage"}`},
+		{transport.AudioFrame{Speaker: "ada", Payload: []byte{1}}, ""},
+		{transport.Ended{Reason: "bye"}, ""},
+	}
+	for _, tt := range tests {
+		var b strings.Builder
+		w := NewWriter(&b, func() time.Time { return now })
+		if err := w.Event(tt.ev); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSuffix(b.String(), "\n"); got != tt.want {
+			t.Errorf("%T:\n got %s\nwant %s", tt.ev, got, tt.want)
+		}
+		if tt.want != "" && !json.Valid([]byte(b.String())) {
+			t.Errorf("invalid JSON: %s", b.String())
+		}
+	}
+}
