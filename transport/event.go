@@ -74,7 +74,7 @@ type TranscriptSegment struct {
 // ConnState is the connection's phase as the user sees it.
 type ConnState string
 
-// The connection states of DESIGN.md; the strings are the JSON contract.
+// The connection states; the strings are the JSON contract (transport/jsonl).
 const (
 	StateConnecting   ConnState = "connecting"
 	StateLive         ConnState = "live"

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Policy holds every number of the reconnect policy (DESIGN.md, "Reconnect policy").
+// Policy holds every number of the reconnect policy (docs/reliability.md, "The policy").
 type Policy struct {
 	// Base and Factor shape the exponential backoff: Base x Factor^n.
 	Base   time.Duration
@@ -33,7 +33,7 @@ type Policy struct {
 	GiveUpAfter time.Duration
 }
 
-// DefaultPolicy returns the policy of DESIGN.md.
+// DefaultPolicy returns the policy docs/reliability.md states.
 func DefaultPolicy() Policy {
 	return Policy{
 		Base:          time.Second,
@@ -87,7 +87,7 @@ type Resumable interface {
 	Resumed() bool
 }
 
-// Stall detection while connected (DESIGN.md): the user is told "stalled" after
+// Stall detection while connected (docs/reliability.md): the user is told "stalled" after
 // StallNotice of silence where audio was expected (mid-talkspurt, with a caption still
 // open), or after StallQuiet of no traffic at all, which misses a heartbeat. The
 // transport itself gives up on the connection after 15 s (ErrStalled).
