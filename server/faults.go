@@ -62,19 +62,30 @@ const (
 	maxFaultSpec = 1 << 10
 )
 
-// faultWords are the words of a fault spec, in the order String writes them.
+// faultWords are the words of a fault spec, in the order String writes them, with what
+// each does in a line of `serve --help`.
 var faultWords = []struct {
-	word string
-	flag func(*Faults) *bool
+	word, doc string
+	flag      func(*Faults) *bool
 }{
-	{"overload", func(f *Faults) *bool { return &f.Overload }},
-	{"shedall", func(f *Faults) *bool { return &f.ShedAll }},
-	{"stall", func(f *Faults) *bool { return &f.Stall }},
-	{"blackhole", func(f *Faults) *bool { return &f.BlackHole }},
-	{"slowdrip", func(f *Faults) *bool { return &f.SlowDrip }},
-	{"abruptclose", func(f *Faults) *bool { return &f.AbruptClose }},
-	{"duplicate", func(f *Faults) *bool { return &f.Duplicate }},
-	{"reorder", func(f *Faults) *bool { return &f.Reorder }},
+	{"overload", "refuse new listeners with 503 and a spread Retry-After", func(f *Faults) *bool { return &f.Overload }},
+	{"shedall", "close every listener with 1013 and a retry-after hint", func(f *Faults) *bool { return &f.ShedAll }},
+	{"stall", "keep connections open but send nothing, heartbeats included", func(f *Faults) *bool { return &f.Stall }},
+	{"blackhole", "upgrade new connections and never answer them", func(f *Faults) *bool { return &f.BlackHole }},
+	{"slowdrip", "send every byte at about 1.6 kB/s", func(f *Faults) *bool { return &f.SlowDrip }},
+	{"abruptclose", "drop every listener's TCP connection without a close frame", func(f *Faults) *bool { return &f.AbruptClose }},
+	{"duplicate", "send every 5th audio message twice", func(f *Faults) *bool { return &f.Duplicate }},
+	{"reorder", "swap every 5th audio message with the next", func(f *Faults) *bool { return &f.Reorder }},
+}
+
+// FaultHelp lists every fault word with what it does, one per line, for help texts.
+func FaultHelp() string {
+	var b strings.Builder
+	for _, fw := range faultWords {
+		fmt.Fprintf(&b, "  %-12s %s\n", fw.word, fw.doc)
+	}
+	fmt.Fprintf(&b, "  %-12s lift every fault", "none")
+	return b.String()
 }
 
 // ParseFaults parses a fault spec (see Faults), e.g. "overload,stall".

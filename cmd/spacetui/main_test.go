@@ -29,6 +29,9 @@ func TestCommandLine(t *testing.T) {
 		{"join help names livekit", []string{"join", "--help"}, 0, "livekit://HOST:PORT/ROOM"},
 		{"livekit without credentials", []string{"join", "livekit://127.0.0.1:1/demo"}, 2, "needs --token"},
 		{"api key without secret", []string{"record", "-o", "x", "--api-key", "k", "livekit://h:1/demo"}, 2, "go together"},
+		{"serve help lists every fault", []string{"serve", "--help"}, 0, "abruptclose  drop every listener"},
+		{"serve help says how to lift faults", []string{"serve", "--help"}, 0, "none         lift every fault"},
+		{"man without a directory", []string{"man"}, 2, "man needs -o DIR"},
 		{"livekit without room", []string{"join", "--token", "t", "--headless", "livekit://127.0.0.1:1"}, 1, "want livekit://HOST:PORT/ROOM"},
 	}
 	for _, tt := range tests {
