@@ -79,7 +79,9 @@ Try it:  spacetui demo`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
 	})
+	root.PersistentFlags().String("config", "", "read defaults from this TOML file (default: $XDG_CONFIG_HOME/spacetui/config.toml)")
 	std := ioSet{stdin, stdout, stderr}
+	root.AddCommand(newMan(std))
 	root.AddCommand(newDemo(std), newJoin(std), newRecord(std), newServe(std), newLoadtest(std), newDevices(std))
 	return root
 }
@@ -102,6 +104,7 @@ type joinFlags struct {
 	dial        dialFlags
 	force       bool
 	capture     bool // the record command
+	noColor     bool // the config file's color = "never"
 }
 
 func (f *joinFlags) register(c *cobra.Command) {
@@ -116,6 +119,17 @@ func (f *joinFlags) register(c *cobra.Command) {
 	fs.DurationVar(&f.giveUpAfter, "give-up-after", 0, "stop with an error after an outage this long (default: never give up)")
 	fs.BoolVar(&f.force, "force", false, "with --record: write into DIR even if it is not empty")
 	f.dial.register(fs)
+	_ = c.RegisterFlagCompletionFunc("output", completeOutput)
+}
+
+// completeOutput completes --output with the sound devices and the other outputs.
+func completeOutput(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	outs := []cobra.Completion{"null", "wav:"}
+	devs, _ := audio.Devices() // none without a sound server: the other outputs remain
+	for _, d := range devs {
+		outs = append(outs, d.Name)
+	}
+	return outs, cobra.ShellCompDirectiveNoFileComp
 }
 
 func (f *joinFlags) validate() error {
@@ -131,9 +145,19 @@ func (f *joinFlags) validate() error {
 	return nil
 }
 
-// start validates the flags and opens the log (a file with the TUI, else stderr unless
-// --log); the returned func closes it.
-func (f *joinFlags) start(std ioSet) (*slog.Logger, func(), error) {
+// start applies the config file, validates the flags and opens the log (a file with the
+// TUI, else stderr unless --log); the returned func closes it.
+func (f *joinFlags) start(c *cobra.Command, std ioSet) (*slog.Logger, func(), error) {
+	path, _ := c.Flags().GetString("config")
+	explicit := path != ""
+	if !explicit {
+		path = defaultConfigPath()
+	}
+	cfg, err := loadConfig(path, explicit)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	cfg.apply(c.Flags(), f)
 	if err := f.validate(); err != nil {
 		return nil, nil, err
 	}
@@ -185,7 +209,7 @@ func joinRoom(ctx context.Context, url string, f *joinFlags, std ioSet, logger *
 		fe = hf
 	default:
 		_, noColor := os.LookupEnv("NO_COLOR")
-		fe = ui.Frontend{Stdin: std.stdin, Stdout: std.stdout, NoColor: noColor}
+		fe = ui.Frontend{Stdin: std.stdin, Stdout: std.stdout, NoColor: noColor || f.noColor}
 	}
 	return hub.Run(ctx, fe)
 }
@@ -240,14 +264,16 @@ PgUp/PgDn/Home/End scroll the transcript · r retry now · ? help · q quit.
 When the server is overloaded or down, spacetui waits and retries with jittered
 backoff (honouring Retry-After) and says so on the status line; it never gives up
 unless --give-up-after is set. A refusal that retrying cannot fix (room not found,
-not authorized, room ended) exits with status 1 and one line saying why.`,
+not authorized, room ended) exits with status 1 and one line saying why.
+
+` + configHelp,
 		Example: `  spacetui join ws://127.0.0.1:8080/rooms/demo
   spacetui join ws://127.0.0.1:8080/rooms/demo --headless --json --for 60s
   spacetui join --output null --headless ws://example.org:8080/rooms/town-hall
   spacetui join livekit://127.0.0.1:7880/demo --api-key devkey --api-secret "$LIVEKIT_API_SECRET"`,
 		Args: oneRoomURL("join"),
 		RunE: func(c *cobra.Command, args []string) error {
-			logger, closeLog, err := f.start(std)
+			logger, closeLog, err := f.start(c, std)
 			if err != nil {
 				return err
 			}
@@ -286,7 +312,7 @@ unless --force. Progress goes to stderr every 5 s (JSON "record" events with --j
 			if f.record == "" {
 				return usageError{errors.New("record needs -o DIR")}
 			}
-			logger, closeLog, err := f.start(std)
+			logger, closeLog, err := f.start(c, std)
 			if err != nil {
 				return err
 			}
@@ -331,7 +357,7 @@ on a private local server and join it, exactly as "spacetui join" would.`,
   spacetui demo --output wav:demo.wav --headless --for 10s`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			logger, closeLog, err := f.start(std)
+			logger, closeLog, err := f.start(c, std)
 			if err != nil {
 				return err
 			}
@@ -374,7 +400,11 @@ from an Ogg Opus file and, optionally, WebVTT captions whose <v Name> voice tags
 the speakers. Rooms loop forever, paced in real time. Each room's URL is printed at start.
 
 HTTP endpoints: GET /rooms, GET /rooms/ID, WebSocket /rooms/ID, GET /rooms/ID/listen.ogg
-(the room mixed live, playable with mpv or ffplay).`,
+(the room mixed live, playable with mpv or ffplay).
+
+Faults to test clients against (--faults, or POST /admin/faults from this machine with
+the same comma-separated words; each spec replaces the last):
+` + server.FaultHelp(),
 		Example: `  spacetui serve
   spacetui serve --addr :8080 --room talk=talk.ogg,talk.vtt --no-demo
   spacetui serve --max-listeners 500
@@ -419,8 +449,8 @@ HTTP endpoints: GET /rooms, GET /rooms/ID, WebSocket /rooms/ID, GET /rooms/ID/li
 	fs.BoolVar(&cfg.NoDemo, "no-demo", false, "do not host the embedded demo room")
 	fs.IntVar(&cfg.MaxListeners, "max-listeners", 0, "listeners per room before new ones get 503 + Retry-After (0: unlimited)")
 	fs.DurationVar(&cfg.ReplayWindow, "replay-window", 30*time.Second, "how much recent audio each room keeps for resuming listeners")
-	fs.StringVar(&faults, "faults", "", "fake failures to test clients against, comma-separated: overload, stall, blackhole, slowdrip,\n"+
-		"duplicate, reorder; switch them at run time with POST /admin/faults from loopback")
+	fs.StringVar(&faults, "faults", "", "fake failures to test clients against, comma-separated (listed above);\n"+
+		"switch them at run time with POST /admin/faults from loopback")
 	return c
 }
 
