@@ -25,6 +25,9 @@ const (
 // reference counted by PortAudio but not thread-safe.
 var paMu sync.Mutex
 
+// quietOnce silences the sound libraries' probing before PortAudio first initializes.
+var quietOnce sync.Once
+
 // initPortAudio initializes PortAudio; every success is paired with terminatePortAudio.
 func initPortAudio() error {
 	paMu.Lock()
@@ -33,6 +36,7 @@ func initPortAudio() error {
 		// JACK must not start a server just because we probe for devices.
 		_ = os.Setenv("JACK_NO_START_SERVER", "1")
 	}
+	quietOnce.Do(quietSoundLibraries)
 	if err := portaudio.Initialize(); err != nil {
 		return fmt.Errorf("portaudio: %w", err)
 	}
@@ -45,8 +49,7 @@ func terminatePortAudio() error {
 	return portaudio.Terminate()
 }
 
-// Devices lists the audio output devices. It initializes PortAudio for the call, which
-// may print the host's probing noise on standard error.
+// Devices lists the audio output devices. It initializes PortAudio for the call.
 func Devices() ([]Device, error) {
 	if err := initPortAudio(); err != nil {
 		return nil, err
