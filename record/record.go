@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -901,12 +900,7 @@ func (r *Recorder) writeRoomJSON() error {
 	return nil
 }
 
-// redactURL drops a URL's user info and query, where credentials would be.
+// redactURL drops a URL's credentials (transport.RedactURL) and makes it safe to print.
 func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return ""
-	}
-	u.User, u.RawQuery, u.Fragment = nil, "", ""
-	return transport.Sanitize(u.String(), transport.MaxTextRunes)
+	return transport.Sanitize(transport.RedactURL(s), transport.MaxTextRunes)
 }

@@ -148,6 +148,8 @@ func (r *Reconnector) Run(ctx context.Context, emit func(Event)) error {
 		opts        = r.Opts
 	)
 	opts.Logger = r.log()
+	// The URL may carry credentials (user info, ?token=): the log gets it redacted.
+	log := r.log().With("url", RedactURL(r.URL))
 	emit(State{State: StateConnecting})
 	for {
 		dialed := r.Clock.Now()
@@ -155,12 +157,12 @@ func (r *Reconnector) Run(ctx context.Context, emit func(Event)) error {
 		if err == nil {
 			res, _ := conn.(Resumable)
 			resumed := res != nil && res.Resumed()
-			r.log().Info("joined", "url", r.URL, "attempt", attempt+1, "resume_asked", opts.Resume != nil, "resumed", resumed)
+			log.Info("joined", "attempt", attempt+1, "resume_asked", opts.Resume != nil, "resumed", resumed)
 			if !droppedAt.IsZero() && !resumed {
 				emit(Gap{From: droppedAt, To: dialed, Why: WhyNotResumed})
 			}
 			emit(State{State: StateLive})
-			err = r.pump(ctx, conn, emit)
+			err = r.pump(ctx, conn, emit, log)
 			droppedAt = r.Clock.Now()
 			if res != nil {
 				opts.Resume = res.Resume()
@@ -178,7 +180,7 @@ func (r *Reconnector) Run(ctx context.Context, emit func(Event)) error {
 		}
 		cls, reason := classify(err)
 		if cls == classPermanent {
-			r.log().Warn("giving up: permanent refusal", "url", r.URL, "reason", reason, "err", err)
+			log.Warn("giving up: permanent refusal", "reason", reason, "err", err)
 			// A refusal's words may be the server's: a State made here is cleaned as
 			// it is made, as a protocol cleans the events it makes.
 			emit(Clean(State{State: StateEnded, Reason: reason, Detail: err.Error()}))
@@ -194,7 +196,7 @@ func (r *Reconnector) Run(ctx context.Context, emit func(Event)) error {
 		}
 		attempt++
 		wait := r.backoff(cls, attempt, now.Sub(outageStart), err)
-		r.log().Info("reconnect scheduled", "url", r.URL, "reason", reason, "attempt", attempt,
+		log.Info("reconnect scheduled", "reason", reason, "attempt", attempt,
 			"retry_in", wait.Round(time.Millisecond), "err", err)
 		emit(Clean(State{State: StateReconnecting, Reason: reason, Attempt: attempt, RetryIn: wait, Detail: err.Error()}))
 		select {
@@ -202,7 +204,7 @@ func (r *Reconnector) Run(ctx context.Context, emit func(Event)) error {
 			return nil
 		case <-r.Clock.After(wait):
 		case <-r.RetryNow:
-			r.log().Info("retry requested by the user", "attempt", attempt)
+			log.Info("retry requested by the user", "attempt", attempt)
 		}
 	}
 }
@@ -212,16 +214,16 @@ func (r *Reconnector) lookup() (*url.URL, Dialer, error) {
 	if r.Dialer == nil {
 		return Lookup(r.URL)
 	}
-	u, err := url.Parse(r.URL)
+	u, err := parseURL(r.URL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("room URL: %w", err)
+		return nil, nil, err
 	}
 	return u, r.Dialer, nil
 }
 
 // pump forwards events until the connection fails (the error) or the room ends (nil),
 // and reports a stall (and the recovery from it) as State events.
-func (r *Reconnector) pump(ctx context.Context, conn Conn, emit func(Event)) error {
+func (r *Reconnector) pump(ctx context.Context, conn Conn, emit func(Event), log *slog.Logger) error {
 	type result struct {
 		ev  Event
 		err error
@@ -294,7 +296,7 @@ func (r *Reconnector) pump(ctx context.Context, conn Conn, emit func(Event)) err
 			silence := r.Clock.Now().Sub(last)
 			if !stalled && (silence >= StallQuiet || expected && silence >= StallNotice) {
 				stalled = true
-				r.log().Warn("stalled", "url", r.URL, "silence", silence.Round(time.Millisecond))
+				log.Warn("stalled", "silence", silence.Round(time.Millisecond))
 				emit(State{State: StateStalled, Reason: ReasonStalled, Silence: silence,
 					Detail: fmt.Sprintf("no data for %s", silence.Round(time.Second))})
 			}

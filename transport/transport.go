@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -97,12 +98,12 @@ func Schemes() []string {
 
 // Lookup parses a room URL and returns the Dialer registered for its scheme.
 func Lookup(rawURL string) (*url.URL, Dialer, error) {
-	u, err := url.Parse(rawURL)
+	u, err := parseURL(rawURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("room URL: %w", err)
+		return nil, nil, err
 	}
 	if u.Scheme == "" || u.Host == "" {
-		return nil, nil, fmt.Errorf("room URL %q: want SCHEME://HOST/..., e.g. ws://127.0.0.1:8080/rooms/demo", rawURL)
+		return nil, nil, fmt.Errorf("room URL %q: want SCHEME://HOST/..., e.g. ws://127.0.0.1:8080/rooms/demo", RedactURL(rawURL))
 	}
 	registry.RLock()
 	d, ok := registry.m[u.Scheme]
@@ -111,6 +112,20 @@ func Lookup(rawURL string) (*url.URL, Dialer, error) {
 		return nil, nil, fmt.Errorf("unsupported URL scheme: %q (supported: %v)", u.Scheme, Schemes())
 	}
 	return u, d, nil
+}
+
+// parseURL parses a room URL. url.Parse's errors quote the URL, credentials and all;
+// this one names only what is wrong with it.
+func parseURL(rawURL string) (*url.URL, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("room URL: %w", err)
+	}
+	return u, nil
 }
 
 // Dial makes one connection attempt to rawURL with the Dialer of its scheme.

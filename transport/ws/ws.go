@@ -65,7 +65,7 @@ func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transpor
 		if resp != nil {
 			return nil, refusal(resp, u)
 		}
-		return nil, fmt.Errorf("dial %s: %w", u.Host, err)
+		return nil, dialError(u, err)
 	}
 	c.SetReadLimit(wire.MaxMessage)
 
@@ -90,6 +90,17 @@ func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transpor
 	conn.pending = append(conn.pending, conn.room)
 	conn.Hello = *hello
 	return conn, nil
+}
+
+// dialError words a handshake that got no answer. net/http's error quotes the request's
+// URL, a ?token= and all, and the WebSocket library's wraps that text: only the cause
+// under it is kept.
+func dialError(u *url.URL, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Errorf("dial %s: %w", u.Host, err)
 }
 
 // refusal maps an HTTP answer that refused the upgrade to a classified error.

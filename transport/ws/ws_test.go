@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -185,5 +186,27 @@ func TestUnknownScheme(t *testing.T) {
 	_, err := transport.Dial(context.Background(), "gopher://x/rooms/a", transport.DialOptions{})
 	if err == nil || !strings.Contains(err.Error(), `unsupported URL scheme: "gopher"`) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// net/http quotes the request's URL in its errors; what reaches the user and the log
+// must not hold the room URL's credentials.
+func TestDialErrorRedactsURL(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	plain := httptest.NewServer(http.NotFoundHandler()) // wss:// to it fails in TLS
+	defer plain.Close()
+	for _, host := range []string{"ws://" + closed, "wss://" + strings.TrimPrefix(plain.URL, "http://")} {
+		_, err := transport.Dial(context.Background(), host+"/rooms/x?token=s3cr3t", transport.DialOptions{})
+		if err == nil {
+			t.Fatalf("%s: no error", host)
+		}
+		if strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("%s: the error quotes the token: %v", host, err)
+		}
 	}
 }
