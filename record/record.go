@@ -7,8 +7,11 @@
 // on the room clock, their timestamps anchored at the wall-clock offset of the first
 // frame; where a speaker is silent or audio is missing, Opus silence packets are inserted
 // so that every file stays aligned with the others and with the transcript cues. A Gap,
-// or a timestamp discontinuity (a new stream epoch), re-anchors the room clock to wall
-// time; every gap is logged in events.jsonl.
+// or a timestamp discontinuity (a new stream epoch, or a clock that would put the
+// timeline more than a second ahead of wall time), re-anchors the room clock to wall
+// time; every gap is logged in events.jsonl. No track runs more than a second ahead of
+// wall time either: a speaker id that carries more than one stream loses the excess
+// rather than stretch its file.
 //
 // A Recorder writes on a goroutine of its own, so that Event and WriteMixed never wait
 // for the disk. Every 100 ms of wall time (flushEvery) that goroutine writes the pending
@@ -52,8 +55,13 @@ const (
 	trackSlack = sampleRate * 3 / 10
 	// replayGrace is how long after a reconnect silent tracks wait before following wall
 	// time again, so the frames a resume replays land in place first.
-	replayGrace      = time.Second
-	jumpLimit        = 2 * sampleRate  // a timestamp jump beyond this, past wall time, is a discontinuity
+	replayGrace = time.Second
+	jumpLimit   = 2 * sampleRate // a timestamp jump back beyond this is a discontinuity
+	// maxAhead is how far the timeline may run ahead of wall time since the join: the
+	// room clock as much as any track. A timestamp past it is a discontinuity, and a
+	// track that would pass it (a speaker id carrying more than one stream) drops the
+	// frame rather than stretch the recording.
+	maxAhead         = sampleRate
 	maxTracks        = 256             // speakers beyond this are not recorded
 	recentSeqs       = 64              // frames remembered per track to drop duplicates
 	whyDiscontinuity = "discontinuity" // the why of a gap the Recorder finds itself
@@ -531,6 +539,19 @@ func (r *Recorder) frame(f transport.AudioFrame, at time.Time, wall int64) error
 	if err := r.fill(t.ogg, pos); err != nil {
 		return fmt.Errorf("record %s: %w", t.file, err)
 	}
+	n, err := audio.PacketSamples(f.Payload)
+	if err != nil {
+		n = frame // write records it as silence
+	}
+	if t.ogg.next+int64(n) > wall+maxAhead {
+		// More audio than time: one id carries several streams, or a stream comes
+		// faster than real time. Writing it would stretch the track.
+		if !t.warnedFast {
+			t.warnedFast = true
+			r.log.Warn("a speaker's audio comes faster than real time: dropping the excess", "dir", r.dir, "speaker", t.id, "file", t.file)
+		}
+		return nil
+	}
 	if err := r.write(t.ogg, f.Payload); err != nil {
 		return fmt.Errorf("record %s: %w", t.file, err)
 	}
@@ -790,6 +811,7 @@ type oggFile struct {
 type track struct {
 	id, name, file string
 	ogg            *oggFile
+	warnedFast     bool // it dropped frames to stay within maxAhead, and said so
 	recent         [recentSeqs]struct {
 		seq, ts uint32
 		ok      bool
@@ -819,13 +841,13 @@ type roomClock struct {
 }
 
 // place returns the position of a frame with timestamp ts that arrived at wall. The
-// first frame, and a frame whose timestamp jumps back or further forward than wall time
-// allows (a new stream epoch), anchor the clock at wall; jumped reports the latter.
+// first frame, and a frame whose timestamp jumps back by more than jumpLimit or lands
+// more than maxAhead past wall (a new stream epoch, or a clock faster than real time),
+// anchor the clock at wall; jumped reports the latter.
 func (c *roomClock) place(ts uint32, wall int64) (pos int64, jumped bool) {
 	if c.ok {
 		d := int64(int32(ts - c.ts)) // signed difference: timestamps wrap
-		if d >= -jumpLimit && d <= wall-c.wall+jumpLimit {
-			pos = c.pos + d
+		if pos = c.pos + d; d >= -jumpLimit && pos <= wall+maxAhead {
 			if d > 0 {
 				c.ts, c.pos, c.wall = ts, pos, wall
 			}

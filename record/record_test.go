@@ -275,3 +275,79 @@ func TestTrackWriterByCodec(t *testing.T) {
 		t.Errorf("tracks = %v, want only ada.ogg", files)
 	}
 }
+
+// TestTimelineNeverRunsAhead feeds what stretched recordings: one speaker id carrying
+// several interleaved streams (duplicate ids in a roster, or ids that differ only by
+// the escape codes transport.Clean strips), and a room clock that runs faster than wall
+// time. No file may run more than a second ahead of the wall time since the join, and
+// each jump past that bound is logged as a gap.
+func TestTimelineNeverRunsAhead(t *testing.T) {
+	const frames = 790 // 15.8 s of wall time
+	tests := []struct {
+		name string
+		// frame returns the frames sent at tick n.
+		frame func(n int) []transport.AudioFrame
+		gaps  bool // discontinuities must be logged
+	}{
+		{"interleaved streams under one id", func(n int) []transport.AudioFrame {
+			var fs []transport.AudioFrame
+			for i, off := range []int{0, 30, -35} { // ahead 0.6 s, behind 0.7 s
+				fs = append(fs, transport.AudioFrame{Speaker: "spk", Seq: uint32(1000*i + n), Timestamp: uint32((n + off + 500) * 960)})
+			}
+			return append(fs, transport.AudioFrame{Speaker: "bob", Seq: uint32(n), Timestamp: uint32((n + 500) * 960)})
+		}, false},
+		{"room clock faster than wall time", func(n int) []transport.AudioFrame {
+			return []transport.AudioFrame{{Speaker: "spk", Seq: uint32(n), Timestamp: uint32(n * 3 / 2 * 960)}}
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newClock()
+			r, err := Open(Options{Dir: filepath.Join(t.TempDir(), "rec"), Now: clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Event(transport.State{State: transport.StateLive})
+			r.Event(transport.Clean(transport.Roster{Speakers: []transport.Speaker{
+				{ID: "spk\x1b[31m", Name: "Spk"}, {ID: "spk", Name: "Spk"}, {ID: "spk\x1b[0m", Name: "Spk"}, {ID: "bob", Name: "Bob"}}}))
+			pkts := demoPackets(t, 100)
+			for n := 1; n <= frames; n++ {
+				clock.Advance(tick)
+				for _, f := range tt.frame(n) {
+					f.Codec, f.Payload = transport.CodecOpus, pkts[n%len(pkts)]
+					r.Event(f)
+				}
+				if n%1000 == 0 {
+					r.sync()
+				}
+			}
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			wall := float64(frames) * tick.Seconds()
+			for _, f := range listFiles(t, r.Dir()) {
+				if filepath.Ext(f) != ".ogg" {
+					continue
+				}
+				pkts, _ := readOgg(t, filepath.Join(r.Dir(), f))
+				var samples int
+				for _, p := range pkts {
+					n, err := audio.PacketSamples(p)
+					if err != nil {
+						t.Fatalf("%s: %v", f, err)
+					}
+					samples += n
+				}
+				d := float64(samples) / sampleRate
+				t.Logf("%s: %.3f s for %.3f s of wall time", f, d, wall)
+				if d < wall || d > wall+1 {
+					t.Errorf("%s lasts %.3f s, want %.3f s to %.3f s", f, d, wall, wall+1)
+				}
+			}
+			gaps := ofType(readJSONL(t, filepath.Join(r.Dir(), "events.jsonl")), "gap")
+			if tt.gaps != (len(gaps) > 0) {
+				t.Errorf("gaps: %v, want some: %v", gaps, tt.gaps)
+			}
+		})
+	}
+}
