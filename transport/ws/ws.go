@@ -56,10 +56,13 @@ func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transpor
 	if opts.Token != "" {
 		hdr.Set("Authorization", "Bearer "+opts.Token)
 	}
-	client := &http.Client{Transport: &http.Transport{
-		Proxy:           http.ProxyFromEnvironment,
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: opts.InsecureSkipVerify}, //nolint:gosec // opt-in only
-	}}
+	client := &http.Client{
+		Transport: &http.Transport{
+			Proxy:           http.ProxyFromEnvironment,
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: opts.InsecureSkipVerify}, //nolint:gosec // opt-in only
+		},
+		CheckRedirect: checkRedirect,
+	}
 	c, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: client, HTTPHeader: hdr})
 	if err != nil {
 		if resp != nil {
@@ -90,6 +93,21 @@ func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transpor
 	conn.pending = append(conn.pending, conn.room)
 	conn.Hello = *hello
 	return conn, nil
+}
+
+// MaxRedirects is how many HTTP redirects one handshake follows. The WebSocket library
+// follows any number unless told otherwise, so a server redirecting to itself had a
+// client loop thousands of times a second; past this many the attempt fails, and the
+// reconnect policy backs off as from any failed attempt.
+const MaxRedirects = 3
+
+// checkRedirect stops a handshake after MaxRedirects redirects, naming where the last
+// one pointed (redacted: a Location may carry a token too).
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) > MaxRedirects {
+		return fmt.Errorf("stopped after %d redirects, the last to %s", MaxRedirects, transport.RedactURL(req.URL.String()))
+	}
+	return nil
 }
 
 // dialError words a handshake that got no answer. net/http's error quotes the request's

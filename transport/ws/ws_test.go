@@ -7,13 +7,16 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"go.uber.org/goleak"
 
+	"github.com/spacetui/spacetui/internal/fakeclock"
 	"github.com/spacetui/spacetui/transport"
 	"github.com/spacetui/spacetui/transport/wire"
 )
@@ -207,6 +210,53 @@ func TestDialErrorRedactsURL(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "s3cr3t") {
 			t.Errorf("%s: the error quotes the token: %v", host, err)
+		}
+	}
+}
+
+// A server that redirects to itself gets MaxRedirects+1 requests per attempt, and the
+// attempts are spaced by the backoff: the reconnector sees an ordinary failed attempt
+// whose detail names the redirect.
+func TestRedirectLoop(t *testing.T) {
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.Redirect(w, r, r.URL.String(), http.StatusFound)
+	}))
+	defer srv.Close()
+	const attempts = 3
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dialed := 0
+	clock := fakeclock.New(time.Now())
+	rc := &transport.Reconnector{
+		URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/rooms/x", Policy: transport.DefaultPolicy(), Clock: clock,
+		Dialer: transport.DialerFunc(func(ctx context.Context, u *url.URL, o transport.DialOptions) (transport.Conn, error) {
+			if dialed++; dialed > attempts {
+				cancel()
+				return nil, ctx.Err()
+			}
+			return Dial(ctx, u, o)
+		}),
+	}
+	var retries []transport.State
+	err := rc.Run(ctx, func(e transport.Event) {
+		if s, ok := e.(transport.State); ok && s.State == transport.StateReconnecting {
+			retries = append(retries, s)
+		}
+	})
+	if err != nil {
+		t.Fatalf("Run: %v (a redirect loop is not permanent)", err)
+	}
+	if n := requests.Load(); n != attempts*(MaxRedirects+1) {
+		t.Errorf("%d requests for %d attempts, want %d", n, attempts, attempts*(MaxRedirects+1))
+	}
+	if len(retries) != attempts || len(clock.Waits()) != attempts {
+		t.Fatalf("%d retries and waits %v for %d attempts", len(retries), clock.Waits(), attempts)
+	}
+	for _, s := range retries {
+		if s.Reason != transport.ReasonDropped || !strings.Contains(s.Detail, "stopped after 3 redirects, the last to http://") {
+			t.Errorf("retry %+v: want a failed attempt that names the redirect", s)
 		}
 	}
 }
