@@ -38,6 +38,11 @@ func (f Frontend) Run(ctx context.Context, h *session.Hub) error {
 		opts = append(opts, tea.WithOutput(f.Stdout))
 	}
 	_, err := tea.NewProgram(m, opts...).Run()
+	// The program has left the alternate screen: a room the server ended says why where
+	// it stays readable, as the headless lines do (cmd routes notices to stderr).
+	if msg := m.Farewell(); msg != "" {
+		h.Notice(msg)
+	}
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return ctx.Err()
 	}

@@ -11,6 +11,7 @@
 package ui
 
 import (
+	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -63,6 +64,9 @@ const (
 	TickInterval = 50 * time.Millisecond
 	// noteFor is how long "resumed, nothing lost" or "12.4 s lost" stays up.
 	noteFor = 10 * time.Second
+	// rosterGrace is how long an empty roster waits for the room to fall silent before
+	// it empties the speaker list.
+	rosterGrace = 5 * time.Second
 	// narrowWidth is the width below which the speakers pane becomes one line.
 	narrowWidth = 70
 	// maxSpeakers bounds the roster shown.
@@ -116,6 +120,11 @@ type Model struct {
 	muted   bool
 	muteSet bool
 
+	roster        []transport.Speaker  // the speakers shown, reduced
+	emptyRosterAt time.Time            // an empty roster is pending since; zero if none
+	lastTalk      map[string]time.Time // when each speaker was last heard talking
+	endedBy       string               // the server ended the room, saying this (" " for nothing)
+
 	troubleSince time.Time // start of the current outage; zero while live
 	resumedAt    time.Time // when the last outage ended
 	lostSeconds  float64   // audio lost in the last outage, from Gap events
@@ -141,6 +150,7 @@ func New(opts Options) *Model {
 		transcript: transcript.New(c),
 		status:     statusbar.New(c),
 		conn:       transport.State{State: transport.StateConnecting},
+		lastTalk:   map[string]time.Time{},
 	}
 	m.keys.Retry.SetEnabled(opts.RetryNow != nil)
 	m.help = keyhelp.New(c, &m.keys)
@@ -210,6 +220,20 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case snapshotMsg:
 		m.snap = msg.snap
 		m.speakers.SetLevels(levels(msg.snap))
+		now := m.now()
+		for _, l := range msg.snap.Speakers {
+			if l.Talking {
+				m.lastTalk[l.ID] = now
+			}
+		}
+		if len(m.lastTalk) > 4*maxSpeakers { // ids come and go over a long room
+			for id, t := range m.lastTalk {
+				if now.Sub(t) > rosterGrace {
+					delete(m.lastTalk, id)
+				}
+			}
+		}
+		m.settleRoster(now)
 		if msg.rearm {
 			return m, m.tick()
 		}
@@ -308,56 +332,102 @@ func (m *Model) setFocus(f focus) {
 	m.transcript.SetFocused(f == focusTranscript)
 }
 
+// handleEvent takes one room event. Its text was cleaned and bounded where it entered
+// (transport.Clean); here it is only reduced to what every terminal measures alike
+// (common.Reduce).
 func (m *Model) handleEvent(ev transport.Event) {
 	now := m.now()
 	switch e := ev.(type) {
 	case transport.RoomInfo:
-		e.Title = common.ClampRunes(e.Title, common.MaxTitleRunes)
-		e.ID = common.ClampRunes(e.ID, common.MaxShortRunes)
+		e.Title = common.Reduce(e.Title)
 		m.room = e
 		m.header.SetRoom(e.Title, e.Listeners)
 	case transport.Roster:
-		sps := e.Speakers[:min(len(e.Speakers), maxSpeakers)]
-		bounded := make([]transport.Speaker, len(sps))
-		for i, sp := range sps {
-			sp.ID = common.ClampRunes(sp.ID, common.MaxShortRunes)
-			sp.Name = common.ClampRunes(sp.Name, common.MaxNameRunes)
-			sp.Role = common.ClampRunes(sp.Role, common.MaxNameRunes)
-			bounded[i] = sp
-		}
-		m.common.Speakers.Update(bounded)
-		m.speakers.SetSpeakers(bounded)
+		m.setRoster(e.Speakers, now)
 	case transport.TranscriptSegment:
-		e.ID = common.ClampRunes(e.ID, common.MaxShortRunes)
-		e.Speaker = common.ClampRunes(e.Speaker, common.MaxNameRunes)
-		e.Text = common.ClampRunes(e.Text, common.MaxTextRunes)
-		m.transcript.Add(e)
+		m.transcript.Add(e) // the text is reduced as it is drawn; s saves the original
 	case transport.Gap:
 		at := time.Duration(-1)
 		if !m.room.Started.IsZero() {
 			at = e.From.Sub(m.room.Started)
 		}
-		m.transcript.AddGap(transcript.Gap{
-			At:      at,
-			Seconds: e.Seconds(),
-			Why:     common.ClampRunes(e.Why, common.MaxShortRunes),
-		})
+		lost := max(e.Seconds(), 0) // a gap that runs backwards lost an unknown amount
+		m.transcript.AddGap(transcript.Gap{At: at, Seconds: lost, Why: common.Reduce(e.Why)})
 		if !m.troubleSince.IsZero() || now.Sub(m.resumedAt) < noteFor {
-			m.lostSeconds += e.Seconds()
+			m.lostSeconds += lost
 		}
 	case transport.State:
-		e.Reason = common.ClampRunes(e.Reason, common.MaxShortRunes)
-		e.Detail = common.ClampRunes(e.Detail, common.MaxShortRunes) // clean already: transport.Clean
+		e.Reason, e.Detail = common.Reduce(e.Reason), common.Reduce(e.Detail)
 		m.setConn(e, now)
 	case transport.Ended:
+		m.endedBy = common.Reduce(e.Reason)
+		if m.endedBy == "" {
+			m.endedBy = " " // ended, though the server gave no reason
+		}
 		m.setConn(transport.State{
 			State:  transport.StateEnded,
 			Reason: transport.ReasonRoomEnded,
-			Detail: e.Reason, // clean and within MaxShortRunes already: transport.Clean
+			Detail: common.Reduce(e.Reason),
 		}, now)
 	case transport.AudioFrame:
 		// Audio is the session's; levels arrive through Playback snapshots.
 	}
+}
+
+// setRoster takes a roster. An empty roster after a non-empty one may be a real one (the
+// last speaker left: "no speakers yet") or a broken message from the server; the list is
+// kept while someone on it is still heard, and empties once the room has been quiet for
+// rosterGrace since (checked on every tick, in settleRoster).
+func (m *Model) setRoster(sps []transport.Speaker, now time.Time) {
+	if len(sps) == 0 && len(m.roster) > 0 {
+		if m.emptyRosterAt.IsZero() {
+			m.emptyRosterAt = now
+		}
+		m.settleRoster(now)
+		return
+	}
+	m.emptyRosterAt = time.Time{}
+	sps = sps[:min(len(sps), maxSpeakers)]
+	shown := make([]transport.Speaker, len(sps))
+	for i, sp := range sps {
+		sp.Name, sp.Role = common.Reduce(sp.Name), common.Reduce(sp.Role)
+		shown[i] = sp
+	}
+	m.roster = shown
+	m.common.Speakers.Update(shown)
+	m.speakers.SetSpeakers(shown)
+}
+
+// settleRoster applies a pending empty roster once nobody on the list has been heard
+// for rosterGrace.
+func (m *Model) settleRoster(now time.Time) {
+	if m.emptyRosterAt.IsZero() {
+		return
+	}
+	quietSince := m.emptyRosterAt
+	for _, sp := range m.roster {
+		if t := m.lastTalk[sp.ID]; t.After(quietSince) {
+			quietSince = t
+		}
+	}
+	if now.Sub(quietSince) < rosterGrace {
+		return
+	}
+	m.emptyRosterAt, m.roster = time.Time{}, nil
+	m.speakers.SetSpeakers(nil)
+}
+
+// Farewell is what the user should read after the program has left the alternate
+// screen: why the room ended, when the server ended it. It is empty when the user left,
+// and after a refusal, which cmd reports itself.
+func (m *Model) Farewell() string {
+	if m.endedBy == "" {
+		return ""
+	}
+	if r := strings.TrimSpace(m.endedBy); r != "" {
+		return "the room has ended: " + r
+	}
+	return "the room has ended"
 }
 
 func (m *Model) setConn(s transport.State, now time.Time) {
@@ -413,7 +483,7 @@ func (m *Model) View() tea.View {
 // render draws the screen as a string of exactly height lines.
 func (m *Model) render() string {
 	now := m.now()
-	m.header.SetElapsed(now.Sub(m.room.Started), !m.room.Started.IsZero())
+	m.header.SetElapsed(common.RoomAge(m.room.Started, now))
 	m.status.SetConn(m.statusConn(now))
 	s := m.snap // a copy: what the user set is shown before the pipeline has it
 	s.Volume, s.Muted = m.currentVolume(), m.currentMuted()

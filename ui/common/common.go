@@ -16,14 +16,10 @@ import (
 	"github.com/spacetui/spacetui/ui/styles"
 )
 
-// Bounds on strings from the network, applied when an event arrives so that Lip Gloss
-// never wraps or measures an unbounded string.
-const (
-	MaxNameRunes  = 32
-	MaxTitleRunes = 80
-	MaxTextRunes  = 500
-	MaxShortRunes = 120 // roles, reasons, device names, details
-)
+// MaxShortRunes bounds the strings the UI is handed by its own side (device names and
+// their errors) so that Lip Gloss never measures an unbounded string. The room's text
+// is bounded where it enters, by transport's one table (transport/clean.go).
+const MaxShortRunes = 120
 
 // Common is handed to every component: shared, read-only context.
 type Common struct {

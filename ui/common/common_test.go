@@ -1,6 +1,7 @@
 package common
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -46,5 +47,77 @@ func TestTruncateAndFit(t *testing.T) {
 	}
 	if got := ClampRunes("abcdef", 4); got != "abc…" {
 		t.Errorf("ClampRunes = %q", got)
+	}
+}
+
+func TestClockLong(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		99*time.Hour + 59*time.Minute + 59*time.Second: "99:59:59",
+		100 * time.Hour:              "4d 04:00:00",
+		time.Duration(1<<63 - 1):     "106751d 23:47:16",
+		366*24*time.Hour + time.Hour: "366d 01:00:00",
+	} {
+		if got := Clock(d); got != want {
+			t.Errorf("Clock(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestRoomAge(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		started time.Time
+		want    time.Duration
+		known   bool
+	}{
+		{"unknown", time.Time{}, 0, false},
+		{"an hour", now.Add(-time.Hour), time.Hour, true},
+		{"skew", now.Add(10 * time.Second), 0, true},
+		{"future", now.Add(time.Hour), 0, false},
+		{"10^15 ms", time.UnixMilli(1e15), 0, false},
+		{"1903", time.Date(1903, 1, 1, 0, 0, 0, 0, time.UTC), 0, false},
+	}
+	for _, tt := range tests {
+		d, ok := RoomAge(tt.started, now)
+		if d != tt.want || ok != tt.known {
+			t.Errorf("%s: RoomAge = %v, %t; want %v, %t", tt.name, d, ok, tt.want, tt.known)
+		}
+	}
+}
+
+func TestReduce(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":          "plain",
+		"界":              "界",
+		"👍🏽 thumbs":      "👍 thumbs",
+		"❤️":             "❤",
+		"👨‍👩‍👧 family":   "👨 family",
+		"👩🏽‍💻":           "👩",
+		"🇺🇸 and 🇫🇷":      "US and FR",
+		"🇺":              "U",
+		"🏴󠁧󠁢󠁥󠁮󠁧󠁿":        "🏴",
+		"1️⃣":            "1⃣",
+		"क्‍ष":           "क्‍ष", // a ZWJ that shapes a script stays
+		"a\u200db":       "a\u200db",
+		"x\ufe0fy\ufe0e": "xy",
+	} {
+		got := Reduce(in)
+		if got != want {
+			t.Errorf("Reduce(%q) = %q, want %q", in, got, want)
+		}
+		if strings.ContainsRune(in, 'क') {
+			continue // Indic conjuncts have width troubles of their own, not emoji's
+		}
+		perRune := 0
+		for _, r := range got {
+			perRune += lipgloss.Width(string(r))
+		}
+		if w := lipgloss.Width(got); w != perRune {
+			t.Errorf("Reduce(%q) = %q measures %d cells as clusters, %d code point by code point", in, got, w, perRune)
+		}
+	}
+	if testing.AllocsPerRun(10, func() { Reduce("no emoji here, 界") }) != 0 {
+		t.Error("Reduce allocates for text it leaves alone")
 	}
 }

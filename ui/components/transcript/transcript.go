@@ -89,16 +89,22 @@ func (m *Model) Following() bool { return m.follow }
 func (m *Model) Len() int { return len(m.entries) }
 
 // Add takes a segment: one with a known ID replaces the earlier one in place, unless
-// that one is already final; a new one is appended.
+// that one is already final; a new one is appended. A segment with no words (empty or
+// blank) adds no row: a new one is ignored, and one that replaces a held segment hides
+// it (a partial the recognizer took back).
 func (m *Model) Add(seg transport.TranscriptSegment) {
-	m.dirty = true
 	if i, ok := m.byID[seg.ID]; ok && seg.ID != "" {
 		if m.entries[i].seg.Final && !seg.Final {
 			return // a late partial never undoes a final segment
 		}
+		m.dirty = true
 		m.entries[i].seg, m.entries[i].lines = seg, nil
 		return
 	}
+	if blank(seg.Text) {
+		return
+	}
+	m.dirty = true
 	m.entries = append(m.entries, entry{seg: seg})
 	if seg.ID != "" {
 		m.byID[seg.ID] = len(m.entries) - 1
@@ -121,6 +127,9 @@ func (m *Model) Segment(id string) (transport.TranscriptSegment, bool) {
 	}
 	return m.entries[i].seg, true
 }
+
+// blank reports text with nothing to show.
+func blank(text string) bool { return strings.TrimSpace(text) == "" }
 
 func (m *Model) trim() {
 	drop := len(m.entries) - m.maxEntries
@@ -228,7 +237,7 @@ func (m *Model) View() string {
 	lines := m.render()
 	top := m.top()
 	vis := lines[top:min(top+m.viewHeight(), len(lines))]
-	if len(m.entries) == 0 {
+	if len(lines) == 0 {
 		vis = []string{m.c.Styles.Hint.Render("waiting for captions…")}
 	}
 	hint := ""
@@ -266,9 +275,12 @@ func (m *Model) render() []string {
 	for i := range m.entries {
 		e := &m.entries[i]
 		if e.lines == nil {
-			if e.gap != nil {
+			switch {
+			case e.gap != nil:
 				e.lines = []string{m.gapLine(*e.gap, w)}
-			} else {
+			case blank(e.seg.Text):
+				e.lines = []string{} // taken back: no row, but not nil, so not redone
+			default:
 				e.lines = m.segLines(nil, e.seg, w, nameW)
 			}
 		}
@@ -286,7 +298,7 @@ func (m *Model) segLines(out []string, seg transport.TranscriptSegment, w, nameW
 		st.Speaker(m.c.Speakers.Slot(seg.Speaker)).Render(common.Fit(name, nameW)) + " "
 	indent := lipgloss.Width(stamp) + 1 + nameW + 1
 	textStyle := st.Text
-	text := seg.Text
+	text := common.Reduce(strings.TrimSpace(seg.Text))
 	if !seg.Final {
 		textStyle = st.Partial
 		text += "…" // partial, and still visible as such without colour or faint
@@ -310,7 +322,12 @@ func (m *Model) segLines(out []string, seg transport.TranscriptSegment, w, nameW
 }
 
 func (m *Model) gapLine(g Gap, w int) string {
-	text := fmt.Sprintf(" %.1f s of audio lost", g.Seconds)
+	// A gap whose end is before its start (a clock that went back) still lost audio,
+	// but how much is unknown: never "-4.0 s".
+	text := " audio lost"
+	if g.Seconds > 0 {
+		text = fmt.Sprintf(" %.1f s of audio lost", g.Seconds)
+	}
 	if g.At >= 0 {
 		text = " " + common.Clock(g.At) + " ·" + text
 	}
