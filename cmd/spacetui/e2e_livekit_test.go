@@ -253,9 +253,11 @@ func TestLiveKitBadCredentials(t *testing.T) {
 		name string
 		auth []string
 		hide string
+		why  string // in words, not go-jose's
 	}{
-		{"wrong secret", []string{"--api-key", s.APIKey, "--api-secret", strings.Repeat("x", 40)}, "eyJ"},
-		{"foreign token", []string{"--token", "sekrit-token"}, "sekrit-token"},
+		{"wrong secret", []string{"--api-key", s.APIKey, "--api-secret", strings.Repeat("x", 40)}, "eyJ",
+			"the API secret does not match the key"},
+		{"foreign token", []string{"--token", "sekrit-token"}, "sekrit-token", "the token is not a LiveKit access token"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.Command(spacetuiBin(t), append([]string{"join", s.RoomURL("r"), "--headless", "--output", "null"}, tt.auth...)...)
@@ -268,6 +270,8 @@ func TestLiveKitBadCredentials(t *testing.T) {
 			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 			if last := lines[len(lines)-1]; !strings.HasPrefix(last, "spacetui: ") || !strings.Contains(last, "not authorized") {
 				t.Errorf("want one last line saying not authorized, got %q", last)
+			} else if !strings.Contains(last, tt.why) || strings.Contains(last, "go-jose") {
+				t.Errorf("want the last line to say %q, got %q", tt.why, last)
 			}
 			if strings.Contains(stdout.String()+stderr.String(), tt.hide) {
 				t.Errorf("the token was printed:\n%s\n%s", stdout.String(), stderr.String())

@@ -188,7 +188,7 @@ func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transpor
 		lksdk.WithLogger(SDKLogger(log))); err != nil {
 		room.Disconnect()
 		c.shut()
-		return nil, classifyJoin(err, u.Host)
+		return nil, classifyJoin(err, u.Host, opts.Token == "")
 	}
 	c.joined()
 	return c, nil
@@ -197,8 +197,9 @@ func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transpor
 // classifyJoin maps the SDK's join errors, which carry the server's validation answer
 // only as text, onto the transport's classes. The server quotes a token it refuses
 // ("invalid token: eyJ..."): it is cut out before the message goes anywhere. A minted
-// token is a JWT, which redact finds by its shape; Dial registers a given one.
-func classifyJoin(err error, host string) error {
+// token is a JWT, which redact finds by its shape; Dial registers a given one. minted
+// says the token was made from --api-key and --api-secret rather than given.
+func classifyJoin(err error, host string, minted bool) error {
 	msg := transport.Sanitize(redact(err.Error()), transport.MaxDetailRunes)
 	low := strings.ToLower(msg)
 	switch {
@@ -208,7 +209,7 @@ func classifyJoin(err error, host string) error {
 		// "connection closed by media"; the SDK keeps only this sentinel).
 		return &transport.OverloadError{Reason: "LiveKit refused the session: room full or server at capacity"}
 	case strings.HasPrefix(low, "unauthorized"), strings.Contains(low, "permission denied"):
-		return fmt.Errorf("%s: %s: %w", host, msg, transport.ErrUnauthorized)
+		return fmt.Errorf("%s: %s: %w", host, refusal(msg, minted), transport.ErrUnauthorized)
 	case strings.HasPrefix(low, "not found"):
 		return fmt.Errorf("%s: %w", host, transport.ErrNotFound)
 	case strings.HasPrefix(low, "unavailable"), strings.Contains(low, "max participants"),
@@ -219,6 +220,32 @@ func classifyJoin(err error, host string) error {
 		msg = rest // the SDK's validation URL says nothing the user needs
 	}
 	return fmt.Errorf("join %s: %s", host, msg)
+}
+
+// refusal says in words why LiveKit refused a token, from the server's answer, which
+// quotes the JWT library ("invalid token: [token], error: go-jose/go-jose: error in
+// cryptographic primitive"); an answer it does not know is passed on.
+func refusal(msg string, minted bool) string {
+	low := strings.ToLower(msg)
+	switch {
+	case strings.Contains(low, "invalid api key"):
+		if minted {
+			return "the server does not know the API key"
+		}
+		return "the token names an API key the server does not know"
+	case strings.Contains(low, "cryptographic primitive"), strings.Contains(low, "signature"):
+		if minted {
+			return "the API secret does not match the key (LiveKit refused the token)"
+		}
+		return "the token is not signed with this server's secret (LiveKit refused it)"
+	case strings.Contains(low, "expired"):
+		return "the token has expired"
+	case strings.Contains(low, "not valid yet"), strings.Contains(low, "issued in the future"):
+		return "the token is not valid yet (is this machine's clock right?)"
+	case strings.Contains(low, "invalid authorization token"):
+		return "the token is not a LiveKit access token"
+	}
+	return msg
 }
 
 // Conn is one joined LiveKit room.

@@ -75,8 +75,36 @@ func TestClassifyJoin(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		if got := classifyJoin(tt.err, "h"); !tt.want(got) {
+		if got := classifyJoin(tt.err, "h", false); !tt.want(got) {
 			t.Errorf("classifyJoin(%v) = %v (%T)", tt.err, got, got)
+		}
+	}
+}
+
+// A refused token is explained in words, not in the JWT library's (the server's answers
+// as LiveKit v1.9.11 gives them).
+func TestClassifyJoinSaysWhyTheTokenWasRefused(t *testing.T) {
+	jwtTok, _ := ListenerToken("k", strings.Repeat("s", 32), "demo", "id")
+	const invalid = "unauthorized: invalid token: "
+	tests := []struct {
+		answer string
+		minted bool
+		want   string
+	}{
+		{invalid + jwtTok + ", error: go-jose/go-jose: error in cryptographic primitive", true,
+			"h: the API secret does not match the key (LiveKit refused the token): not authorized to join this room"},
+		{invalid + jwtTok + ", error: go-jose/go-jose: error in cryptographic primitive", false,
+			"h: the token is not signed with this server's secret (LiveKit refused it): not authorized to join this room"},
+		{invalid + jwtTok + ", error: go-jose/go-jose/jwt: validation failed, token is expired (exp)", false,
+			"h: the token has expired: not authorized to join this room"},
+		{invalid + jwtTok + ", error: go-jose/go-jose/jwt: validation failed, token not valid yet (nbf)", false,
+			"h: the token is not valid yet (is this machine's clock right?): not authorized to join this room"},
+		{"unauthorized: invalid API key: k", true, "h: the server does not know the API key: not authorized to join this room"},
+		{"unauthorized: invalid authorization token", false, "h: the token is not a LiveKit access token: not authorized to join this room"},
+	}
+	for _, tt := range tests {
+		if got := classifyJoin(errors.New(tt.answer), "h", tt.minted).Error(); got != tt.want {
+			t.Errorf("minted %v, %q:\n got %q\nwant %q", tt.minted, tt.answer, got, tt.want)
 		}
 	}
 }
@@ -86,7 +114,7 @@ func TestClassifyJoinHidesTheToken(t *testing.T) {
 	jwtTok, _ := ListenerToken("k", strings.Repeat("s", 32), "demo", "id")
 	hide("plain-secret-token")
 	for _, tok := range []string{jwtTok, "plain-secret-token"} {
-		err := classifyJoin(errors.New("unauthorized: invalid token: "+tok+": signature is invalid"), "h")
+		err := classifyJoin(errors.New("unauthorized: invalid token: "+tok+": signature is invalid"), "h", false)
 		if strings.Contains(err.Error(), tok) || strings.Contains(err.Error(), tok[:12]) {
 			t.Errorf("the token is in %q", err)
 		}

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -45,8 +46,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	port := fs.Int("port", 7880, "signalling `port` of the LiveKit server to start")
 	room := fs.String("room", "demo", "`name` of the room to publish into")
 	lkURL := fs.String("url", "", "publish into the LiveKit server at this `URL` (ws://HOST:PORT) instead of starting one")
-	key := fs.String("api-key", "", "API `key` of the server given by --url")
-	secret := fs.String("api-secret", "", "API `secret` of the server given by --url")
+	key := fs.String("api-key", "", "API `key` of the server given by --url (default: $LIVEKIT_API_KEY)")
+	secret := fs.String("api-secret", "", "API `secret` of the server given by --url (default: $LIVEKIT_API_SECRET, better: others can read command lines)")
 	serverLog := fs.String("server-log", "", "write the started LiveKit server's own log to `FILE`")
 	verbose := fs.Bool("verbose", false, "log the LiveKit SDK's and pion's own messages too")
 	fs.Usage = func() {
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
+	// The environment is read after parsing, so that -help never prints the secret.
+	*key, *secret = cmp.Or(*key, os.Getenv("LIVEKIT_API_KEY")), cmp.Or(*secret, os.Getenv("LIVEKIT_API_SECRET"))
 	if *lkURL != "" && (*key == "" || *secret == "") {
 		return usageError{errors.New("--url needs --api-key and --api-secret")}
 	}
@@ -120,11 +123,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		log.Warn("the speakers are not all in the room yet; they keep trying", "err", err)
 	}
-	fmt.Fprintf(stdout, "The demo room is live. Join it with:\n\n  spacetui join %s --api-key %s --api-secret %s\n\n(Ctrl-C to stop.)\n",
-		joinURL, *key, *secret)
+	printJoin(stdout, joinURL, *key, *secret)
 	<-ctx.Done()
 	log.Info("stopping")
 	return nil
+}
+
+// printJoin tells how to join the room. The credentials go into the environment, not
+// onto spacetui's command line, where other users of the machine could read them (ps).
+func printJoin(w io.Writer, roomURL, key, secret string) {
+	fmt.Fprintf(w, "The demo room is live. Join it from another terminal with:\n\n"+
+		"  export LIVEKIT_API_KEY=%s LIVEKIT_API_SECRET=%s\n"+
+		"  spacetui join %s\n\n(Ctrl-C to stop.)\n", key, secret, roomURL)
 }
 
 // roomURL turns a LiveKit signalling URL and a room name into the URL spacetui joins:

@@ -5,8 +5,30 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"strings"
 	"testing"
 )
+
+// The join line carries no secret: spacetui reads it from the environment.
+func TestPrintJoinKeepsTheSecretOffTheCommandLine(t *testing.T) {
+	var b strings.Builder
+	printJoin(&b, "livekit://127.0.0.1:7880/demo", "spacetui", "s3cr3t-0123456789")
+	var join, export string
+	for _, line := range strings.Split(b.String(), "\n") {
+		switch line = strings.TrimSpace(line); {
+		case strings.HasPrefix(line, "spacetui join "):
+			join = line
+		case strings.HasPrefix(line, "export "):
+			export = line
+		}
+	}
+	if join != "spacetui join livekit://127.0.0.1:7880/demo" {
+		t.Errorf("join line %q, want the room URL alone", join)
+	}
+	if export != "export LIVEKIT_API_KEY=spacetui LIVEKIT_API_SECRET=s3cr3t-0123456789" {
+		t.Errorf("export line %q", export)
+	}
+}
 
 func TestRoomURL(t *testing.T) {
 	for _, tc := range []struct{ signal, room, want string }{
@@ -24,6 +46,8 @@ func TestRoomURL(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
+	t.Setenv("LIVEKIT_API_KEY", "")
+	t.Setenv("LIVEKIT_API_SECRET", "")
 	for _, args := range [][]string{
 		{"--url", "ws://127.0.0.1:7880"}, // no key
 		{"extra"},
