@@ -24,6 +24,7 @@
 package record
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,8 +62,12 @@ const (
 	// room clock as much as any track. A timestamp past it is a discontinuity, and a
 	// track that would pass it (a speaker id carrying more than one stream) drops the
 	// frame rather than stretch the recording.
-	maxAhead         = sampleRate
-	maxTracks        = 256             // speakers beyond this are not recorded
+	maxAhead  = sampleRate
+	maxTracks = 256 // speakers beyond this are not recorded
+	// cueHold is how long after its end a final cue is held back, so that the start of
+	// its speaker's next segment can still clip its end; maxHeldCues bounds them.
+	cueHold          = 3 * sampleRate
+	maxHeldCues      = 64
 	recentSeqs       = 64              // frames remembered per track to drop duplicates
 	whyDiscontinuity = "discontinuity" // the why of a gap the Recorder finds itself
 	whyDisconnected  = "disconnected"  // the why of an outage still going on at Close
@@ -144,8 +149,9 @@ type Recorder struct {
 	events     *sink
 	transcript *sink
 	vtt        *sink
-	lastCue    int64
-	end        int64 // the furthest position written, in samples
+	cues       []heldCue // final cues not yet written, in order of start time
+	lastCue    int64     // the start of the last cue written
+	end        int64     // the furthest position written, in samples
 	finalized  bool
 	warnedMax  bool
 	skipped    map[transport.Codec]bool // codecs without a track writer, reported once
@@ -440,6 +446,9 @@ func (r *Recorder) tick(now time.Time) {
 	if err == nil {
 		err = r.fillMixed(r.wall(now))
 	}
+	if err == nil {
+		err = r.writeCues(r.wall(now), false)
+	}
 	if r.live && now.Sub(r.liveAt) >= replayGrace {
 		for _, t := range r.tracks {
 			if err == nil {
@@ -605,7 +614,7 @@ func (r *Recorder) write(o *oggFile, pkt []byte) error {
 }
 
 // segment writes a transcript segment to transcript.jsonl and, when final, a cue to
-// transcript.vtt, both placed on the recording's timeline.
+// transcript.vtt, both placed on the recording's timeline and clipped to the join.
 func (r *Recorder) segment(s transport.TranscriptSegment, at time.Time, wall int64) error {
 	length := max(durationSamples(s.End-s.Start), 0)
 	start, ok := r.clock.at(uint32(durationSamples(s.Start)))
@@ -614,8 +623,8 @@ func (r *Recorder) segment(s transport.TranscriptSegment, at time.Time, wall int
 		// when its speech ends.
 		start = wall - length
 	}
+	end := max(start+length, 0)
 	start = max(start, 0)
-	end := start + length
 	_, f := jsonl.EventFields(s)
 	f["rec_start"] = float64(start) / sampleRate
 	f["rec_end"] = float64(end) / sampleRate
@@ -625,20 +634,54 @@ func (r *Recorder) segment(s transport.TranscriptSegment, at time.Time, wall int
 	if err := r.writeLine(r.transcript, "transcript", at, f); err != nil {
 		return err
 	}
-	if !s.Final {
-		return nil
+	// The speaker's next segment has begun: the cues before it end there at the latest.
+	for i := range r.cues {
+		if c := &r.cues[i]; c.speaker == s.Speaker && c.id != s.ID && c.start <= start {
+			c.end, c.closed = min(c.end, start), true
+		}
 	}
+	if s.Final && end > 0 { // a cue that ended before the join is not in the recording
+		voice, _ := f["name"].(string)
+		if voice == "" {
+			voice = s.Speaker
+		}
+		r.holdCue(heldCue{id: s.ID, speaker: s.Speaker, voice: voice, text: s.Text, start: start, end: end})
+	}
+	return r.writeCues(wall, false)
+}
+
+// heldCue is a final segment's cue, held back until its end can no longer be clipped
+// by the start of its speaker's next segment.
+type heldCue struct {
+	id, speaker, voice, text string
+	start, end               int64
+	closed                   bool // the speaker's next segment has begun: end is final
+}
+
+// holdCue queues c among the held cues, in order of start time.
+func (r *Recorder) holdCue(c heldCue) {
 	// WebVTT wants cues in order of start time; overlapping speakers can break it.
-	start = max(start, r.lastCue)
-	end = max(end, start+sampleRate/1000)
-	r.lastCue = start
-	voice, _ := f["name"].(string)
-	if voice == "" {
-		voice = s.Speaker
+	c.start = max(c.start, r.lastCue)
+	i, _ := slices.BinarySearchFunc(r.cues, c.start, func(h heldCue, start int64) int { return cmp.Compare(h.start, start+1) })
+	r.cues = slices.Insert(r.cues, i, c)
+}
+
+// writeCues writes the held cues, in order, for as long as the first can be written:
+// its end is final, or cueHold has passed since it, or there are too many held; all
+// of them when all is set (the end of the recording).
+func (r *Recorder) writeCues(wall int64, all bool) error {
+	for len(r.cues) > 0 {
+		c := r.cues[0]
+		if !all && !c.closed && wall < c.end+cueHold && len(r.cues) <= maxHeldCues {
+			return nil
+		}
+		r.cues = slices.Delete(r.cues, 0, 1)
+		r.lastCue = c.start
+		if _, err := r.vtt.Write(vttCue(c.id, c.start, max(c.end, c.start+sampleRate/1000), c.voice, c.text)); err != nil {
+			return err
+		}
 	}
-	cue := vttCue(s.ID, start, end, voice, s.Text)
-	_, err := r.vtt.Write(cue)
-	return err
+	return nil
 }
 
 func durationSamples(d time.Duration) int64 {
@@ -742,6 +785,7 @@ func (r *Recorder) finish(at time.Time, cause error) {
 		keep(o.w.Close())
 	}
 	if cause == nil {
+		keep(r.writeCues(end, true))
 		r.meta.Ended = at.UTC().Format(time.RFC3339Nano)
 		r.meta.Seconds = float64(r.end) / sampleRate
 		keep(r.writeRoomJSON())
