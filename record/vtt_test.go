@@ -26,7 +26,7 @@ func TestCuesDoNotOverlap(t *testing.T) {
 		// Started 1.935 s before the join; the speaker stopped 1.35 s after it.
 		68: {{ID: "c1", Speaker: "a", Start: ms(join - 1935), End: ms(join + 1350), Text: "mid-sentence", Final: true}},
 		// Ends before the join: not in the recording.
-		70: {{ID: "c0", Speaker: "b", Start: ms(join - 1900), End: ms(join - 100), Text: "too early", Final: true}},
+		70:  {{ID: "c0", Speaker: "b", Start: ms(join - 1900), End: ms(join - 100), Text: "too early", Final: true}},
 		200: {{ID: "c2", Speaker: "a", Start: ms(join + 1730), End: ms(join + 4000), Text: "next", Final: true}},
 		325: {{ID: "c5", Speaker: "a", Start: ms(join + 6200), End: ms(join + 6500), Text: "after", Final: false},
 			{ID: "b1", Speaker: "b", Start: ms(join + 5500), End: ms(join + 6500), Text: "over it", Final: true}},
