@@ -2,7 +2,6 @@ package transport
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -11,25 +10,34 @@ import (
 // parks a client for longer than this.
 const MaxRetryAfter = 10 * time.Minute
 
-// ParseRetryAfter reads an HTTP Retry-After value in either form (delay-seconds or an
-// HTTP date) relative to now. Garbage, negative values and past dates give 0; values over
-// MaxRetryAfter give MaxRetryAfter.
+// ParseRetryAfter reads an HTTP Retry-After value relative to now, strictly as RFC 9110
+// (section 10.2.3) defines it: delay-seconds, one or more ASCII digits, or an HTTP date.
+// Anything else (a sign, a fraction, an exponent, "Inf") gives 0, as do past dates; values
+// over MaxRetryAfter give MaxRetryAfter.
 func ParseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	var d time.Duration
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs != secs || secs <= 0 { // NaN or not positive
-			return 0
-		}
-		if secs >= MaxRetryAfter.Seconds() {
-			return MaxRetryAfter
-		}
-		d = time.Duration(secs * float64(time.Second))
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
+	if secs, ok := delaySeconds(v); ok {
+		return min(secs, MaxRetryAfter)
 	}
-	return min(max(d, 0), MaxRetryAfter)
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	return min(max(t.Sub(now), 0), MaxRetryAfter)
+}
+
+// delaySeconds parses 1*DIGIT, saturating at MaxRetryAfter rather than overflowing.
+func delaySeconds(v string) (time.Duration, bool) {
+	var d time.Duration
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d = min(d*10+time.Duration(c-'0')*time.Second, MaxRetryAfter)
+	}
+	return d, true
 }

@@ -25,9 +25,13 @@ func sanitize(s string, max int) string {
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
-		switch {
+		switch c := c1(r, s[i-size]); {
 		case r == 0x1b:
 			i += escapeLen(s[i:])
+		case c == 0x9b: // CSI
+			i += csiLen(s[i:])
+		case c == 0x90, c == 0x98, c == 0x9d, c == 0x9e, c == 0x9f: // DCS, SOS, OSC, PM, APC
+			i += stringLen(s[i:])
 		case unicode.IsSpace(r):
 			space = len(kept) > 0
 		case r == utf8.RuneError && size <= 1, !unicode.IsPrint(r), isBidiControl(r):
@@ -73,7 +77,7 @@ func isClean(s string, max int) bool {
 }
 
 // escapeLen returns how many bytes after an ESC belong to the sequence it starts: a CSI
-// (ESC [ ... final byte), a string (OSC, DCS, APC, PM, SOS: up to BEL or ESC \), or a
+// (ESC [ ... final byte), a string (OSC, DCS, APC, PM, SOS: up to BEL or ST), or a
 // single following character.
 func escapeLen(s string) int {
 	if s == "" {
@@ -81,25 +85,53 @@ func escapeLen(s string) int {
 	}
 	switch s[0] {
 	case '[':
-		for i := 1; i < len(s); i++ {
-			if s[i] >= 0x40 && s[i] <= 0x7e {
-				return i + 1
-			}
-		}
-		return len(s)
+		return 1 + csiLen(s[1:])
 	case ']', 'P', '_', '^', 'X':
-		for i := 1; i < len(s); i++ {
-			if s[i] == 0x07 {
-				return i + 1
-			}
-			if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '\\' {
-				return i + 2
-			}
-		}
-		return len(s)
+		return 1 + stringLen(s[1:])
 	}
 	_, size := utf8.DecodeRuneInString(s)
 	return size
+}
+
+// csiLen returns how many bytes of s are a control sequence's parameters and final byte.
+func csiLen(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x40 && s[i] <= 0x7e {
+			return i + 1
+		}
+	}
+	return len(s)
+}
+
+// stringLen returns how many bytes of s are a control string and its terminator: BEL,
+// or ST as ESC \ or as U+009C. (A bare 0x9c byte may be part of a character, so it
+// ends nothing: the string runs on, and more is removed rather than less.)
+func stringLen(s string) int {
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == 0x07:
+			return i + 1
+		case s[i] == 0x1b && i+1 < len(s) && s[i+1] == '\\':
+			return i + 2
+		case strings.HasPrefix(s[i:], "\u009c"):
+			return i + len("\u009c")
+		}
+	}
+	return len(s)
+}
+
+// c1 returns the C1 control (0x80-0x9f) that a rune is, whether it came as UTF-8
+// (U+0080-U+009F) or as the bare byte b, which is invalid UTF-8 but which a terminal
+// in an 8-bit mode obeys; else 0. A stripped control must take its parameters with it,
+// or they are left on the screen.
+func c1(r rune, b byte) rune {
+	switch {
+	case r >= 0x80 && r <= 0x9f:
+		return r
+	case r == utf8.RuneError && b >= 0x80 && b <= 0x9f:
+		return rune(b)
+	}
+	return 0
 }
 
 // isBidiControl reports the explicit directional formatting characters, which can make

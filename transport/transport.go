@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sort"
+	"strconv"
 	"sync"
 )
 
@@ -105,6 +106,9 @@ func Lookup(rawURL string) (*url.URL, Dialer, error) {
 	if u.Scheme == "" || u.Host == "" {
 		return nil, nil, fmt.Errorf("room URL %q: want SCHEME://HOST/..., e.g. ws://127.0.0.1:8080/rooms/demo", RedactURL(rawURL))
 	}
+	if err := checkHost(u); err != nil {
+		return nil, nil, fmt.Errorf("room URL %q: %w", RedactURL(rawURL), err)
+	}
 	registry.RLock()
 	d, ok := registry.m[u.Scheme]
 	registry.RUnlock()
@@ -112,6 +116,20 @@ func Lookup(rawURL string) (*url.URL, Dialer, error) {
 		return nil, nil, fmt.Errorf("unsupported URL scheme: %q (supported: %v)", u.Scheme, Schemes())
 	}
 	return u, d, nil
+}
+
+// checkHost rejects a host and port no attempt could ever reach (url.Parse takes any
+// digits for a port), so that the mistake is told at once instead of retried forever.
+func checkHost(u *url.URL) error {
+	if u.Hostname() == "" {
+		return errors.New("no host name")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("port %s: want 1-65535", p)
+		}
+	}
+	return nil
 }
 
 // parseURL parses a room URL. url.Parse's errors quote the URL, credentials and all;
