@@ -323,7 +323,7 @@ func TestStatusLine(t *testing.T) {
 		{"ended", []transport.Event{transport.Ended{Reason: "thanks for listening"}, transport.State{State: transport.StateEnded, Reason: transport.ReasonRoomEnded}},
 			0, nil, "■ ended · the room has ended: thanks for listening"},
 		{"no sound device", nil, 0, func(s *session.Snapshot) { s.OutputErr = "no sound device: no ALSA card" },
-			"● live · no sound device: no ALSA card · buffer 60 ms"},
+			"● live · no sound · buffer 60 ms"},
 		{"not recording", nil, 0, func(s *session.Snapshot) { s.Recording = record.Stats{} }, "out: default"},
 	}
 	for _, tt := range tests {

@@ -258,6 +258,10 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		m.showHelp = !m.showHelp
 	case m.showHelp && key.Matches(k, km.CloseHelp):
 		m.showHelp = false
+	case m.showHelp && key.Matches(k, km.Up):
+		m.help.ScrollUp()
+	case m.showHelp && key.Matches(k, km.Down):
+		m.help.ScrollDown()
 	case key.Matches(k, km.Mute):
 		m.muted, m.muteSet = !m.currentMuted(), true
 		if pb := m.opts.Playback; pb != nil {
@@ -490,6 +494,10 @@ func (m *Model) render() string {
 	s.Output = common.ClampRunes(s.Output, common.MaxShortRunes)
 	s.OutputErr = common.ClampRunes(s.OutputErr, common.MaxShortRunes)
 	m.status.SetAudio(s)
+	m.help.SetNote("")
+	if s.OutputErr != "" {
+		m.help.SetNote("sound: " + s.OutputErr)
+	}
 
 	bodyH := max(m.height-3, 3)
 	var body string

@@ -144,19 +144,21 @@ var (
 	keyMinus  = tea.KeyPressMsg{Code: '-', Text: "-"}
 	keySpace  = tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
 	keyM      = tea.KeyPressMsg{Code: 'm', Text: "m"}
-	keyQ      = tea.KeyPressMsg{Code: 'q', Text: "q"}
-	keyR      = tea.KeyPressMsg{Code: 'r', Text: "r"}
-	keyHelp   = tea.KeyPressMsg{Code: '?', Text: "?"}
-	keyEsc    = tea.KeyPressMsg{Code: tea.KeyEscape}
-	keyCtrlC  = tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
-	keyTab    = tea.KeyPressMsg{Code: tea.KeyTab}
-	keyDown   = tea.KeyPressMsg{Code: tea.KeyDown}
-	keyJ      = tea.KeyPressMsg{Code: 'j', Text: "j"}
-	keyK      = tea.KeyPressMsg{Code: 'k', Text: "k"}
-	keyPgUp   = tea.KeyPressMsg{Code: tea.KeyPgUp}
-	keyPgDown = tea.KeyPressMsg{Code: tea.KeyPgDown}
-	keyHome   = tea.KeyPressMsg{Code: tea.KeyHome}
-	keyEnd    = tea.KeyPressMsg{Code: tea.KeyEnd}
+	// keyMuteSpeaker mutes the selected speaker.
+	keyMuteSpeaker = keyM
+	keyQ           = tea.KeyPressMsg{Code: 'q', Text: "q"}
+	keyR           = tea.KeyPressMsg{Code: 'r', Text: "r"}
+	keyHelp        = tea.KeyPressMsg{Code: '?', Text: "?"}
+	keyEsc         = tea.KeyPressMsg{Code: tea.KeyEscape}
+	keyCtrlC       = tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	keyTab         = tea.KeyPressMsg{Code: tea.KeyTab}
+	keyDown        = tea.KeyPressMsg{Code: tea.KeyDown}
+	keyJ           = tea.KeyPressMsg{Code: 'j', Text: "j"}
+	keyK           = tea.KeyPressMsg{Code: 'k', Text: "k"}
+	keyPgUp        = tea.KeyPressMsg{Code: tea.KeyPgUp}
+	keyPgDown      = tea.KeyPressMsg{Code: tea.KeyPgDown}
+	keyHome        = tea.KeyPressMsg{Code: tea.KeyHome}
+	keyEnd         = tea.KeyPressMsg{Code: tea.KeyEnd}
 )
 
 func TestGolden(t *testing.T) {

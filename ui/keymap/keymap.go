@@ -48,14 +48,10 @@ func Default() KeyMap {
 	}
 }
 
-// ShortHelp is the one-line help at the bottom of the screen.
+// ShortHelp is the one-line help at the bottom of the screen. Where it does not fit,
+// the bindings before the last two give way from the right: help and quit stay.
 func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.Mute, k.volume, k.MuteSpeaker, k.Focus, k.Help, k.Quit}
-}
-
-// CompactHelp is the one-line help for narrow terminals: tab is left to the full help.
-func (k KeyMap) CompactHelp() []key.Binding {
-	return []key.Binding{k.Mute, k.volume, k.MuteSpeaker, k.Help, k.Quit}
 }
 
 // FullHelp is the help overlay, one column per group.

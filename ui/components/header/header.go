@@ -59,7 +59,8 @@ func (m *Model) View() string {
 		left += st.LiveBadge.Render("● LIVE") + "  "
 	}
 	var right []string
-	if m.known {
+	// Offline, the count is an old one: the room goes on without us, so none is claimed.
+	if m.known && !m.offline {
 		right = append(right, common.Thousands(m.listeners)+" listening")
 	}
 	if m.started {

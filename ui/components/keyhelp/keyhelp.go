@@ -3,9 +3,11 @@
 package keyhelp
 
 import (
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
 	"charm.land/lipgloss/v2"
 
 	"github.com/spacetui/spacetui/ui/common"
@@ -19,6 +21,8 @@ type Model struct {
 	help   help.Model
 	width  int
 	height int
+	note   string // a line under the full help, e.g. why there is no sound
+	offset int    // first line of the full help shown, when it is taller than the screen
 }
 
 // New returns the key help for keys; the key map is read at each View, so enabling or
@@ -37,29 +41,55 @@ func New(c common.Common, keys *keymap.KeyMap) *Model {
 		FullDesc:       st.HelpDesc,
 		FullSeparator:  st.HelpSep,
 	}
+	h.SetWidth(0) // never cut by the help model: we choose what to drop
 	return &Model{c: c, keys: keys, help: h}
 }
 
 // SetSize sets the screen size: the line takes the width, the overlay centres itself.
 func (m *Model) SetSize(width, height int) {
 	m.width, m.height = width, height
-	m.help.SetWidth(max(width-1, 0))
 }
 
+// SetNote sets a line shown under the full help (the detail the status line has no
+// room for), or none when empty.
+func (m *Model) SetNote(note string) { m.note = note }
+
+// ScrollUp and ScrollDown move the full help when it is taller than the screen.
+func (m *Model) ScrollUp() { m.offset = max(m.offset-1, 0) }
+
+// ScrollDown shows the next line of the full help.
+func (m *Model) ScrollDown() { m.offset++ }
+
 // View renders the one-line help, exactly one line of the set width. When the whole line
-// does not fit, the compact set keeps "? help" and "q quit" in view.
+// does not fit, bindings give way from the one before "? help" backwards, so "? help"
+// and "q quit" are the last to go.
 func (m *Model) View() string {
-	line := m.help.ShortHelpView(m.keys.ShortHelp())
-	if lipgloss.Width(line) >= m.width-1 || strings.HasSuffix(line, m.help.Styles.Ellipsis.Render(m.help.Ellipsis)) {
-		line = m.help.ShortHelpView(m.keys.CompactHelp())
+	bindings := slices.DeleteFunc(slices.Clone(m.keys.ShortHelp()), func(b key.Binding) bool { return !b.Enabled() })
+	line := m.help.ShortHelpView(bindings)
+	for lipgloss.Width(line) > m.width-1 && len(bindings) > 2 {
+		bindings = slices.Delete(bindings, len(bindings)-3, len(bindings)-2)
+		line = m.help.ShortHelpView(bindings)
 	}
 	return common.Fit(" "+line, m.width)
 }
 
-// Overlay renders the full help framed and centred in an area of w x h cells.
+// Overlay renders the full help framed and centred in an area of w x h cells. Where its
+// columns do not fit side by side they are stacked; where the help is taller than the
+// area it scrolls (↑/↓), and the frame says there is more.
 func (m *Model) Overlay(w, h int) string {
-	body := m.help.FullHelpView(m.keys.FullHelp())
+	groups := m.keys.FullHelp()
+	body := m.help.FullHelpView(groups)
+	if lipgloss.Width(body)+4 > w {
+		var all []key.Binding
+		for _, g := range groups {
+			all = append(all, g...)
+		}
+		body = m.help.FullHelpView([][]key.Binding{all})
+	}
 	lines := strings.Split(body, "\n")
+	if m.note != "" {
+		lines = append(lines, "", m.c.Styles.Error.Render(m.note))
+	}
 	lines = append(lines, "", m.c.Styles.Hint.Render("? or esc closes this help"))
 	bw := 0
 	for _, l := range lines {
@@ -67,6 +97,12 @@ func (m *Model) Overlay(w, h int) string {
 	}
 	bw = min(bw+4, w)
 	bh := min(len(lines)+2, h)
-	box := common.Box(m.c.Styles, "Help", "", lines, bw, bh, true)
+	_, ih := common.BoxInner(bw, bh)
+	m.offset = max(0, min(m.offset, len(lines)-ih))
+	hint := ""
+	if m.offset > 0 || m.offset+ih < len(lines) {
+		hint = "↑↓ more"
+	}
+	box := common.Box(m.c.Styles, "Help", hint, lines[m.offset:], bw, bh, true)
 	return lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, box)
 }

@@ -161,7 +161,10 @@ func (m *Model) View() string {
 		sp := m.speakers[i]
 		lv := m.levels[sp.ID]
 		marker := "  "
-		if lv.Talking && !m.muted(sp) {
+		switch {
+		case lv.Talking && m.muted(sp):
+			marker = st.Hint.Render("▷") + " " // talking, but not heard here: dimmed
+		case lv.Talking:
 			marker = st.Talking.Render("▶") + " "
 		}
 		role := common.Fit(sp.Role, roleW)
@@ -208,6 +211,8 @@ func (m *Model) line() string {
 			name = st.Speaker(m.c.Speakers.Slot(sp.ID)).Render(name)
 		}
 		switch {
+		case m.muted(sp) && lv.Talking:
+			name = st.Hint.Render("▷") + " " + name + " " + st.Muted.Render("✕")
 		case m.muted(sp):
 			name += " " + st.Muted.Render("✕")
 		case lv.Talking:

@@ -63,6 +63,10 @@ var reasonWords = map[string]string{
 	transport.ReasonLeft:         "you left",
 }
 
+// reasonUnreachable is transport.ReasonUnreachable: no connection could be made at all.
+// Its Detail names the host and port, which the status line shows while retrying.
+const reasonUnreachable = "unreachable"
+
 // words is the listener's wording of reason, or the reason itself when it is new to us.
 func words(reason, fallback string) string {
 	if w, ok := reasonWords[reason]; ok {
@@ -84,9 +88,11 @@ func (m *Model) left() string {
 	c, a := m.conn, m.audio
 	var parts []string
 	add := func(s string) { parts = append(parts, st.Status.Render(s)) }
+	// Without a sound device nothing is heard: say so, shortly; the detail is in the
+	// help (?) and the log, for the status line has no room for a driver's sentence.
 	outErr := func() {
 		if a.OutputErr != "" {
-			parts = append(parts, st.Error.Render(a.OutputErr))
+			parts = append(parts, st.Error.Render("no sound"))
 		}
 	}
 	switch c.State {
@@ -95,8 +101,7 @@ func (m *Model) left() string {
 		if c.Note != "" {
 			add(c.Note)
 		}
-		// Without a sound device nothing is heard: say so before the figures.
-		outErr()
+		outErr() // before the figures: they mean little without it
 		add(fmt.Sprintf("buffer %d ms", a.BufferMs))
 		add(fmt.Sprintf("loss %.1f%%", a.LossPct))
 		m.volume(add)
@@ -104,7 +109,11 @@ func (m *Model) left() string {
 			add("out: " + a.Output)
 		}
 	case transport.StateReconnecting:
-		parts = append(parts, st.Trouble.Render("◌ "+words(c.Reason, "reconnecting")))
+		what := words(c.Reason, "reconnecting")
+		if c.Reason == reasonUnreachable && c.Detail != "" {
+			what = c.Detail // "cannot reach HOST:PORT (connection refused)": names the host
+		}
+		parts = append(parts, st.Trouble.Render("◌ "+what))
 		if s := seconds(c.RetryIn); s > 0 {
 			add(fmt.Sprintf("retry in %d s (attempt %d)", s, c.Attempt))
 		} else {

@@ -150,9 +150,24 @@ func (m *Model) trim() {
 	m.dirty = true
 }
 
+// bareBelow is the pane height under which the frame goes: a framed pane of 4 rows would
+// show only 2 lines of captions, and one of 2 rows none at all.
+const bareBelow = 5
+
+// bare reports whether the pane is drawn without its frame.
+func (m *Model) bare() bool { return m.height < bareBelow }
+
+// inner is the size of the captions area.
+func (m *Model) inner() (int, int) {
+	if m.bare() {
+		return max(m.width, 0), max(m.height, 0)
+	}
+	return common.BoxInner(m.width, m.height)
+}
+
 // viewHeight is the number of transcript lines visible.
 func (m *Model) viewHeight() int {
-	_, h := common.BoxInner(m.width, m.height)
+	_, h := m.inner()
 	return max(h, 1)
 }
 
@@ -245,12 +260,22 @@ func (m *Model) View() string {
 		below := len(lines) - top - len(vis)
 		hint = fmt.Sprintf("↓ %s more · end to follow", common.Thousands(below))
 	}
+	if m.bare() {
+		out := make([]string, m.height)
+		for i := range out {
+			if i < len(vis) {
+				out[i] = vis[i]
+			}
+			out[i] = common.Fit(out[i], m.width)
+		}
+		return strings.Join(out, "\n")
+	}
 	return common.Box(m.c.Styles, "Transcript", hint, vis, m.width, m.height, m.focused)
 }
 
 // render returns the transcript as lines of the pane's content width.
 func (m *Model) render() []string {
-	w, _ := common.BoxInner(m.width, m.height)
+	w, _ := m.inner()
 	dv := m.c.Speakers.Version()
 	if !m.dirty && w == m.renderedW && dv == m.renderedDV {
 		return m.lines
