@@ -7,6 +7,7 @@ package ws
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -80,10 +81,10 @@ func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transpor
 		c.CloseNow()
 		return nil, fmt.Errorf("join %s: %w", u.Host, err)
 	}
-	hello, err := readHello(ctx, c)
+	hello, err := readHello(ctx, c, u.Host)
 	if err != nil {
 		c.CloseNow()
-		return nil, classifyClose(err, u.Host)
+		return nil, err
 	}
 	conn := &Conn{ws: c, host: u.Host, log: opts.Log(), tracks: map[uint16]string{}, last: map[string]uint32{}}
 	started, _ := time.Parse(time.RFC3339, hello.Room.Started)
@@ -142,26 +143,46 @@ func refusal(resp *http.Response, u *url.URL) error {
 	return fmt.Errorf("join %s: HTTP %d %s", u.Host, resp.StatusCode, msg)
 }
 
-func readHello(ctx context.Context, c *websocket.Conn) (*wire.Hello, error) {
-	typ, b, err := c.Read(ctx)
-	if err != nil {
-		return nil, err
+// readHello waits for the server's hello (docs/protocol.md, "The handshake"). Messages
+// of a kind we do not know are ignored, as everywhere; a hello in a version we do not
+// speak is permanent (transport.ErrProtocol); anything else in its place (a malformed
+// message, a hello without a version, a known message out of order) fails this attempt
+// only, as a server or a proxy broken now may be mended by the next one.
+func readHello(ctx context.Context, c *websocket.Conn, host string) (*wire.Hello, error) {
+	fail := func(format string, a ...any) error {
+		return fmt.Errorf("handshake with %s: %s", host, fmt.Sprintf(format, a...))
 	}
-	if typ != websocket.MessageText {
-		return nil, fmt.Errorf("%w: expected hello, got a binary message", transport.ErrProtocol)
+	for {
+		typ, b, err := c.Read(ctx)
+		if err != nil {
+			return nil, classifyClose(err, host)
+		}
+		if typ == websocket.MessageBinary {
+			if _, err := wire.ParseAudio(nil, b); errors.Is(err, wire.ErrUnknownKind) {
+				continue
+			}
+			return nil, fail("audio before the hello")
+		}
+		v, err := wire.Unmarshal(b)
+		switch {
+		case errors.Is(err, wire.ErrUnknownKind):
+			continue
+		case err != nil:
+			return nil, fail("expected a hello: %v", err)
+		}
+		h, ok := v.(*wire.Hello)
+		switch {
+		case !ok:
+			var head struct{ Type string } // a type wire knows: safe to quote
+			_ = json.Unmarshal(b, &head)
+			return nil, fail("%q message before the hello", head.Type)
+		case h.Version < 1:
+			return nil, fail("hello without a version")
+		case h.Version != wire.Version:
+			return nil, fmt.Errorf("%w: server speaks version %d, we speak %d", transport.ErrProtocol, h.Version, wire.Version)
+		}
+		return h, nil
 	}
-	v, err := wire.Unmarshal(b)
-	if err != nil {
-		return nil, fmt.Errorf("%w: hello: %v", transport.ErrProtocol, err)
-	}
-	h, ok := v.(*wire.Hello)
-	if !ok {
-		return nil, fmt.Errorf("%w: expected hello, got %T", transport.ErrProtocol, v)
-	}
-	if h.Version != wire.Version {
-		return nil, fmt.Errorf("%w: server speaks version %d, we speak %d", transport.ErrProtocol, h.Version, wire.Version)
-	}
-	return h, nil
 }
 
 func writeControl(ctx context.Context, c *websocket.Conn, v any) error {

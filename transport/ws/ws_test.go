@@ -26,6 +26,17 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // fakeRoom serves one scripted session: it reads join, sends hello, then runs script.
 func fakeRoom(t *testing.T, script func(ctx context.Context, c *websocket.Conn)) string {
 	t.Helper()
+	return rawRoom(t, func(ctx context.Context, c *websocket.Conn) {
+		send(ctx, c, wire.Hello{Version: 1, Session: "s1", Epoch: "e1", HeartbeatMs: 5000,
+			Room: wire.Room{ID: "demo", Title: "Demo \x1b[31mroom", Started: "2026-11-27T10:00:00Z", Listeners: 2}})
+		script(ctx, c)
+	})
+}
+
+// rawRoom serves one scripted session from the join on: the script sends the hello, or
+// not.
+func rawRoom(t *testing.T, script func(ctx context.Context, c *websocket.Conn)) string {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, nil)
 		if err != nil {
@@ -36,9 +47,8 @@ func fakeRoom(t *testing.T, script func(ctx context.Context, c *websocket.Conn))
 		if _, b, err := c.Read(ctx); err != nil || !strings.Contains(string(b), `"join"`) {
 			return
 		}
-		send(ctx, c, wire.Hello{Version: 1, Session: "s1", Epoch: "e1", HeartbeatMs: 5000,
-			Room: wire.Room{ID: "demo", Title: "Demo \x1b[31mroom", Started: "2026-11-27T10:00:00Z", Listeners: 2}})
 		script(ctx, c)
+		_, _, _ = c.Read(ctx) // until the client leaves
 	}))
 	t.Cleanup(srv.Close)
 	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/rooms/demo"
@@ -258,5 +268,64 @@ func TestRedirectLoop(t *testing.T) {
 		if s.Reason != transport.ReasonDropped || !strings.Contains(s.Detail, "stopped after 3 redirects, the last to http://") {
 			t.Errorf("retry %+v: want a failed attempt that names the redirect", s)
 		}
+	}
+}
+
+// What comes in place of the hello: only a version we do not speak is permanent; a
+// malformed or misplaced message fails the attempt, to be retried under the backoff;
+// a message of a kind we do not know is ignored, as everywhere.
+func TestHandshake(t *testing.T) {
+	type step = func(ctx context.Context, c *websocket.Conn)
+	text := func(s string) step {
+		return func(ctx context.Context, c *websocket.Conn) { _ = c.Write(ctx, websocket.MessageText, []byte(s)) }
+	}
+	binary := func(b ...byte) step {
+		return func(ctx context.Context, c *websocket.Conn) { _ = c.Write(ctx, websocket.MessageBinary, b) }
+	}
+	hello := text(`{"type":"hello","version":1,"session":"s","epoch":"e","room":{"id":"demo"}}`)
+	audio, _ := wire.AppendAudio(nil, []wire.Frame{{Track: 1, Seq: 1, Payload: []byte{1}}})
+	const (
+		joined    = "joined"
+		retried   = "a failed attempt"
+		permanent = "permanent"
+	)
+	tests := []struct {
+		name   string
+		script []step
+		want   string
+		detail string
+	}{
+		{"hello", nil, joined, ""},
+		{"unknown type first", []step{text(`{"type":"future-thing"}`)}, joined, ""},
+		{"unknown binary kind first", []step{binary(0xB7, 1)}, joined, ""},
+		{"version 2", []step{text(`{"type":"hello","version":2}`)}, permanent, "version 2"},
+		{"hello without version", []step{text(`{"type":"hello","session":"s"}`)}, retried, "hello without a version"},
+		{"malformed hello", []step{text(`{"type":"hello","version":1,"room":{"listeners":"many"}}`)}, retried, "expected a hello"},
+		{"not json", []step{text(`{"type":`)}, retried, "expected a hello"},
+		{"roster first", []step{text(`{"type":"roster","speakers":[]}`)}, retried, `"roster" message before the hello`},
+		{"audio first", []step{binary(audio...)}, retried, "audio before the hello"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			url := rawRoom(t, func(ctx context.Context, c *websocket.Conn) {
+				for _, m := range tt.script {
+					m(ctx, c)
+				}
+				hello(ctx, c)
+			})
+			conn, err := transport.Dial(context.Background(), url, transport.DialOptions{})
+			got := joined
+			switch {
+			case errors.Is(err, transport.ErrProtocol):
+				got = permanent
+			case err != nil:
+				got = retried
+			default:
+				conn.Close()
+			}
+			if got != tt.want || err != nil && !strings.Contains(err.Error(), tt.detail) {
+				t.Fatalf("%s (%v), want %s naming %q", got, err, tt.want, tt.detail)
+			}
+		})
 	}
 }
