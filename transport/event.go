@@ -93,6 +93,10 @@ const (
 	ReasonNotFound     = "not_found"
 	ReasonRoomEnded    = "room_ended"
 	ReasonLeft         = "left"
+	// ReasonNoSpeakers goes with StateLive: the room is joined but nobody publishes
+	// audio, so its silence is not a quiet speaker. A protocol whose server creates
+	// rooms on join (LiveKit) says so for a mistyped room name too; Detail says more.
+	ReasonNoSpeakers = "no_speakers"
 )
 
 // State reports a change of connection state. Attempt and RetryIn are set while

@@ -69,6 +69,15 @@ const (
 	RosterGrace = 15 * time.Second
 )
 
+// NobodyPublishing is the Detail of the live State of a room where nobody publishes
+// audio (transport.ReasonNoSpeakers). LiveKit creates a room on the first join, so a
+// mistyped room name looks just like this too; with an API key the Detail says whether
+// the room existed before this client joined.
+const NobodyPublishing = "nobody is publishing in this room yet"
+
+// lookupTimeout bounds the RoomService query that precedes a join with an API key.
+const lookupTimeout = 3 * time.Second
+
 // WhyResumed is the Gap reason for the audio lost while the SDK resumed the session.
 const WhyResumed = "LiveKit resumed the session; audio sent meanwhile is not replayed"
 
@@ -167,6 +176,10 @@ func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transpor
 	key, secret := opts.Params[OptAPIKey], opts.Params[OptAPISecret]
 	hide(opts.Token)
 	hide(secret)
+	if key != "" && !c.found.asked {
+		// Before the join, which creates the room: afterwards it always exists.
+		c.found = lookUpRoom(ctx, server, key, secret, roomName, log)
+	}
 	token := opts.Token
 	if token == "" {
 		if key == "" || secret == "" {
@@ -222,6 +235,48 @@ func classifyJoin(err error, host string, minted bool) error {
 	return fmt.Errorf("join %s: %s", host, msg)
 }
 
+// lookup is what the server's RoomService said about the room before the first join.
+type lookup struct {
+	asked   bool      // the server answered
+	existed bool      // the room was there before this client joined
+	created time.Time // when it was created, if it existed
+}
+
+// lookUpRoom asks the server whether room exists (ListRooms; the API key may list
+// rooms). A server that does not answer leaves the question open.
+func lookUpRoom(ctx context.Context, server, key, secret, room string, log *slog.Logger) lookup {
+	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	defer cancel()
+	res, err := lksdk.NewRoomServiceClient(server, key, secret).ListRooms(ctx, &livekit.ListRoomsRequest{Names: []string{room}})
+	if err != nil {
+		log.Warn("cannot ask LiveKit whether the room exists", "room", room, "err", redact(err.Error()))
+		return lookup{}
+	}
+	for _, r := range res.GetRooms() {
+		if r.GetName() == room {
+			created := time.Unix(r.GetCreationTime(), 0)
+			if ms := r.GetCreationTimeMs(); ms > 0 {
+				created = time.UnixMilli(ms)
+			}
+			log.Info("the LiveKit room exists", "room", room, "created", created, "participants", r.GetNumParticipants())
+			return lookup{asked: true, existed: true, created: created}
+		}
+	}
+	log.Info("the LiveKit room does not exist yet; joining creates it", "room", room)
+	return lookup{asked: true}
+}
+
+// nobodyDetail is the Detail of a live room without speakers.
+func (l lookup) nobodyDetail() string {
+	switch {
+	case !l.asked:
+		return NobodyPublishing
+	case l.existed:
+		return NobodyPublishing + " (the room exists)"
+	}
+	return NobodyPublishing + ", and the room did not exist before we joined: is its name right?"
+}
+
 // refusal says in words why LiveKit refused a token, from the server's answer, which
 // quotes the JWT library ("invalid token: [token], error: go-jose/go-jose: error in
 // cryptographic primitive"); an answer it does not know is passed on.
@@ -272,6 +327,8 @@ type Conn struct {
 	roster       []transport.Speaker
 	carried      []transport.Speaker // the previous connection's roster, until carryEnd
 	carryEnd     time.Time
+	found        lookup // what the server said about the room before the first join
+	nobody       bool   // the last State said that nobody publishes
 	listeners    int
 	resuming     bool
 	lostAt       time.Time // when the SDK began to resume
@@ -294,8 +351,11 @@ func newConn(host string, log *slog.Logger, prev *transport.Resume, now time.Tim
 		clock:    newMapper(prev, now),
 	}
 	if prev != nil {
-		if r, ok := prev.Private.(roster); ok && len(r) > 0 {
-			c.carried, c.carryEnd = slices.Clone(r), now.Add(RosterGrace)
+		if k, ok := prev.Private.(kept); ok {
+			c.found = k.found
+			if len(k.roster) > 0 {
+				c.carried, c.carryEnd = slices.Clone(k.roster), now.Add(RosterGrace)
+			}
 		}
 	}
 	if prev != nil && prev.Session != "" {
@@ -406,19 +466,23 @@ func (c *Conn) shut() {
 	c.once.Do(func() { close(c.closed) })
 }
 
-// Resume hands the next attempt this client's identity, room clock and sequences, and
-// the roster it keeps showing while the speakers rejoin.
+// Resume hands the next attempt this client's identity, room clock and sequences, the
+// roster it keeps showing while the speakers rejoin, and what the server said about the
+// room before this client first joined (and so created it).
 func (c *Conn) Resume() *transport.Resume {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r := c.clock.resume(c.identity)
-	r.Private = roster(slices.Clone(c.roster))
+	r.Private = kept{roster: slices.Clone(c.roster), found: c.found}
 	return r
 }
 
-// roster is the last roster of a Conn, which the next one keeps showing for
-// RosterGrace (transport.Resume.Private).
-type roster []transport.Speaker
+// kept is what a Conn hands the next one (transport.Resume.Private): its last roster,
+// which the next one keeps showing for RosterGrace, and the first lookup.
+type kept struct {
+	roster []transport.Speaker
+	found  lookup
+}
 
 // Resumed is false: a new LiveKit connection never continues the previous one.
 func (c *Conn) Resumed() bool { return false }
@@ -499,7 +563,8 @@ func (c *Conn) refresh() {
 	first := c.roster == nil
 	if first || listeners != c.listeners {
 		name := c.room.Name()
-		if c.queue(transport.RoomInfo{ID: name, Title: roomTitle(c.room.Metadata(), name), Listeners: listeners}) {
+		info := transport.RoomInfo{ID: name, Title: roomTitle(c.room.Metadata(), name), Listeners: listeners, Started: c.found.created}
+		if c.queue(info) {
 			c.listeners = listeners
 		}
 	}
@@ -509,6 +574,17 @@ func (c *Conn) refresh() {
 		}
 		if c.queue(transport.Roster{Speakers: slices.Clone(speakers)}) {
 			c.roster = speakers
+		}
+	}
+	// Live silence would look like a quiet room: say that nobody publishes, and say it
+	// no more once someone does.
+	if nobody := len(speakers) == 0; nobody != c.nobody {
+		st := transport.State{State: transport.StateLive}
+		if nobody {
+			st.Reason, st.Detail = transport.ReasonNoSpeakers, c.found.nobodyDetail()
+		}
+		if c.queue(st) {
+			c.nobody = nobody
 		}
 	}
 }

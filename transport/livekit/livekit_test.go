@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -292,5 +293,51 @@ func (w *watch) see(ev transport.Event) {
 		}
 	case transport.Gap:
 		w.gaps++
+	}
+}
+
+// TestNobodyPublishing: a room nobody publishes in (a mistyped name, which LiveKit
+// creates on join, or a room the host has not joined yet) is live but says so, with
+// whether it existed before; once a speaker publishes, it is plainly live.
+func TestNobodyPublishing(t *testing.T) {
+	s := lktest.StartT(t, lktest.Options{})
+	u, _ := url.Parse(s.RoomURL("mistyped"))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// next returns the next State of c, after the room info and roster it follows.
+	next := func(c transport.Conn) transport.State {
+		t.Helper()
+		for {
+			ev, err := c.Recv(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st, ok := ev.(transport.State); ok {
+				return st
+			}
+		}
+	}
+	first, err := livekit.Dial(ctx, u, opts(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	st := next(first)
+	if st.State != transport.StateLive || st.Reason != transport.ReasonNoSpeakers ||
+		!strings.HasPrefix(st.Detail, livekit.NobodyPublishing) || !strings.Contains(st.Detail, "did not exist") {
+		t.Errorf("in a new empty room: %+v, want live, no speakers, and that the room did not exist", st)
+	}
+	// A second listener finds the room the first one created.
+	second, err := livekit.Dial(ctx, u, opts(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	if st := next(second); st.Reason != transport.ReasonNoSpeakers || !strings.Contains(st.Detail, "the room exists") {
+		t.Errorf("in an existing empty room: %+v, want no speakers in a room that exists", st)
+	}
+	lktest.PublishT(t, s, "mistyped")
+	if st := next(first); st.State != transport.StateLive || st.Reason != "" {
+		t.Errorf("once the speakers publish: %+v, want plainly live", st)
 	}
 }
