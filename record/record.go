@@ -11,7 +11,9 @@
 // timeline more than a second ahead of wall time), re-anchors the room clock to wall
 // time; every gap is logged in events.jsonl. No track runs more than a second ahead of
 // wall time either: a speaker id that carries more than one stream loses the excess
-// rather than stretch its file.
+// rather than stretch its file. Repeated events are coalesced and each JSON lines file
+// has a budget of bytes a minute (lineLog), so the logs grow at a bounded rate whatever
+// the room sends.
 //
 // A Recorder writes on a goroutine of its own, so that Event and WriteMixed never wait
 // for the disk. Every 100 ms of wall time (flushEvery) that goroutine writes the pending
@@ -145,9 +147,11 @@ type Recorder struct {
 	files      map[string]bool // track file names taken
 	roster     map[string]transport.Speaker
 	lastRoster []byte
+	metaAt     time.Time // when room.json was last rewritten
+	metaDirty  bool      // room.json has changes not rewritten yet
 	lastRoom   []byte
-	events     *sink
-	transcript *sink
+	events     *lineLog
+	transcript *lineLog
 	vtt        *sink
 	cues       []heldCue // final cues not yet written, in order of start time
 	lastCue    int64     // the start of the last cue written
@@ -221,13 +225,15 @@ func (r *Recorder) openFiles(mixed bool) error {
 	if err := os.MkdirAll(filepath.Join(r.dir, "tracks"), 0o755); err != nil {
 		return fmt.Errorf("create recording directory: %w", err)
 	}
-	var err error
-	if r.events, err = r.openSink("events.jsonl"); err != nil {
+	s, err := r.openSink("events.jsonl")
+	if err != nil {
 		return err
 	}
-	if r.transcript, err = r.openSink("transcript.jsonl"); err != nil {
+	r.events = newLineLog(s, eventsBudget)
+	if s, err = r.openSink("transcript.jsonl"); err != nil {
 		return err
 	}
+	r.transcript = newLineLog(s, transcriptBudget)
 	if r.vtt, err = r.openSink("transcript.vtt"); err != nil {
 		return err
 	}
@@ -239,7 +245,7 @@ func (r *Recorder) openFiles(mixed bool) error {
 			return err
 		}
 	}
-	return r.writeRoomJSON()
+	return r.writeRoomJSON(r.start)
 }
 
 func (r *Recorder) openSink(name string) (*sink, error) {
@@ -417,7 +423,7 @@ func (r *Recorder) record(it item) error {
 		if err := r.writeEventIfChanged(it.at, e, &r.lastRoom); err != nil {
 			return err
 		}
-		return r.roomInfo(e)
+		return r.roomInfo(it.at, e)
 	case transport.Gap:
 		// A fresh join restarts the room's timestamps: the clock resumes wherever the
 		// next frame lands in wall time. Any other gap (a resume past the replay
@@ -425,15 +431,15 @@ func (r *Recorder) record(it item) error {
 		if e.Why == transport.WhyNotResumed {
 			r.clock.ok = false
 		}
-		r.log.Info("recording gap", "dir", r.dir, "seconds", e.Seconds(), "why", e.Why)
-		return r.writeEvent(it.at, e)
+		return r.writeGap(it.at, e.From, e.To, e.Why)
 	case transport.State:
 		// Silent tracks follow wall time only while live: during an outage a resume may
 		// still deliver the missed frames, which belong at their own places.
 		if live := e.State == transport.StateLive; live != r.live {
 			r.live, r.liveAt = live, it.at
 		}
-		return r.writeEvent(it.at, e)
+		_, err := r.events.event(it.at, "", "state", jsonlFields(e))
+		return err
 	}
 	return nil
 }
@@ -448,6 +454,14 @@ func (r *Recorder) tick(now time.Time) {
 	}
 	if err == nil {
 		err = r.writeCues(r.wall(now), false)
+	}
+	for _, l := range []*lineLog{r.events, r.transcript} {
+		if err == nil {
+			err = l.flush(now, false)
+		}
+	}
+	if err == nil && r.metaDirty {
+		err = r.saveRoomJSON(now)
 	}
 	if r.live && now.Sub(r.liveAt) >= replayGrace {
 		for _, t := range r.tracks {
@@ -531,16 +545,14 @@ func (r *Recorder) frame(f transport.AudioFrame, at time.Time, wall int64) error
 			return nil
 		}
 		var err error
-		if t, err = r.newTrack(f.Speaker); err != nil {
+		if t, err = r.newTrack(at, f.Speaker); err != nil {
 			return err
 		}
 	}
 	last := r.clock
 	pos, jumped := r.clock.place(f.Timestamp, wall)
 	if jumped {
-		from := r.timeAt(last.wall)
-		r.log.Info("recording gap", "dir", r.dir, "seconds", at.Sub(from).Seconds(), "why", whyDiscontinuity)
-		if err := r.writeLine(r.events, "gap", at, jsonl.GapFields(from, at, whyDiscontinuity)); err != nil {
+		if err := r.writeGap(at, r.timeAt(last.wall), at, whyDiscontinuity); err != nil {
 			return err
 		}
 	}
@@ -567,7 +579,7 @@ func (r *Recorder) frame(f transport.AudioFrame, at time.Time, wall int64) error
 	return nil
 }
 
-func (r *Recorder) newTrack(id string) (*track, error) {
+func (r *Recorder) newTrack(at time.Time, id string) (*track, error) {
 	sp, ok := r.roster[id]
 	name := sp.Name
 	if !ok || name == "" {
@@ -582,7 +594,7 @@ func (r *Recorder) newTrack(id string) (*track, error) {
 	r.tracks[id] = t
 	r.speakers.Add(1)
 	r.meta.Tracks = append(r.meta.Tracks, trackMeta{ID: t.id, Name: name, File: file})
-	return t, r.writeRoomJSON()
+	return t, r.saveRoomJSON(at)
 }
 
 // fill inserts silence into o up to pos, to the nearest 20 ms.
@@ -631,7 +643,7 @@ func (r *Recorder) segment(s transport.TranscriptSegment, at time.Time, wall int
 	if sp, ok := r.roster[s.Speaker]; ok {
 		f["name"] = sp.Name
 	}
-	if err := r.writeLine(r.transcript, "transcript", at, f); err != nil {
+	if _, err := r.transcript.event(at, s.ID, "transcript", f); err != nil {
 		return err
 	}
 	// The speaker's next segment has begun: the cues before it end there at the latest.
@@ -688,7 +700,7 @@ func durationSamples(d time.Duration) int64 {
 	return d.Nanoseconds() * 3 / 62500
 }
 
-func (r *Recorder) roomInfo(e transport.RoomInfo) error {
+func (r *Recorder) roomInfo(at time.Time, e transport.RoomInfo) error {
 	m := r.meta
 	m.Room = &roomInfoMeta{ID: e.ID, Title: e.Title, Listeners: e.Listeners}
 	if !e.Started.IsZero() {
@@ -703,12 +715,22 @@ func (r *Recorder) roomInfo(e transport.RoomInfo) error {
 	if !changed {
 		return nil
 	}
-	return r.writeRoomJSON()
+	return r.saveRoomJSON(at)
 }
 
-func (r *Recorder) writeEvent(at time.Time, ev transport.Event) error {
-	typ, f := jsonl.EventFields(ev)
-	return r.writeLine(r.events, typ, at, f)
+// jsonlFields are the fields of ev's JSON line.
+func jsonlFields(ev transport.Event) jsonl.Fields {
+	_, f := jsonl.EventFields(ev)
+	return f
+}
+
+// writeGap logs a gap in events.jsonl, and in the log when it is not coalesced.
+func (r *Recorder) writeGap(at, from, to time.Time, why string) error {
+	wrote, err := r.events.gap(at, from, to, why)
+	if wrote {
+		r.log.Info("recording gap", "dir", r.dir, "seconds", to.Sub(from).Seconds(), "why", why)
+	}
+	return err
 }
 
 // writeEventIfChanged writes ev unless its fields equal the last ones written.
@@ -722,7 +744,8 @@ func (r *Recorder) writeEventIfChanged(at time.Time, ev transport.Event, last *[
 		return nil
 	}
 	*last = key
-	return r.writeLine(r.events, typ, at, f)
+	_, err = r.events.event(at, "", typ, f)
+	return err
 }
 
 // writeLine writes one JSON line whole, with one Write.
@@ -745,7 +768,8 @@ func (r *Recorder) logOverrun() error {
 		return nil
 	}
 	r.log.Warn("recording fell behind: input dropped", "dir", r.dir, "items", o.n)
-	return r.writeLine(r.events, "gap", o.to, jsonl.GapFields(o.from, o.to, "recorder_overrun"))
+	_, err := r.events.gap(o.to, o.from, o.to, "recorder_overrun")
+	return err
 }
 
 // fail stops the recording on its first error: one log line, the error in Stats, and
@@ -776,7 +800,7 @@ func (r *Recorder) finish(at time.Time, cause error) {
 	end := max(r.wall(at), r.end)
 	if cause == nil && !r.live && !r.liveAt.IsZero() {
 		// The recording ends during an outage: that silence is a gap too.
-		keep(r.writeLine(r.events, "gap", at, jsonl.GapFields(r.liveAt, at, whyDisconnected)))
+		keep(r.writeGap(at, r.liveAt, at, whyDisconnected))
 	}
 	for _, o := range r.oggs() {
 		if cause == nil {
@@ -786,10 +810,12 @@ func (r *Recorder) finish(at time.Time, cause error) {
 	}
 	if cause == nil {
 		keep(r.writeCues(end, true))
+		keep(r.events.flush(at, true))
+		keep(r.transcript.flush(at, true))
 		r.meta.Ended = at.UTC().Format(time.RFC3339Nano)
 		r.meta.Seconds = float64(r.end) / sampleRate
-		keep(r.writeRoomJSON())
-		keep(r.writeLine(r.events, "record", at, jsonl.Fields{"path": r.dir, "bytes": r.bytes.Load(), "seconds": r.meta.Seconds}))
+		keep(r.writeRoomJSON(at))
+		keep(r.writeLine(r.events.s, "record", at, jsonl.Fields{"path": r.dir, "bytes": r.bytes.Load(), "seconds": r.meta.Seconds}))
 	}
 	keep(r.closeFiles())
 	for _, d := range []string{filepath.Join(r.dir, "tracks"), r.dir} {
@@ -806,7 +832,12 @@ func (r *Recorder) finish(at time.Time, cause error) {
 // closeFiles syncs and closes every file that is open.
 func (r *Recorder) closeFiles() error {
 	var first error
-	sinks := []*sink{r.events, r.transcript, r.vtt}
+	sinks := []*sink{r.vtt}
+	for _, l := range []*lineLog{r.events, r.transcript} {
+		if l != nil {
+			sinks = append(sinks, l.s)
+		}
+	}
 	for _, o := range r.oggs() {
 		sinks = append(sinks, o.s)
 	}
@@ -933,9 +964,21 @@ type trackMeta struct {
 	File string `json:"file"`
 }
 
+// saveRoomJSON rewrites room.json at once unless it was rewritten less than
+// coalesceEvery ago; then it leaves the rewrite to a tick, so that a room changing its
+// title or speakers all the time costs at most one rewrite a second.
+func (r *Recorder) saveRoomJSON(now time.Time) error {
+	if now.Sub(r.metaAt) < coalesceEvery {
+		r.metaDirty = true
+		return nil
+	}
+	return r.writeRoomJSON(now)
+}
+
 // writeRoomJSON replaces room.json: written to a temporary file, synced, renamed, so a
 // crash leaves the old version or the new one.
-func (r *Recorder) writeRoomJSON() error {
+func (r *Recorder) writeRoomJSON(now time.Time) error {
+	r.metaAt, r.metaDirty = now, false
 	m := r.meta
 	if m.Tracks == nil {
 		m.Tracks = []trackMeta{}

@@ -1,7 +1,8 @@
 // Package jsonl is the JSON-lines form of a room's events: the one schema that
 // `--json` output and a recording's events.jsonl share (docs/architecture.md, "The event
 // contract"). Each line is one object with "type" and "time" (RFC 3339, UTC), written
-// whole.
+// whole. A recording coalesces repeated events: one line then stands for several of one
+// kind, and carries "count", "first" and "last" (see Coalesced).
 package jsonl
 
 import (
@@ -37,7 +38,7 @@ func EventFields(ev transport.Event) (string, Fields) {
 		return "roster", Fields{"speakers": speakers}
 	case transport.TranscriptSegment:
 		return "transcript", Fields{"id": e.ID, "speaker": e.Speaker,
-			"start": seconds(e.Start), "end": seconds(e.End),
+			"start": Seconds(e.Start), "end": Seconds(e.End),
 			"text": e.Text, "final": e.Final}
 	case transport.State:
 		f := Fields{"state": string(e.State)}
@@ -61,12 +62,28 @@ func EventFields(ev transport.Event) (string, Fields) {
 // GapFields are the fields of a "gap" line: audio lost from from to to, and why.
 func GapFields(from, to time.Time, why string) Fields {
 	return Fields{"from": from.UTC().Format(time.RFC3339Nano), "to": to.UTC().Format(time.RFC3339Nano),
-		"seconds": seconds(to.Sub(from)), "why": why}
+		"seconds": Seconds(to.Sub(from)), "why": why}
 }
 
-// seconds is d in seconds, rounded to the millisecond so a line carries 7.94, not
-// 7.9399999999999995.
-func seconds(d time.Duration) float64 { return d.Round(time.Millisecond).Seconds() }
+// Coalesced returns a copy of f, the fields of the last of count events of one kind, as
+// the line that stands for all of them: with "count", and the times of the first and
+// the last of them, "first" and "last" (RFC 3339, UTC). The line's own "time" is when
+// it is written. For a gap line the caller sums "seconds" over the gaps, so that every
+// second lost is still accounted for.
+func Coalesced(f Fields, count int, first, last time.Time) Fields {
+	c := make(Fields, len(f)+3)
+	for k, v := range f {
+		c[k] = v
+	}
+	c["count"] = count
+	c["first"] = first.UTC().Format(time.RFC3339Nano)
+	c["last"] = last.UTC().Format(time.RFC3339Nano)
+	return c
+}
+
+// Seconds is d in seconds as a line carries it: rounded to the millisecond, so 7.94,
+// not 7.9399999999999995.
+func Seconds(d time.Duration) float64 { return d.Round(time.Millisecond).Seconds() }
 
 // Line encodes one JSON event line, newline included, so that it can be written
 // whole with one Write: the fields plus "type" and "time" (RFC 3339, UTC). It does not

@@ -46,3 +46,24 @@ func TestJSONEvents(t *testing.T) {
 		}
 	}
 }
+
+// A coalesced line is the last event's fields plus count, first and last, and leaves
+// the fields it was made from as they were.
+func TestCoalesced(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	f := GapFields(now.Add(-3*time.Second), now.Add(-1*time.Second), "discontinuity")
+	c := Coalesced(f, 3, now.Add(-4*time.Second), now.Add(-time.Second))
+	c["seconds"] = Seconds(2500 * time.Millisecond)
+	b, err := Line("gap", now, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"count":3,"first":"2026-11-27T11:59:56Z","from":"2026-11-27T11:59:57Z","last":"2026-11-27T11:59:59Z",` +
+		`"seconds":2.5,"time":"2026-11-27T12:00:00Z","to":"2026-11-27T11:59:59Z","type":"gap","why":"discontinuity"}` + "\n"
+	if string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
+	if _, ok := f["count"]; ok || f["seconds"] != 2.0 {
+		t.Errorf("Coalesced modified its fields: %v", f)
+	}
+}
