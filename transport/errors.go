@@ -3,6 +3,8 @@ package transport
 import (
 	"errors"
 	"fmt"
+	"net"
+	"syscall"
 	"time"
 )
 
@@ -39,3 +41,44 @@ func (e *OverloadError) Error() string {
 type RestartError struct{ Reason string }
 
 func (e *RestartError) Error() string { return "server restarting: " + e.Reason }
+
+// UnreachableError says that no connection to the server could be opened at all:
+// nothing listens on the port, there is no route to the host, its name does not
+// resolve, or the connection timed out. Unlike a lost connection it means the server
+// never accepted us on this attempt; it is retried as a drop.
+type UnreachableError struct {
+	Addr string // the host and port dialled, as the room URL names them
+	Err  error
+}
+
+// Unreachable returns an *UnreachableError for addr when err is a failure to open a
+// connection to it (a *net.OpError of op "dial"), and nil when err is anything else.
+func Unreachable(addr string, err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return &UnreachableError{Addr: addr, Err: err}
+	}
+	return nil
+}
+
+// Error says which server and, in the system's words, why: "cannot reach
+// 127.0.0.1:8080 (connection refused)".
+func (e *UnreachableError) Error() string {
+	why := e.Err.Error()
+	var (
+		dns   *net.DNSError
+		errno syscall.Errno
+		ne    net.Error
+	)
+	switch {
+	case errors.As(e.Err, &dns):
+		why = dns.Err
+	case errors.As(e.Err, &errno):
+		why = errno.Error()
+	case errors.As(e.Err, &ne) && ne.Timeout():
+		why = "timed out"
+	}
+	return fmt.Sprintf("cannot reach %s (%s)", e.Addr, why)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }

@@ -97,6 +97,10 @@ const (
 	// audio, so its silence is not a quiet speaker. A protocol whose server creates
 	// rooms on join (LiveKit) says so for a mistyped room name too; Detail says more.
 	ReasonNoSpeakers = "no_speakers"
+	// ReasonUnreachable goes with StateReconnecting: the attempt could not open a
+	// connection at all (refused, no route, no such host; an UnreachableError), so the
+	// server never accepted us; Detail names the host and port.
+	ReasonUnreachable = "unreachable"
 )
 
 // State reports a change of connection state. Attempt and RetryIn are set while

@@ -60,6 +60,7 @@ const (
 func classify(err error) (class, string) {
 	var oe *OverloadError
 	var re *RestartError
+	var ue *UnreachableError
 	switch {
 	case errors.As(err, &oe):
 		return classOverload, ReasonOverloaded
@@ -75,6 +76,8 @@ func classify(err error) (class, string) {
 		return classPermanent, "protocol"
 	case errors.Is(err, ErrStalled):
 		return classDrop, ReasonStalled
+	case errors.As(err, &ue):
+		return classDrop, ReasonUnreachable
 	}
 	return classDrop, ReasonDropped
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -22,5 +23,26 @@ func TestUnreachableHostPortIsUsage(t *testing.T) {
 		if code := exitCode(err, &stderr); code != 2 || !strings.Contains(stderr.String(), "room URL") {
 			t.Errorf("%v: exit %d, want 2 and a line about the room URL:\n%s", args, code, stderr.String())
 		}
+	}
+}
+
+// A server that is down, or a wrong port, is told as such, naming the address, and
+// retried; it used to read "connection lost" though no connection was ever made.
+func TestJoinUnreachableSaysWhere(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var stdout, stderr strings.Builder
+	err = run(context.Background(), []string{"join", "--headless", "--output", "null", "--give-up-after", "1500ms",
+		"ws://" + addr + "/rooms/demo"}, strings.NewReader(""), &stdout, &stderr)
+	if code := exitCode(err, &stderr); code != 1 {
+		t.Errorf("exit %d, want 1 after giving up", code)
+	}
+	want := "cannot reach " + addr + " (connection refused) · retry in"
+	if out := stdout.String(); !strings.Contains(out, want) || strings.Contains(out, "connection lost") {
+		t.Errorf("stdout lacks %q:\n%s", want, out)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -48,7 +49,8 @@ func init() {
 
 // Dial makes one attempt to join the room at u (ws:// or wss://): the WebSocket
 // handshake, join and hello. Refusals come back classified: *transport.OverloadError for
-// 503/429, transport.ErrNotFound for 404, transport.ErrUnauthorized for 401/403.
+// 503/429, transport.ErrNotFound for 404, transport.ErrUnauthorized for 401/403, and
+// *transport.UnreachableError when no connection could be opened at all.
 func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transport.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, HelloTimeout)
 	defer cancel()
@@ -119,7 +121,22 @@ func dialError(u *url.URL, err error) error {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
+	if unreachable := transport.Unreachable(hostPort(u), err); unreachable != nil {
+		return unreachable
+	}
 	return fmt.Errorf("dial %s: %w", u.Host, err)
+}
+
+// hostPort is the address a ws or wss URL is dialled at, the default port filled in.
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	port := "80"
+	if u.Scheme == "wss" {
+		port = "443"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 // refusal maps an HTTP answer that refused the upgrade to a classified error.

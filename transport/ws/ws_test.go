@@ -329,3 +329,27 @@ func TestHandshake(t *testing.T) {
 		})
 	}
 }
+
+// A port nobody listens on, or a name that does not resolve: the error says the server
+// could not be reached, and where, rather than that a connection was lost.
+func TestDialUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	for url, want := range map[string]string{
+		"ws://" + closed + "/rooms/x":       "cannot reach " + closed + " (connection refused)",
+		"ws://nonexistent.invalid/rooms/x":  "cannot reach nonexistent.invalid:80 (",
+		"wss://nonexistent.invalid/rooms/x": "cannot reach nonexistent.invalid:443 (",
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := transport.Dial(ctx, url, transport.DialOptions{})
+		cancel()
+		var ue *transport.UnreachableError
+		if !errors.As(err, &ue) || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: %v, want an UnreachableError %q...", url, err, want)
+		}
+	}
+}

@@ -217,9 +217,10 @@ func stateLine(e transport.State) string {
 	switch e.State {
 	case transport.StateReconnecting:
 		what := map[string]string{
-			transport.ReasonOverloaded: "server overloaded",
-			transport.ReasonRestart:    "server restarting",
-			transport.ReasonStalled:    "connection stalled",
+			transport.ReasonOverloaded:  "server overloaded",
+			transport.ReasonRestart:     "server restarting",
+			transport.ReasonStalled:     "connection stalled",
+			transport.ReasonUnreachable: e.Detail, // "cannot reach HOST:PORT (connection refused)"
 		}[e.Reason]
 		if what == "" {
 			what = "connection lost"

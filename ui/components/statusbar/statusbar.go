@@ -55,6 +55,7 @@ func (m *Model) SetAudio(s session.Snapshot) { m.audio = s }
 var reasonWords = map[string]string{
 	transport.ReasonOverloaded:   "server overloaded",
 	transport.ReasonDropped:      "connection lost",
+	transport.ReasonUnreachable:  "cannot reach the server",
 	transport.ReasonRestart:      "server restarting",
 	transport.ReasonStalled:      "connection stalled",
 	transport.ReasonUnauthorized: "not authorized",
