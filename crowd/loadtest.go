@@ -130,6 +130,7 @@ func (p Percentiles) MarshalJSON() ([]byte, error) {
 type Spread struct {
 	Min int64 `json:"min"`
 	P50 int64 `json:"p50"`
+	P99 int64 `json:"p99"`
 	Max int64 `json:"max"`
 }
 
@@ -572,7 +573,7 @@ func spread(v []int64) Spread {
 		return Spread{}
 	}
 	slices.Sort(v)
-	return Spread{Min: v[0], P50: rank(v, 50), Max: v[len(v)-1]}
+	return Spread{Min: v[0], P50: rank(v, 50), P99: rank(v, 99), Max: v[len(v)-1]}
 }
 
 // WriteTable prints the report for people, one aspect a line.

@@ -95,7 +95,7 @@ func TestLoadtestPercentiles(t *testing.T) {
 			}
 		})
 	}
-	if got := spread([]int64{5, 1, 3}); got != (Spread{Min: 1, P50: 3, Max: 5}) {
+	if got := spread([]int64{5, 1, 3}); got != (Spread{Min: 1, P50: 3, P99: 5, Max: 5}) {
 		t.Errorf("spread = %+v", got)
 	}
 }

@@ -82,6 +82,7 @@ Try it:  spacetui demo`,
 	root.PersistentFlags().String("config", "", "read defaults from this TOML file (default: $XDG_CONFIG_HOME/spacetui/config.toml)")
 	std := ioSet{stdin, stdout, stderr}
 	root.AddCommand(newMan(std))
+	root.AddCommand(newSimulate(std))
 	root.AddCommand(newDemo(std), newJoin(std), newRecord(std), newServe(std), newLoadtest(std), newDevices(std))
 	return root
 }
