@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -115,9 +116,10 @@ type Pipeline struct {
 	dups      atomic.Uint64
 	underruns func() uint64
 
-	mu          sync.Mutex // guards speakers, speakerMute and the lifecycle fields
+	mu          sync.Mutex // guards speakers, speakerMute, speakerVol and the lifecycle fields
 	speakers    map[string]*speaker
 	speakerMute map[string]bool
+	speakerVol  map[string]int // per-speaker volume in percent, where not 100
 	started     bool
 	closed      bool
 	cancel      context.CancelFunc
@@ -136,6 +138,7 @@ type speaker struct {
 	id    string
 	meter *Meter
 	muted atomic.Bool
+	vol   atomic.Int32 // playback volume of this speaker in percent, 0..MaxVolume
 	delay atomic.Int64 // ms
 
 	mu       sync.Mutex // guards jb, lastPush, reset and codec against Push
@@ -165,6 +168,7 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 		log:         cfg.Logger,
 		speakers:    map[string]*speaker{},
 		speakerMute: map[string]bool{},
+		speakerVol:  map[string]int{},
 		warned:      map[string]time.Time{},
 		play:        NewMixer(FrameSamples),
 		room:        NewMixer(FrameSamples),
@@ -262,6 +266,10 @@ func (p *Pipeline) speaker(id string, now time.Time) *speaker {
 	}
 	sp := &speaker{id: id, meter: NewMeter(), jb: NewJitterBuffer(), lastPush: now, pcm: make([]int16, decodeSamples)}
 	sp.muted.Store(p.speakerMute[id])
+	sp.vol.Store(100)
+	if v, ok := p.speakerVol[id]; ok {
+		sp.vol.Store(int32(v))
+	}
 	p.speakers[id] = sp
 	return sp
 }
@@ -299,6 +307,23 @@ func (p *Pipeline) SetSpeakerMuted(id string, muted bool) {
 	}
 	if sp := p.speakers[id]; sp != nil {
 		sp.muted.Store(muted)
+	}
+}
+
+// SetSpeakerVolume sets one speaker's playback volume in percent, clamped to
+// 0..MaxVolume, including a speaker not heard yet. The meter and the recorded mix keep
+// the speaker's own level.
+func (p *Pipeline) SetSpeakerVolume(id string, pct int) {
+	pct = min(max(pct, 0), MaxVolume)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pct == 100 {
+		delete(p.speakerVol, id)
+	} else {
+		p.speakerVol[id] = pct
+	}
+	if sp := p.speakers[id]; sp != nil {
+		sp.vol.Store(int32(pct))
 	}
 }
 
@@ -412,6 +437,9 @@ func (p *Pipeline) tick(now time.Time, mixed bool) {
 		}
 		p.room.Add(pcm)
 		if !sp.muted.Load() {
+			if v := sp.vol.Load(); v != 100 {
+				scale(pcm, v) // after the room mix took it: the recording is unscaled
+			}
 			p.play.Add(pcm)
 		}
 	}
@@ -422,6 +450,13 @@ func (p *Pipeline) tick(now time.Time, mixed bool) {
 	p.play.Mix(p.out, vol)
 	if mixed {
 		p.room.Mix(p.mixed, 100)
+	}
+}
+
+// scale applies a volume in percent to pcm in place, saturating.
+func scale(pcm []int16, pct int32) {
+	for i, s := range pcm {
+		pcm[i] = int16(min(max(int32(s)*pct/100, math.MinInt16), math.MaxInt16))
 	}
 }
 

@@ -443,3 +443,35 @@ func TestPipelineUnsupportedCodec(t *testing.T) {
 		t.Errorf("the AAC track was played as Opus: %+v", r)
 	}
 }
+
+func TestPipelineSpeakerVolume(t *testing.T) {
+	h := newHarness(t, 100)
+	h.p.SetSpeakerVolume("ada", 50) // before ada is heard: kept for her
+	pkts := encodeTone(t, 120, 0.3)
+	var out [][]int16
+	for i := range pkts {
+		if i == 60 {
+			h.p.SetSpeakerVolume("ada", 100)
+		}
+		out = append(out, h.tick(func() { h.p.Push(opusFrame("ada", uint32(i), uint32(i*FrameSamples), pkts[i])) }))
+	}
+	power := func(from, to int) float64 {
+		var sum float64
+		for _, pcm := range out[from:to] {
+			for _, v := range pcm {
+				sum += float64(v) * float64(v)
+			}
+		}
+		return sum
+	}
+	if r := power(20, 60) / power(80, 120); r < 0.2 || r > 0.3 {
+		t.Errorf("ada at 50%% has %.2f of the power at 100%%, want 0.25", r)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i := 20; i < 60; i++ {
+		if Level(h.mixed[i]) < 0.6 {
+			t.Fatalf("recorded mix frame %d is scaled by the listener's speaker volume", i)
+		}
+	}
+}

@@ -245,6 +245,14 @@ func (h *Hub) SetSpeakerMuted(id string, muted bool) {
 	}
 }
 
+// SetSpeakerVolume sets one speaker's playback volume in percent, 0-150; the recording
+// goes on at the speaker's own level.
+func (h *Hub) SetSpeakerVolume(id string, pct int) {
+	if h.pipe != nil {
+		h.pipe.SetSpeakerVolume(id, pct)
+	}
+}
+
 // Notice tells the user something once, through Config.Notify, or else the log.
 func (h *Hub) Notice(msg string) {
 	if h.cfg.Notify != nil {

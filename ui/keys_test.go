@@ -74,14 +74,21 @@ func TestMuteToggles(t *testing.T) {
 		t.Errorf("SetMuted calls %v, want [true false]", f.pb.muted)
 	}
 
-	// Ada is selected first; m mutes her, m again unmutes; j moves to Grace.
+	// m mutes all, as in mpv.
 	f.key(keyM)
+	f.key(keyM)
+	if !slices.Equal(f.pb.muted, []bool{true, false, true, false}) {
+		t.Errorf("SetMuted calls %v, want m to toggle as space does", f.pb.muted)
+	}
+
+	// Ada is selected first; x mutes her, x again unmutes; j moves to Grace.
+	f.key(keyMuteSpeaker)
 	if line := lineWith(f.view(), "Ada"); !strings.Contains(line, "muted") || !strings.Contains(line, "✕") {
 		t.Errorf("Ada's row does not show muted: %q", line)
 	}
-	f.key(keyM)
+	f.key(keyMuteSpeaker)
 	f.key(keyJ)
-	f.key(keyM)
+	f.key(keyMuteSpeaker)
 	f.key(keyK)
 	want := []string{"ada=true", "ada=false", "grace=true"}
 	if !slices.Equal(f.pb.speaker, want) {
@@ -92,7 +99,7 @@ func TestMuteToggles(t *testing.T) {
 func TestMuteSpeakerWithoutRoster(t *testing.T) {
 	pb := newPlayback()
 	m := New(Options{Playback: pb, Now: func() time.Time { return t0 }})
-	m.Update(keyM)
+	m.Update(keyMuteSpeaker)
 	if len(pb.speaker) != 0 {
 		t.Errorf("SetSpeakerMuted called with no speakers: %v", pb.speaker)
 	}
@@ -319,11 +326,11 @@ func TestStatusLine(t *testing.T) {
 		{"retrying", []transport.Event{reconnecting}, 3 * time.Second, nil, "retrying (attempt 1)"},
 		{"resumed", []transport.Event{reconnecting, transport.State{State: transport.StateLive}}, 0, nil, "● live · resumed, nothing lost"},
 		{"lost", []transport.Event{reconnecting, gap, transport.State{State: transport.StateLive}}, 0, nil, "● live · 12.4 s lost"},
-		{"note fades", []transport.Event{reconnecting, transport.State{State: transport.StateLive}}, 11 * time.Second, nil, "● live · buffer 60 ms"},
+		{"note fades", []transport.Event{reconnecting, transport.State{State: transport.StateLive}}, 11 * time.Second, nil, "● live · 60 ms behind"},
 		{"ended", []transport.Event{transport.Ended{Reason: "thanks for listening"}, transport.State{State: transport.StateEnded, Reason: transport.ReasonRoomEnded}},
 			0, nil, "■ ended · the room has ended: thanks for listening"},
 		{"no sound device", nil, 0, func(s *session.Snapshot) { s.OutputErr = "no sound device: no ALSA card" },
-			"● live · no sound · buffer 60 ms"},
+			"● live · no sound · 60 ms behind"},
 		{"not recording", nil, 0, func(s *session.Snapshot) { s.Recording = record.Stats{} }, "out: default"},
 	}
 	for _, tt := range tests {

@@ -113,7 +113,7 @@ func TestOfflineHeaderClaimsNoListeners(t *testing.T) {
 
 func TestUnreachableNamesTheHost(t *testing.T) {
 	f := newFixture(t, true)
-	f.send(transport.State{State: transport.StateReconnecting, Reason: "unreachable", Attempt: 2,
+	f.send(transport.State{State: transport.StateReconnecting, Reason: transport.ReasonUnreachable, Attempt: 2,
 		Detail: "cannot reach 127.0.0.1:9 (connection refused)"})
 	v := strip(f.view())
 	if !strings.Contains(v, "cannot reach 127.0.0.1:9") {

@@ -11,8 +11,10 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -39,6 +41,7 @@ type Playback interface {
 	SetVolume(pct int)
 	SetMuted(muted bool)
 	SetSpeakerMuted(id string, muted bool)
+	SetSpeakerVolume(id string, pct int)
 }
 
 var _ Playback = (*session.Hub)(nil)
@@ -56,6 +59,8 @@ type Options struct {
 	NoColor bool
 	// Now is the clock; nil means time.Now. Tests inject a fixed clock.
 	Now func() time.Time
+	// SaveDir is where s writes the transcript; empty means the current directory.
+	SaveDir string
 }
 
 // Timing and bounds of the screen.
@@ -73,6 +78,10 @@ const (
 	maxSpeakers = 256
 	volumeStep  = 10
 	maxVolume   = 150
+	// wheelLines is how far one notch of the mouse wheel scrolls the transcript.
+	wheelLines = 3
+	// maxQueryRunes bounds what / takes.
+	maxQueryRunes = 80
 )
 
 // focus is the pane that has the keyboard.
@@ -90,6 +99,11 @@ type (
 	snapshotMsg     struct {
 		snap  session.Snapshot
 		rearm bool // the tick's own snapshot, which schedules the next one
+	}
+	// savedMsg says where s wrote the transcript, or why it could not.
+	savedMsg struct {
+		path string
+		err  error
 	}
 )
 
@@ -109,6 +123,12 @@ type Model struct {
 	width, height int
 	focus         focus
 	showHelp      bool
+	searching     bool   // / was pressed: keys type the query
+	query         []rune // the query being typed
+
+	flash    string // a passing word in the status line: "saved FILE", "Ada 60%"
+	flashErr bool
+	flashAt  time.Time
 
 	room    transport.RoomInfo
 	conn    transport.State
@@ -217,6 +237,19 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.waitEvent()
 	case eventsClosedMsg:
 		return m, tea.Quit
+	case tea.MouseWheelMsg:
+		switch msg.Button {
+		case tea.MouseWheelUp:
+			m.transcript.Wheel(-wheelLines)
+		case tea.MouseWheelDown:
+			m.transcript.Wheel(wheelLines)
+		}
+	case savedMsg:
+		if msg.err != nil {
+			m.setFlash("not saved: "+msg.err.Error(), true)
+		} else {
+			m.setFlash("saved "+msg.path, false)
+		}
 	case snapshotMsg:
 		m.snap = msg.snap
 		m.speakers.SetLevels(levels(msg.snap))
@@ -251,6 +284,10 @@ func levels(snap session.Snapshot) map[string]speakers.Level {
 
 func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	km := m.keys
+	if m.searching {
+		m.searchKey(k)
+		return nil
+	}
 	switch {
 	case key.Matches(k, km.Quit):
 		return tea.Quit
@@ -258,6 +295,21 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		m.showHelp = !m.showHelp
 	case m.showHelp && key.Matches(k, km.CloseHelp):
 		m.showHelp = false
+	case key.Matches(k, km.CloseHelp):
+		m.transcript.Search("") // esc clears a search
+	case key.Matches(k, km.Search):
+		m.searching, m.query = true, m.query[:0]
+		m.setFocus(focusTranscript)
+	case key.Matches(k, km.NextMatch):
+		m.transcript.NextMatch()
+	case key.Matches(k, km.PrevMatch):
+		m.transcript.PrevMatch()
+	case key.Matches(k, km.Save):
+		return m.saveTranscript()
+	case key.Matches(k, km.SpeakerLouder):
+		m.speakerVolume(volumeStep)
+	case key.Matches(k, km.SpeakerQuieter):
+		m.speakerVolume(-volumeStep)
 	case m.showHelp && key.Matches(k, km.Up):
 		m.help.ScrollUp()
 	case m.showHelp && key.Matches(k, km.Down):
@@ -307,6 +359,47 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// searchKey takes a key while a search is typed: enter searches, esc gives up, and
+// anything printable is typed.
+func (m *Model) searchKey(k tea.KeyPressMsg) {
+	km := m.keys
+	switch {
+	case key.Matches(k, km.SearchDone):
+		m.searching = false
+		m.transcript.Search(string(m.query))
+	case key.Matches(k, km.SearchCancel):
+		m.searching = false
+	case key.Matches(k, km.SearchErase):
+		if len(m.query) > 0 {
+			m.query = m.query[:len(m.query)-1]
+		}
+	case k.Text != "" && len(m.query) < maxQueryRunes:
+		for _, r := range k.Text {
+			if unicode.IsPrint(r) {
+				m.query = append(m.query, r)
+			}
+		}
+	}
+}
+
+// speakerVolume changes the selected speaker's volume by d percent.
+func (m *Model) speakerVolume(d int) {
+	sp, ok := m.speakers.Selected()
+	if !ok {
+		return
+	}
+	v := max(0, min(m.speakers.Volume(sp.ID)+d, maxVolume))
+	m.speakers.SetVolume(sp.ID, v)
+	if pb := m.opts.Playback; pb != nil {
+		pb.SetSpeakerVolume(sp.ID, v)
+	}
+	m.setFlash(fmt.Sprintf("%s %d%%", sp.Name, v), false)
+}
+
+func (m *Model) setFlash(text string, isErr bool) {
+	m.flash, m.flashErr, m.flashAt = text, isErr, m.now()
 }
 
 func (m *Model) currentVolume() int {
@@ -477,6 +570,7 @@ func (m *Model) setSize(w, h int) {
 func (m *Model) View() tea.View {
 	v := tea.NewView(m.render())
 	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion // the wheel scrolls the transcript
 	v.WindowTitle = "spacetui"
 	if m.room.Title != "" {
 		v.WindowTitle = "spacetui · " + m.room.Title
@@ -498,6 +592,11 @@ func (m *Model) render() string {
 	if s.OutputErr != "" {
 		m.help.SetNote("sound: " + s.OutputErr)
 	}
+	if m.flash != "" && now.Sub(m.flashAt) < noteFor {
+		m.status.SetFlash(m.flash, m.flashErr)
+	} else {
+		m.status.SetFlash("", false)
+	}
 
 	bodyH := max(m.height-3, 3)
 	var body string
@@ -509,7 +608,11 @@ func (m *Model) render() string {
 	default:
 		body = lipgloss.JoinHorizontal(lipgloss.Top, m.speakers.View(), m.transcript.View())
 	}
-	return m.header.View() + "\n" + body + "\n" + m.status.View() + "\n" + m.help.View()
+	footer := m.help.View()
+	if m.searching {
+		footer = m.help.PromptView("/" + string(m.query))
+	}
+	return m.header.View() + "\n" + body + "\n" + m.status.View() + "\n" + footer
 }
 
 // statusConn is the connection state with its clocks read now.

@@ -61,6 +61,12 @@ func (f *fakePlayback) SetSpeakerMuted(id string, muted bool) {
 	f.speaker = append(f.speaker, fmt.Sprintf("%s=%t", id, muted))
 }
 
+func (f *fakePlayback) SetSpeakerVolume(id string, pct int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.speaker = append(f.speaker, fmt.Sprintf("%s=%d%%", id, pct))
+}
+
 func newPlayback() *fakePlayback {
 	return &fakePlayback{snap: session.Snapshot{
 		Snapshot: audio.Snapshot{
@@ -145,7 +151,7 @@ var (
 	keySpace  = tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
 	keyM      = tea.KeyPressMsg{Code: 'm', Text: "m"}
 	// keyMuteSpeaker mutes the selected speaker.
-	keyMuteSpeaker = keyM
+	keyMuteSpeaker = tea.KeyPressMsg{Code: 'x', Text: "x"}
 	keyQ           = tea.KeyPressMsg{Code: 'q', Text: "q"}
 	keyR           = tea.KeyPressMsg{Code: 'r', Text: "r"}
 	keyHelp        = tea.KeyPressMsg{Code: '?', Text: "?"}

@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/spacetui/spacetui/ui/common"
 	"github.com/spacetui/spacetui/ui/keymap"
@@ -71,6 +72,22 @@ func (m *Model) View() string {
 		line = m.help.ShortHelpView(bindings)
 	}
 	return common.Fit(" "+line, m.width)
+}
+
+// PromptView renders the line being typed (a search) with its keys, in place of the
+// one-line help.
+func (m *Model) PromptView(prompt string) string {
+	keys := m.help.ShortHelpView(m.keys.SearchHelp())
+	room := m.width - 2 - lipgloss.Width(keys) - 3
+	if room < 10 {
+		keys, room = "", m.width-2
+	}
+	// The end of a long query is what was just typed: keep it in view.
+	p := prompt + "█"
+	if w := lipgloss.Width(p); w > room && room > 1 {
+		p = "…" + ansi.TruncateLeft(p, w-room+1, "")
+	}
+	return common.Fit(" "+common.Fit(p, room)+"  "+keys, m.width)
 }
 
 // Overlay renders the full help framed and centred in an area of w x h cells. Where its

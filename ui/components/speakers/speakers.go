@@ -5,6 +5,7 @@ package speakers
 
 import (
 	"math"
+	"strconv"
 	"strings"
 
 	"charm.land/lipgloss/v2"
@@ -27,6 +28,7 @@ type Model struct {
 	speakers   []transport.Speaker
 	levels     map[string]Level
 	localMuted map[string]bool
+	volumes    map[string]int // the user's volume of a speaker, where not 100%
 	selected   int
 	offset     int // first visible row
 	focused    bool
@@ -35,7 +37,7 @@ type Model struct {
 
 // New returns an empty speakers pane.
 func New(c common.Common) *Model {
-	return &Model{c: c, localMuted: map[string]bool{}}
+	return &Model{c: c, localMuted: map[string]bool{}, volumes: map[string]int{}}
 }
 
 // SetSize sets the pane's outer size, frame included (the compact line ignores height).
@@ -77,6 +79,35 @@ func (m *Model) SetLocalMuted(id string, muted bool) {
 	} else {
 		delete(m.localMuted, id)
 	}
+}
+
+// SetVolume records the volume the user set for a speaker on this client, in percent.
+func (m *Model) SetVolume(id string, pct int) {
+	if pct == 100 {
+		delete(m.volumes, id)
+	} else {
+		m.volumes[id] = pct
+	}
+}
+
+// Volume is the volume the user set for a speaker, in percent (100 unless set).
+func (m *Model) Volume(id string) int {
+	if v, ok := m.volumes[id]; ok {
+		return v
+	}
+	return 100
+}
+
+// role is what the role column says: "muted", the user's volume for the speaker where
+// it is not 100%, or the speaker's role.
+func (m *Model) role(sp transport.Speaker) string {
+	switch v, ok := m.volumes[sp.ID]; {
+	case m.muted(sp):
+		return "muted"
+	case ok:
+		return strconv.Itoa(v) + "%"
+	}
+	return sp.Role
 }
 
 // LocalMuted reports whether the user muted a speaker on this client.
@@ -132,11 +163,7 @@ func (m *Model) View() string {
 	nameW, roleW := 0, 0
 	for _, sp := range m.speakers {
 		nameW = max(nameW, lipgloss.Width(sp.Name))
-		role := sp.Role
-		if m.muted(sp) {
-			role = "muted"
-		}
-		roleW = max(roleW, lipgloss.Width(role))
+		roleW = max(roleW, lipgloss.Width(m.role(sp)))
 	}
 	// Columns: marker(2) name role meter; the meter keeps at least 4 cells and the name
 	// gives way first, the role second.
@@ -167,7 +194,7 @@ func (m *Model) View() string {
 		case lv.Talking:
 			marker = st.Talking.Render("▶") + " "
 		}
-		role := common.Fit(sp.Role, roleW)
+		role := common.Fit(m.role(sp), roleW)
 		meter := st.Meter.Render(Meter(lv.Level, meterW))
 		if m.muted(sp) {
 			role = st.Muted.Render(common.Fit("muted", roleW))
@@ -217,6 +244,9 @@ func (m *Model) line() string {
 			name += " " + st.Muted.Render("✕")
 		case lv.Talking:
 			name = st.Talking.Render("▶") + " " + name + " " + st.Meter.Render(Meter(lv.Level, 1))
+		}
+		if v, ok := m.volumes[sp.ID]; ok && !m.muted(sp) {
+			name += " " + st.Role.Render(strconv.Itoa(v)+"%")
 		}
 		parts = append(parts, name)
 	}

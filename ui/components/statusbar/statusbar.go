@@ -6,6 +6,7 @@ package statusbar
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,8 @@ type Model struct {
 	width int
 	conn  Conn
 	audio session.Snapshot
+	flash string // a passing word: "saved FILE", "Ada 60%"
+	isErr bool
 }
 
 // New returns a status line that says "connecting".
@@ -47,6 +50,10 @@ func (m *Model) SetSize(width, _ int) { m.width = width }
 
 // SetConn sets the connection state.
 func (m *Model) SetConn(c Conn) { m.conn = c }
+
+// SetFlash sets a passing word shown after the state (in the error style when isErr),
+// or none when empty. The root model decides how long it stays.
+func (m *Model) SetFlash(text string, isErr bool) { m.flash, m.isErr = text, isErr }
 
 // SetAudio sets the playback figures, the output and the recording.
 func (m *Model) SetAudio(s session.Snapshot) { m.audio = s }
@@ -63,10 +70,6 @@ var reasonWords = map[string]string{
 	transport.ReasonRoomEnded:    "the room has ended",
 	transport.ReasonLeft:         "you left",
 }
-
-// reasonUnreachable is transport.ReasonUnreachable: no connection could be made at all.
-// Its Detail names the host and port, which the status line shows while retrying.
-const reasonUnreachable = "unreachable"
 
 // words is the listener's wording of reason, or the reason itself when it is new to us.
 func words(reason, fallback string) string {
@@ -103,7 +106,7 @@ func (m *Model) left() string {
 			add(c.Note)
 		}
 		outErr() // before the figures: they mean little without it
-		add(fmt.Sprintf("buffer %d ms", a.BufferMs))
+		add(behind(a.BufferMs))
 		add(fmt.Sprintf("loss %.1f%%", a.LossPct))
 		m.volume(add)
 		if a.OutputErr == "" && a.Output != "" {
@@ -111,7 +114,7 @@ func (m *Model) left() string {
 		}
 	case transport.StateReconnecting:
 		what := words(c.Reason, "reconnecting")
-		if c.Reason == reasonUnreachable && c.Detail != "" {
+		if c.Reason == transport.ReasonUnreachable && c.Detail != "" {
 			what = c.Detail // "cannot reach HOST:PORT (connection refused)": names the host
 		}
 		parts = append(parts, st.Trouble.Render("◌ "+what))
@@ -138,7 +141,22 @@ func (m *Model) left() string {
 		parts = append(parts, st.Trouble.Render("◌ connecting…"))
 		outErr()
 	}
+	if m.flash != "" {
+		flash := st.Status.Render(m.flash)
+		if m.isErr {
+			flash = st.Error.Render(m.flash)
+		}
+		parts = slices.Insert(parts, 1, flash)
+	}
 	return " " + strings.Join(parts, sep)
+}
+
+// behind says how far playback is behind the live edge: the jitter buffer's delay.
+func behind(ms int) string {
+	if ms < 1000 {
+		return fmt.Sprintf("%d ms behind", ms)
+	}
+	return fmt.Sprintf("%.1f s behind", float64(ms)/1000)
 }
 
 func (m *Model) volume(add func(string)) {

@@ -58,11 +58,17 @@ type Model struct {
 	renderedW  int
 	renderedDV int
 	nameW      int
+
+	// The search, as in less: query (lower case) and the entries that match it, oldest
+	// first; cur indexes matches, -1 when none is shown.
+	query   string
+	matches []int
+	cur     int
 }
 
 // New returns an empty transcript that follows the tail.
 func New(c common.Common) *Model {
-	return &Model{c: c, maxEntries: DefaultMaxEntries, byID: map[string]int{}, follow: true, dirty: true}
+	return &Model{c: c, maxEntries: DefaultMaxEntries, byID: map[string]int{}, follow: true, dirty: true, cur: -1}
 }
 
 // SetMaxEntries changes the bound on the history (tests use a small one).
@@ -99,6 +105,7 @@ func (m *Model) Add(seg transport.TranscriptSegment) {
 		}
 		m.dirty = true
 		m.entries[i].seg, m.entries[i].lines = seg, nil
+		m.research()
 		return
 	}
 	if blank(seg.Text) {
@@ -110,6 +117,100 @@ func (m *Model) Add(seg transport.TranscriptSegment) {
 		m.byID[seg.ID] = len(m.entries) - 1
 	}
 	m.trim()
+	m.research()
+}
+
+// Segments returns the segments held, oldest first, without gap markers or taken-back
+// partials: the transcript so far, as s saves it.
+func (m *Model) Segments() []transport.TranscriptSegment {
+	out := make([]transport.TranscriptSegment, 0, len(m.entries))
+	for _, e := range m.entries {
+		if e.gap == nil && !blank(e.seg.Text) {
+			out = append(out, e.seg)
+		}
+	}
+	return out
+}
+
+// Search looks for q (case-insensitively) in the captions and their speakers' names and
+// shows the newest match; an empty q clears the search. It returns the number of
+// matches.
+func (m *Model) Search(q string) int {
+	m.invalidateCur()
+	m.query, m.cur = strings.ToLower(q), -1
+	m.research()
+	if len(m.matches) > 0 {
+		m.cur = len(m.matches) - 1
+		m.showCur()
+	}
+	return len(m.matches)
+}
+
+// NextMatch shows the next newer match, wrapping to the oldest.
+func (m *Model) NextMatch() { m.step(1) }
+
+// PrevMatch shows the next older match, wrapping to the newest.
+func (m *Model) PrevMatch() { m.step(-1) }
+
+// Query is the search in force, in lower case, and the match shown (1-based) of how many.
+func (m *Model) Query() (q string, cur, total int) { return m.query, m.cur + 1, len(m.matches) }
+
+func (m *Model) step(d int) {
+	if len(m.matches) == 0 {
+		return
+	}
+	m.invalidateCur()
+	m.cur = ((max(m.cur, 0)+d)%len(m.matches) + len(m.matches)) % len(m.matches)
+	m.showCur()
+}
+
+// showCur scrolls the current match to the upper third of the pane and marks it.
+func (m *Model) showCur() {
+	e := m.matches[m.cur]
+	m.entries[e].lines = nil
+	m.dirty = true
+	m.render()
+	m.setTop(m.starts[e]-m.viewHeight()/3, false)
+}
+
+func (m *Model) invalidateCur() {
+	if m.cur >= 0 && m.cur < len(m.matches) {
+		m.entries[m.matches[m.cur]].lines = nil
+		m.dirty = true
+	}
+}
+
+// research finds the matches again after the entries changed, keeping the current one.
+func (m *Model) research() {
+	if m.query == "" {
+		m.matches, m.cur = m.matches[:0], -1
+		return
+	}
+	curEntry := -1
+	if m.cur >= 0 && m.cur < len(m.matches) {
+		curEntry = m.matches[m.cur]
+	}
+	m.matches, m.cur = m.matches[:0], -1
+	for i, e := range m.entries {
+		if e.gap != nil || blank(e.seg.Text) {
+			continue
+		}
+		if strings.Contains(strings.ToLower(common.Reduce(e.seg.Text)), m.query) ||
+			strings.Contains(strings.ToLower(m.c.Speakers.Name(e.seg.Speaker)), m.query) {
+			if i <= curEntry {
+				m.cur = len(m.matches)
+			}
+			m.matches = append(m.matches, i)
+		}
+	}
+	if m.cur < 0 && len(m.matches) > 0 && curEntry >= 0 {
+		m.cur = 0
+	}
+}
+
+// isCur reports whether entry i is the match shown.
+func (m *Model) isCur(i int) bool {
+	return m.cur >= 0 && m.cur < len(m.matches) && m.matches[m.cur] == i
 }
 
 // AddGap appends a marker where audio was lost.
@@ -148,6 +249,9 @@ func (m *Model) trim() {
 		m.anchorEntry, m.anchorLine = 0, 0
 	}
 	m.dirty = true
+	if m.cur >= 0 && m.cur < len(m.matches) {
+		m.matches[m.cur] -= drop // research finds it again, or the oldest match left
+	}
 }
 
 // bareBelow is the pane height under which the frame goes: a framed pane of 4 rows would
@@ -237,6 +341,17 @@ func (m *Model) LineDown() {
 	}
 }
 
+// Wheel scrolls by n lines (negative: back), as the mouse wheel does; scrolling forward
+// to the newest line follows again, as a pager's tail does.
+func (m *Model) Wheel(n int) {
+	switch {
+	case n < 0 && m.scrollable():
+		m.setTop(m.top()+n, false)
+	case n > 0 && !m.follow:
+		m.setTop(m.top()+n, true)
+	}
+}
+
 // Home shows the oldest line held and stops following.
 func (m *Model) Home() {
 	if m.scrollable() {
@@ -255,11 +370,19 @@ func (m *Model) View() string {
 	if len(lines) == 0 {
 		vis = []string{m.c.Styles.Hint.Render("waiting for captions…")}
 	}
-	hint := ""
+	var hints []string
+	if m.query != "" {
+		if len(m.matches) == 0 {
+			hints = append(hints, "/"+m.query+": no match")
+		} else {
+			hints = append(hints, fmt.Sprintf("/%s %d/%d", m.query, m.cur+1, len(m.matches)))
+		}
+	}
 	if !m.follow {
 		below := len(lines) - top - len(vis)
-		hint = fmt.Sprintf("↓ %s more · end to follow", common.Thousands(below))
+		hints = append(hints, fmt.Sprintf("↓ %s more · end to follow", common.Thousands(below)))
 	}
+	hint := strings.Join(hints, " · ")
 	if m.bare() {
 		out := make([]string, m.height)
 		for i := range out {
@@ -306,7 +429,7 @@ func (m *Model) render() []string {
 			case blank(e.seg.Text):
 				e.lines = []string{} // taken back: no row, but not nil, so not redone
 			default:
-				e.lines = m.segLines(nil, e.seg, w, nameW)
+				e.lines = m.segLines(nil, e.seg, w, nameW, m.isCur(i))
 			}
 		}
 		m.starts = append(m.starts, len(m.lines))
@@ -315,11 +438,15 @@ func (m *Model) render() []string {
 	return m.lines
 }
 
-func (m *Model) segLines(out []string, seg transport.TranscriptSegment, w, nameW int) []string {
+func (m *Model) segLines(out []string, seg transport.TranscriptSegment, w, nameW int, current bool) []string {
 	st := m.c.Styles
 	stamp := common.Clock(seg.Start)
 	name := m.c.Speakers.Name(seg.Speaker)
-	prefix := st.Time.Render(stamp) + " " +
+	stampStyle := st.Time
+	if current {
+		stampStyle = st.Selected // the match the search shows
+	}
+	prefix := stampStyle.Render(stamp) + " " +
 		st.Speaker(m.c.Speakers.Slot(seg.Speaker)).Render(common.Fit(name, nameW)) + " "
 	indent := lipgloss.Width(stamp) + 1 + nameW + 1
 	textStyle := st.Text
@@ -335,13 +462,26 @@ func (m *Model) segLines(out []string, seg transport.TranscriptSegment, w, nameW
 	}
 	tw := max(w-indent, 1)
 	wrapped := strings.Split(ansi.Wrap(text, tw, ""), "\n")
+	links := findLinks(text)
+	pos := 0 // where the next wrapped line starts in text
 	for j, l := range wrapped {
 		l = strings.TrimRight(l, " ")
 		p := strings.Repeat(" ", indent)
 		if j == 0 {
 			p = prefix
 		}
-		out = append(out, common.Truncate(p+textStyle.Render(l), w))
+		body := textStyle.Render(l)
+		if len(links) > 0 {
+			// Wrapping only breaks lines and drops the spaces at the breaks, so each
+			// line is found in text in order, and a URL broken over two lines links
+			// both halves to the whole.
+			if at := strings.Index(text[pos:], l); at >= 0 {
+				start := pos + at
+				body = linkify(l, start, links, textStyle)
+				pos = start + len(l)
+			}
+		}
+		out = append(out, common.Truncate(p+body, w))
 	}
 	return out
 }
