@@ -62,7 +62,7 @@ type Policy struct {
 	Name string
 	Next func(n int, elapsed, retryAfter time.Duration, rnd func() float64) (wait time.Duration, giveUp bool)
 	// Paced says the server hands each refused listener a waiting-room slot as its
-	// Retry-After (see PacedRetryAfter); otherwise it answers without one.
+	// Retry-After (transport.WaitingRoom); otherwise it answers without one.
 	Paced bool
 }
 
@@ -176,7 +176,8 @@ func simulate(ctx context.Context, n Night, p Policy) (Result, error) {
 		connected  = 0
 		limit      = int(float64(n.Listeners) * n.HeldFraction)
 		budget     float64
-		nextSlot   float64 // the paced server's next free waiting-room slot, in seconds
+		room       = transport.NewWaitingRoom(n.Capacity) // the paced server's
+		epoch      = time.Unix(0, 0)                      // the virtual clock's zero
 		targets    = [4]int{n.Listeners / 2, n.Listeners * 9 / 10, n.Listeners * 99 / 100, n.Listeners}
 		reached    = 0
 		lastActive = outageStep
@@ -206,7 +207,7 @@ func simulate(ctx context.Context, n Night, p Policy) (Result, error) {
 			res.Wasted++
 			var ra time.Duration
 			if p.Paced {
-				ra = pacedRetryAfter(&nextSlot, now.Seconds(), n.Capacity, rnd)
+				ra = room.RetryAfter(epoch.Add(now))
 			}
 			// The collapse was failure 1; this refusal is failure made+1.
 			w, giveUp := p.Next(int(made[id])+1, now-n.OutageAt, ra, rnd)
@@ -243,14 +244,4 @@ func simulate(ctx context.Context, n Night, p Policy) (Result, error) {
 	}
 	res.AttemptsPerListener = spread(per)
 	return res, nil
-}
-
-// PacedRetryAfter is the waiting-room slot a pacing server hands a refused listener:
-// the next free slot at the admission rate it expects, so the returning crowd arrives at
-// the rate the server can admit, plus up to 200 ms of jitter. next is the server's next
-// free slot (seconds on its clock), advanced by one slot.
-func pacedRetryAfter(next *float64, now, rate float64, rnd func() float64) time.Duration {
-	slot := max(*next, now)
-	*next = slot + 1/rate
-	return time.Duration((slot - now + 0.2*rnd()) * float64(time.Second))
 }

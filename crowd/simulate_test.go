@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
-	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -84,28 +83,8 @@ func TestSimulateRepeatable(t *testing.T) {
 	}
 }
 
-// The schedule a pacing server issues admits no more than C a second.
-func TestPacedRetryAfterSpreadsTheQueue(t *testing.T) {
-	const rate = 1000.0
-	rng := rand.New(rand.NewPCG(3, 4))
-	var next float64
-	perSecond := map[int]int{}
-	for range 20_000 {
-		ra := pacedRetryAfter(&next, 100, rate, rng.Float64)
-		perSecond[int(ra/time.Second)]++
-	}
-	for sec, n := range perSecond {
-		if float64(n) > rate*1.2 {
-			t.Errorf("second %d: %d slots, want at most %.0f", sec, n, rate*1.2)
-		}
-	}
-	if len(perSecond) < 19 {
-		t.Errorf("20,000 slots at 1,000/s spread over %d seconds, want 20", len(perSecond))
-	}
-}
-
-// The image is well-formed SVG with a line per policy in each panel, and the CSV has a
-// row a second.
+// The image is well-formed SVG with a panel per policy (a line of attempts, an area of
+// admissions), and the CSV has a row a second.
 func TestSimulateOutputs(t *testing.T) {
 	n := smallNight()
 	n.Listeners = 2000
@@ -120,8 +99,9 @@ func TestSimulateOutputs(t *testing.T) {
 	if err := xml.Unmarshal(svg.Bytes(), new(struct{})); err != nil {
 		t.Fatalf("not XML: %v", err)
 	}
-	if got := strings.Count(svg.String(), "<polyline"); got != 2*len(results) {
-		t.Errorf("%d curves, want %d", got, 2*len(results))
+	lines, areas := strings.Count(svg.String(), "<polyline"), strings.Count(svg.String(), "<polygon")
+	if lines != len(results) || areas != len(results) {
+		t.Errorf("%d attempt curves and %d admission areas, want %d of each", lines, areas, len(results))
 	}
 	var csv bytes.Buffer
 	if err := WriteCSV(&csv, results); err != nil {

@@ -178,17 +178,23 @@ func (s *Server) Shed(fraction float64) int {
 	n := 0
 	for _, r := range s.rooms {
 		n += r.closeListeners(fraction, websocket.StatusTryAgainLater, func() string {
-			return fmt.Sprintf("overloaded; retry-after=%d", retryAfterSeconds())
+			return fmt.Sprintf("overloaded; retry-after=%d", s.retryAfterSeconds())
 		})
 	}
 	s.log.Info("shed listeners", "fraction", fraction, "closed", n)
 	return n
 }
 
-// retryAfterSeconds is the Retry-After of one refusal for load: retryAfterBase plus a
-// uniform random 0 to retryAfterSpread seconds, so that a crowd refused at the same
-// moment is not told to come back at the same second.
-func retryAfterSeconds() int { return retryAfterBase + rand.IntN(retryAfterSpread+1) }
+// retryAfterSeconds is the Retry-After of one refusal for load: a waiting-room slot when
+// the server paces the crowd, else retryAfterBase plus a uniform random 0 to
+// retryAfterSpread seconds, so that a crowd refused at the same moment is not told to
+// come back at the same second.
+func (s *Server) retryAfterSeconds() int {
+	if s.pacer != nil {
+		return s.pacer.retryAfter()
+	}
+	return retryAfterBase + rand.IntN(retryAfterSpread+1)
+}
 
 // holdBlackHoled holds a new connection while the BlackHole fault lasts. It returns
 // false when the room stopped first.

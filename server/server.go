@@ -89,6 +89,11 @@ type Config struct {
 	Clock Clock
 	// Faults are the faults in force from the start (see SetFaults).
 	Faults Faults
+	// AdmitRate, when positive, paces the crowd: at most this many joins a second are
+	// admitted, and a listener refused for load gets a waiting-room slot at this rate
+	// as its Retry-After. 0 admits as fast as listeners come and spreads Retry-After
+	// at random.
+	AdmitRate float64
 }
 
 // RoomSpec names a room made from an Ogg Opus file (20 ms packets) and an optional
@@ -141,6 +146,7 @@ type Server struct {
 	faults        atomic.Pointer[Faults] // nil: no fault, the common case, one load to check
 	faultsMu      sync.Mutex             // serializes SetFaults
 	faultsChanged chan struct{}          // closed and replaced by SetFaults
+	pacer         *pacer                 // nil unless Config.AdmitRate
 
 	runMu   sync.Mutex
 	running bool // Run or Serve is running
@@ -158,10 +164,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ReplayWindow == 0 {
 		cfg.ReplayWindow = DefaultReplayWindow
 	}
-	if cfg.ReplayWindow < 0 || cfg.MaxListeners < 0 {
-		return nil, errors.New("server: negative replay window or max listeners")
+	if cfg.ReplayWindow < 0 || cfg.MaxListeners < 0 || cfg.AdmitRate < 0 {
+		return nil, errors.New("server: negative replay window, max listeners or admit rate")
 	}
 	s := &Server{log: cfg.Logger, clock: cfg.Clock, rooms: make(map[string]*room), faultsChanged: make(chan struct{})}
+	if cfg.AdmitRate > 0 {
+		s.pacer = newPacer(cfg.AdmitRate, cfg.Clock)
+	}
 	// A room's title is its file's TITLE tag, or else its id.
 	add := func(id string, ogg, vtt []byte) error {
 		if _, dup := s.rooms[id]; dup {
@@ -353,11 +362,12 @@ func (s *Server) lookup(w http.ResponseWriter, req *http.Request) *room {
 }
 
 // admit takes a place in rm for a client (listen: of listen.ogg), or refuses it with
-// 503 and a spread Retry-After when the Overload fault is on, the room is full or it is
-// not running (yet, or any more). The caller releases the place it got.
+// 503 and a Retry-After when the Overload fault is on, the admission rate is spent, the
+// room is full or it is not running (yet, or any more). The caller releases the place
+// it got.
 func (s *Server) admit(w http.ResponseWriter, req *http.Request, rm *room, listen bool) (place, bool) {
 	err := errOverloaded
-	if f := s.faults.Load(); f == nil || !f.Overload {
+	if f := s.faults.Load(); (f == nil || !f.Overload) && (s.pacer == nil || s.pacer.take()) {
 		var p place
 		if p, err = rm.reserve(); err == nil {
 			return p, true
@@ -376,7 +386,7 @@ func (s *Server) refuse(w http.ResponseWriter, req *http.Request, rm *room, list
 	case errors.Is(err, errRoomFull):
 		reason = ReasonRoomFull
 	}
-	ra := retryAfterSeconds()
+	ra := s.retryAfterSeconds()
 	s.note(Attempt{Room: rm.id, Remote: req.RemoteAddr, Listen: listen, Reason: reason, RetryAfter: time.Duration(ra) * time.Second})
 	w.Header().Set("Retry-After", strconv.Itoa(ra))
 	http.Error(w, err.Error(), http.StatusServiceUnavailable)

@@ -83,6 +83,7 @@ Try it:  spacetui demo`,
 	std := ioSet{stdin, stdout, stderr}
 	root.AddCommand(newMan(std))
 	root.AddCommand(newSimulate(std))
+	root.AddCommand(newRooms(std))
 	root.AddCommand(newDemo(std), newJoin(std), newRecord(std), newServe(std), newLoadtest(std), newDevices(std))
 	return root
 }
@@ -342,7 +343,7 @@ func oneRoomURL(cmd string) cobra.PositionalArgs {
 		if _, _, err := transport.Lookup(args[0]); err != nil {
 			return usageError{err}
 		}
-		return nil
+		return requireRoom(c.Context(), args[0], c.ErrOrStderr())
 	}
 }
 
@@ -409,6 +410,7 @@ the same comma-separated words; each spec replaces the last):
 		Example: `  spacetui serve
   spacetui serve --addr :8080 --room talk=talk.ogg,talk.vtt --no-demo
   spacetui serve --max-listeners 500
+  spacetui serve --admit-rate 200     # a crowd returning after an outage comes back at 200/s
   spacetui serve --faults overload     # then: curl -d none 127.0.0.1:8080/admin/faults`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -450,6 +452,8 @@ the same comma-separated words; each spec replaces the last):
 	fs.BoolVar(&cfg.NoDemo, "no-demo", false, "do not host the embedded demo room")
 	fs.IntVar(&cfg.MaxListeners, "max-listeners", 0, "listeners per room before new ones get 503 + Retry-After (0: unlimited)")
 	fs.DurationVar(&cfg.ReplayWindow, "replay-window", 30*time.Second, "how much recent audio each room keeps for resuming listeners")
+	fs.Float64Var(&cfg.AdmitRate, "admit-rate", 0, "pace the crowd: admit at most this many joins a second, and give each listener\n"+
+		"refused for load a waiting-room slot at that rate as its Retry-After (0: no pacing)")
 	fs.StringVar(&faults, "faults", "", "fake failures to test clients against, comma-separated (listed above);\n"+
 		"switch them at run time with POST /admin/faults from loopback")
 	return c
