@@ -120,3 +120,24 @@ func TestUnreachableNamesTheHost(t *testing.T) {
 		t.Errorf("the screen does not name the host being reached:\n%s", v)
 	}
 }
+
+// TestActivityOnWideScreens: from 120x40 the speakers column tells who talked when and
+// how loud the room is; below it there is no room for it.
+func TestActivityOnWideScreens(t *testing.T) {
+	f := newFixture(t, true)
+	f.talkHistory()
+	for _, sz := range []struct {
+		w, h int
+		want bool
+	}{{80, 24, false}, {119, 40, false}, {120, 39, false}, {120, 40, true}, {200, 50, true}} {
+		f.size(sz.w, sz.h)
+		v := strip(f.view())
+		checkSize(t, f.view(), sz.w, sz.h)
+		if got := strings.Contains(v, "Activity"); got != sz.want {
+			t.Errorf("%dx%d: activity pane shown %t, want %t", sz.w, sz.h, got, sz.want)
+		}
+		if sz.want && (!strings.Contains(lineWith(v, "│ Grace "), "█") || !strings.Contains(v, "│ room  █")) {
+			t.Errorf("%dx%d: no timeline or room meter:\n%s", sz.w, sz.h, v)
+		}
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/spacetui/spacetui/session"
 	"github.com/spacetui/spacetui/transport"
 	"github.com/spacetui/spacetui/ui/common"
+	"github.com/spacetui/spacetui/ui/components/activity"
 	"github.com/spacetui/spacetui/ui/components/header"
 	"github.com/spacetui/spacetui/ui/components/keyhelp"
 	"github.com/spacetui/spacetui/ui/components/speakers"
@@ -72,6 +73,9 @@ const (
 	// rosterGrace is how long an empty roster waits for the room to fall silent before
 	// it empties the speaker list.
 	rosterGrace = 5 * time.Second
+	// wideWidth and wideHeight are the size from which the speakers column widens and
+	// shows the room's activity under the list.
+	wideWidth, wideHeight = 120, 40
 	// narrowWidth is the width below which the speakers pane becomes one line.
 	narrowWidth = 70
 	// maxSpeakers bounds the roster shown.
@@ -117,6 +121,7 @@ type Model struct {
 	header     *header.Model
 	speakers   *speakers.Model
 	transcript *transcript.Model
+	activity   *activity.Model // who talked when, on wide screens
 	status     *statusbar.Model
 	help       *keyhelp.Model
 
@@ -168,6 +173,7 @@ func New(opts Options) *Model {
 		header:     header.New(c),
 		speakers:   speakers.New(c),
 		transcript: transcript.New(c),
+		activity:   activity.New(c),
 		status:     statusbar.New(c),
 		conn:       transport.State{State: transport.StateConnecting},
 		lastTalk:   map[string]time.Time{},
@@ -267,6 +273,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 		m.settleRoster(now)
+		m.recordActivity(now, msg.snap)
 		if msg.rearm {
 			return m, m.tick()
 		}
@@ -493,6 +500,11 @@ func (m *Model) setRoster(sps []transport.Speaker, now time.Time) {
 	m.roster = shown
 	m.common.Speakers.Update(shown)
 	m.speakers.SetSpeakers(shown)
+	ids := make([]string, len(shown))
+	for i, sp := range shown {
+		ids[i] = sp.ID
+	}
+	m.activity.SetSpeakers(ids)
 }
 
 // settleRoster applies a pending empty roster once nobody on the list has been heard
@@ -512,6 +524,19 @@ func (m *Model) settleRoster(now time.Time) {
 	}
 	m.emptyRosterAt, m.roster = time.Time{}, nil
 	m.speakers.SetSpeakers(nil)
+	m.activity.SetSpeakers(nil)
+}
+
+// recordActivity adds one tick to the activity history: who talks, and the loudest
+// level in the room.
+func (m *Model) recordActivity(now time.Time, snap session.Snapshot) {
+	talking := make(map[string]bool, len(snap.Speakers))
+	room := 0.0
+	for _, l := range snap.Speakers {
+		talking[l.ID] = l.Talking
+		room = max(room, l.Level)
+	}
+	m.activity.Record(now, talking, room)
 }
 
 // Farewell is what the user should read after the program has left the alternate
@@ -561,10 +586,20 @@ func (m *Model) setSize(w, h int) {
 		m.transcript.SetSize(m.width, bodyH-1)
 		return
 	}
+	if m.wide() {
+		sw := min(m.width*40/100, 80)
+		m.speakers.SetSize(sw, bodyH-bodyH/2)
+		m.activity.SetSize(sw, bodyH/2)
+		m.transcript.SetSize(m.width-sw, bodyH)
+		return
+	}
 	sw := max(26, min(m.width*36/100, 40))
 	m.speakers.SetSize(sw, bodyH)
 	m.transcript.SetSize(m.width-sw, bodyH)
 }
+
+// wide reports a screen with room for the activity pane.
+func (m *Model) wide() bool { return m.width >= wideWidth && m.height >= wideHeight }
 
 // View renders the whole screen on the alternate screen.
 func (m *Model) View() tea.View {
@@ -605,6 +640,9 @@ func (m *Model) render() string {
 		body = m.help.Overlay(m.width, bodyH)
 	case m.width < narrowWidth:
 		body = m.speakers.View() + "\n" + m.transcript.View()
+	case m.wide():
+		left := m.speakers.View() + "\n" + m.activity.View()
+		body = lipgloss.JoinHorizontal(lipgloss.Top, left, m.transcript.View())
 	default:
 		body = lipgloss.JoinHorizontal(lipgloss.Top, m.speakers.View(), m.transcript.View())
 	}

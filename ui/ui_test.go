@@ -128,6 +128,26 @@ func newFixture(t *testing.T, noColor bool) *fixture {
 	return f
 }
 
+// talkHistory plays ten minutes of snapshots before t0, one a second: Ada and Grace
+// take turns of 40 s with a pause, Linus (muted) says nothing, so the activity pane has
+// a story to tell. The clock and the snapshot are t0's again afterwards.
+func (f *fixture) talkHistory() {
+	for k := 600; k > 0; k-- {
+		at := t0.Add(-time.Duration(k) * time.Second)
+		f.m.now = func() time.Time { return at }
+		phase := k % 100
+		snap := f.pb.Snapshot()
+		snap.Speakers = []audio.SpeakerLevel{
+			{ID: "ada", Level: 0.6, Talking: phase < 40 && k%7 != 0},
+			{ID: "grace", Level: 0.3, Talking: phase >= 50 && phase < 90},
+			{ID: "linus"},
+		}
+		f.m.Update(snapshotMsg{snap: snap})
+	}
+	f.m.now = func() time.Time { return t0 }
+	f.m.Update(snapshotMsg{snap: f.pb.Snapshot()})
+}
+
 func (f *fixture) send(evs ...transport.Event) {
 	for _, ev := range evs {
 		f.m.Update(eventMsg{ev})
@@ -176,11 +196,12 @@ func TestGolden(t *testing.T) {
 		}},
 		"stalled": {transport.State{State: transport.StateStalled, Reason: transport.ReasonStalled, Silence: 2 * time.Second}},
 	}
-	sizes := []struct{ w, h int }{{80, 24}, {60, 20}, {120, 40}}
+	sizes := []struct{ w, h int }{{80, 24}, {60, 20}, {120, 40}, {200, 50}, {40, 12}}
 	for name, evs := range states {
 		for _, sz := range sizes {
 			t.Run(fmt.Sprintf("%s_%dx%d", name, sz.w, sz.h), func(t *testing.T) {
 				f := newFixture(t, false)
+				f.talkHistory()
 				if name == "stalled" {
 					// The stall was reported 2 s ago, after 2 s without data.
 					at := t0.Add(-2 * time.Second)
