@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"net/url"
 	"time"
@@ -47,39 +46,29 @@ func DefaultPolicy() Policy {
 	}
 }
 
-// Failure classes: what a failed attempt means for the next one.
-type class int
-
-const (
-	classDrop class = iota
-	classOverload
-	classRestart
-	classPermanent
-)
-
-func classify(err error) (class, string) {
+func classify(err error) (Class, string) {
 	var oe *OverloadError
 	var re *RestartError
 	var ue *UnreachableError
 	switch {
 	case errors.As(err, &oe):
-		return classOverload, ReasonOverloaded
+		return ClassOverload, ReasonOverloaded
 	case errors.As(err, &re):
-		return classRestart, ReasonRestart
+		return ClassRestart, ReasonRestart
 	case errors.Is(err, ErrUnauthorized):
-		return classPermanent, ReasonUnauthorized
+		return ClassPermanent, ReasonUnauthorized
 	case errors.Is(err, ErrNotFound):
-		return classPermanent, ReasonNotFound
+		return ClassPermanent, ReasonNotFound
 	case errors.Is(err, ErrRoomEnded):
-		return classPermanent, ReasonRoomEnded
+		return ClassPermanent, ReasonRoomEnded
 	case errors.Is(err, ErrProtocol):
-		return classPermanent, "protocol"
+		return ClassPermanent, "protocol"
 	case errors.Is(err, ErrStalled):
-		return classDrop, ReasonStalled
+		return ClassDrop, ReasonStalled
 	case errors.As(err, &ue):
-		return classDrop, ReasonUnreachable
+		return ClassDrop, ReasonUnreachable
 	}
-	return classDrop, ReasonDropped
+	return ClassDrop, ReasonDropped
 }
 
 // Resumable is implemented by a Conn that can resume a session: Resume says what to send
@@ -182,7 +171,7 @@ func (r *Reconnector) Run(ctx context.Context, emit func(Event)) error {
 			return nil
 		}
 		cls, reason := classify(err)
-		if cls == classPermanent {
+		if cls == ClassPermanent {
 			log.Warn("giving up: permanent refusal", "reason", reason, "err", err)
 			// A refusal's words may be the server's: a State made here is cleaned as
 			// it is made, as a protocol cleans the events it makes.
@@ -308,42 +297,17 @@ func (r *Reconnector) pump(ctx context.Context, conn Conn, emit func(Event), log
 }
 
 // backoff is the wait before attempt n (1-based) of an outage that began elapsed ago.
-func (r *Reconnector) backoff(cls class, n int, elapsed time.Duration, err error) time.Duration {
-	p := r.Policy
-	switch cls {
-	case classRestart:
-		return r.uniform(p.RestartSpread)
-	case classOverload:
-		d := r.uniform(r.expCap(n, p.OverloadCap))
-		var oe *OverloadError
-		if errors.As(err, &oe) && oe.RetryAfter > 0 {
-			ra := min(oe.RetryAfter, MaxRetryAfter)
-			d = max(ra, d) + r.uniform(ra/5)
-		}
-		return d
+func (r *Reconnector) backoff(cls Class, n int, elapsed time.Duration, err error) time.Duration {
+	var ra time.Duration
+	var oe *OverloadError
+	if errors.As(err, &oe) {
+		ra = oe.RetryAfter
 	}
-	dropCap := p.DropCap
-	if elapsed >= p.DropCapWindow {
-		dropCap = p.LaterDropCap
-	}
-	return r.uniform(r.expCap(n, dropCap))
-}
-
-// expCap is min(cap, Base x Factor^(n-1)): the first attempt waits up to Base.
-func (r *Reconnector) expCap(n int, cap time.Duration) time.Duration {
-	d := float64(r.Policy.Base) * math.Pow(r.Policy.Factor, float64(n-1))
-	if d >= float64(cap) {
-		return cap
-	}
-	return time.Duration(d)
-}
-
-func (r *Reconnector) uniform(d time.Duration) time.Duration {
-	f := rand.Float64
+	rnd := rand.Float64
 	if r.Rand != nil {
-		f = r.Rand
+		rnd = r.Rand
 	}
-	return time.Duration(f() * float64(d))
+	return r.Policy.Wait(cls, n, elapsed, ra, rnd)
 }
 
 func (r *Reconnector) log() *slog.Logger {
