@@ -60,6 +60,7 @@ func TestPolicyWaitSpreads(t *testing.T) {
 		}
 	}
 }
+
 // The Reconnector waits exactly what the policy function says.
 func TestReconnectorUsesThePolicy(t *testing.T) {
 	r := &Reconnector{Policy: DefaultPolicy(), Rand: func() float64 { return 0.5 }}
