@@ -491,7 +491,8 @@ func (r *room) untap(ch chan []wire.Frame) {
 func (r *room) info(baseURL string) roomInfo {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return roomInfo{ID: r.id, Title: r.title, Listeners: r.places, URL: baseURL + "/rooms/" + r.id}
+	return roomInfo{ID: r.id, Title: r.title, Listeners: r.places, Speakers: len(r.content.speakers),
+		URL: baseURL + "/rooms/" + r.id}
 }
 
 // roomInfo is one room in GET /rooms.
@@ -499,5 +500,6 @@ type roomInfo struct {
 	ID        string `json:"id"`
 	Title     string `json:"title"`
 	Listeners int    `json:"listeners"`
+	Speakers  int    `json:"speakers"`
 	URL       string `json:"url"`
 }

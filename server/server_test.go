@@ -320,7 +320,7 @@ func TestMaxListeners(t *testing.T) {
 	}
 	var list []roomInfo
 	getJSON(t, "http://"+ts.addr+"/rooms", &list) // never refused
-	if len(list) != 1 || list[0].ID != "demo" || list[0].Listeners != 1 || list[0].URL != "ws://"+ts.addr+"/rooms/demo" {
+	if len(list) != 1 || list[0].ID != "demo" || list[0].Listeners != 1 || list[0].Speakers != 3 || list[0].URL != "ws://"+ts.addr+"/rooms/demo" {
 		t.Errorf("GET /rooms = %+v", list)
 	}
 

@@ -21,6 +21,11 @@ var (
 	ErrStalled = errors.New("connection stalled: no data from the server")
 	// ErrProtocol: the peer speaks a protocol version or dialect we do not.
 	ErrProtocol = errors.New("protocol mismatch")
+	// ErrNoRoom: the URL names a server but no room on it. A protocol's Check returns
+	// it (wrapped), so that a command can list the server's rooms instead.
+	ErrNoRoom = errors.New("the URL names no room")
+	// ErrNoListing: the protocol cannot list a server's rooms (it is no Lister).
+	ErrNoListing = errors.New("this protocol cannot list rooms")
 )
 
 // OverloadError says the server is at capacity or shedding load (HTTP 503 or 429,

@@ -42,9 +42,91 @@ const (
 )
 
 func init() {
-	d := transport.DialerFunc(Dial)
-	transport.Register("ws", d)
-	transport.Register("wss", d)
+	transport.Register("ws", dialer{})
+	transport.Register("wss", dialer{})
+}
+
+// dialer is the protocol as package transport sees it: it dials, checks that a URL
+// names a room, and lists a server's rooms.
+type dialer struct{}
+
+var (
+	_ transport.Configurable = dialer{}
+	_ transport.Lister       = dialer{}
+)
+
+func (dialer) Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transport.Conn, error) {
+	return Dial(ctx, u, opts)
+}
+
+// Options: the protocol takes none beyond the token.
+func (dialer) Options() []transport.Option { return nil }
+
+// Check reports a URL that names a server but no room (ws://HOST:PORT, or .../rooms/):
+// joining it could only be refused as "not found".
+func (dialer) Check(u *url.URL, _ transport.DialOptions) error {
+	if p := strings.Trim(u.Path, "/"); p == "" || p == "rooms" {
+		return fmt.Errorf("%s: %w (want %s://%s/rooms/ID)", transport.RedactURL(u.String()), transport.ErrNoRoom, u.Scheme, u.Host)
+	}
+	return nil
+}
+
+// Rooms lists the rooms of the server u names, from its GET /rooms.
+func (dialer) Rooms(ctx context.Context, u *url.URL, opts transport.DialOptions) ([]transport.RoomSummary, error) {
+	ctx, cancel := context.WithTimeout(ctx, HelloTimeout)
+	defer cancel()
+	list := url.URL{Scheme: "http", Host: u.Host, Path: "/rooms"}
+	if u.Scheme == "wss" {
+		list.Scheme = "https"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, list.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+opts.Token)
+	}
+	client := httpClient(opts)
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, dialError(u, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("list the rooms of %s: HTTP %d", u.Host, resp.StatusCode)
+	}
+	var rooms []struct {
+		ID        string `json:"id"`
+		Title     string `json:"title"`
+		Listeners int    `json:"listeners"`
+		Speakers  int    `json:"speakers"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxListing)).Decode(&rooms); err != nil {
+		return nil, fmt.Errorf("list the rooms of %s: %w", u.Host, err)
+	}
+	out := make([]transport.RoomSummary, 0, min(len(rooms), transport.MaxRooms))
+	for _, r := range rooms[:min(len(rooms), transport.MaxRooms)] {
+		// The URL is made here, not taken from the server's "url": it must join the
+		// server this listing came from, as the user reached it.
+		join := url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/rooms/" + r.ID}
+		out = append(out, transport.RoomSummary{ID: r.ID, Title: r.Title, Listeners: r.Listeners, Speakers: r.Speakers, URL: join.String()})
+	}
+	return out, nil
+}
+
+// maxListing bounds the bytes of a GET /rooms answer read.
+const maxListing = 1 << 20
+
+// httpClient is the HTTP client of one attempt, or of one listing.
+func httpClient(opts transport.DialOptions) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:           http.ProxyFromEnvironment,
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: opts.InsecureSkipVerify}, //nolint:gosec // opt-in only
+		},
+		CheckRedirect: checkRedirect,
+	}
 }
 
 // Dial makes one attempt to join the room at u (ws:// or wss://): the WebSocket
@@ -59,14 +141,7 @@ func Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transpor
 	if opts.Token != "" {
 		hdr.Set("Authorization", "Bearer "+opts.Token)
 	}
-	client := &http.Client{
-		Transport: &http.Transport{
-			Proxy:           http.ProxyFromEnvironment,
-			TLSClientConfig: &tls.Config{InsecureSkipVerify: opts.InsecureSkipVerify}, //nolint:gosec // opt-in only
-		},
-		CheckRedirect: checkRedirect,
-	}
-	c, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: client, HTTPHeader: hdr})
+	c, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: httpClient(opts), HTTPHeader: hdr})
 	if err != nil {
 		if resp != nil {
 			return nil, refusal(resp, u)
