@@ -323,7 +323,7 @@ type Conn struct {
 	current      map[string]reader // speaker -> the audio track being read
 	readers      int               // readers started, to tell them apart
 	owner        map[string]string // track SID -> speaker, for transcript attribution
-	segStart     map[string]time.Duration
+	captions     *captionClock
 	roster       []transport.Speaker
 	carried      []transport.Speaker // the previous connection's roster, until carryEnd
 	carryEnd     time.Time
@@ -347,7 +347,7 @@ func newConn(host string, log *slog.Logger, prev *transport.Resume, now time.Tim
 		dirty:    make(chan struct{}, 1),
 		current:  map[string]reader{},
 		owner:    map[string]string{},
-		segStart: map[string]time.Duration{},
+		captions: newCaptionClock(),
 		clock:    newMapper(prev, now),
 	}
 	if prev != nil {
@@ -709,7 +709,9 @@ func (c *Conn) read(remote *webrtc.TrackRemote, speaker string, me reader) {
 			c.mu.Unlock()
 			return
 		}
-		seq, ts := c.clock.place(speaker, &t, pkt.SequenceNumber, pkt.Timestamp, time.Now())
+		now := time.Now()
+		seq, ts := c.clock.place(speaker, &t, pkt.SequenceNumber, pkt.Timestamp, now)
+		c.captions.heard(speaker, c.clock.offset(now), pkt.Payload)
 		c.mu.Unlock()
 		c.send(transport.AudioFrame{Speaker: speaker, Codec: transport.CodecOpus, Seq: seq, Timestamp: ts,
 			Duration: opusDuration(pkt.Payload), Payload: pkt.Payload})
@@ -735,17 +737,7 @@ func (c *Conn) onText(r *lksdk.TextStreamReader, sender string) {
 	if !ok {
 		speaker = sender
 	}
-	end := c.clock.offset(now)
-	start, open := c.segStart[id]
-	switch {
-	case final:
-		delete(c.segStart, id)
-	case !open && len(c.segStart) < maxOpenSegments:
-		c.segStart[id] = end
-	}
-	if !open {
-		start = end
-	}
+	start, end := c.captions.place(id, speaker, final, c.clock.offset(now))
 	c.mu.Unlock()
 	c.send(transport.TranscriptSegment{
 		ID:      id,

@@ -341,3 +341,65 @@ func TestNobodyPublishing(t *testing.T) {
 		t.Errorf("once the speakers publish: %+v, want plainly live", st)
 	}
 }
+
+// TestCaptionsTimedFromSpeech: a caption spans the speech it transcribes (the demo's
+// cue, whose first text the publisher sends a third into it, as a transcriber would),
+// not the time from its first text to its last; a cue already running at the join
+// still has a length; and the room says when it started.
+func TestCaptionsTimedFromSpeech(t *testing.T) {
+	s := lktest.StartT(t, lktest.Options{})
+	tracks, err := server.DemoSpeakerTracks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cues := map[string]time.Duration{} // text -> the cue's length in the demo
+	for _, tr := range tracks {
+		for _, q := range tr.Cues {
+			cues[q.Text] = q.End - q.Start
+		}
+	}
+	before := time.Now()
+	lktest.PublishT(t, s, "captions")
+	u, _ := url.Parse(s.RoomURL("captions"))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := livekit.Dial(ctx, u, opts(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	seen := map[string]bool{} // speakers with a final caption
+	checked := 0
+	for checked < 4 {
+		ev, err := c.Recv(ctx)
+		if err != nil {
+			t.Fatalf("after %d cues checked: %v", checked, err)
+		}
+		switch e := ev.(type) {
+		case transport.RoomInfo:
+			if e.Started.Before(before.Add(-time.Second)) || e.Started.After(time.Now()) {
+				t.Errorf("room started %v, want the room's creation, after %v", e.Started, before)
+			}
+		case transport.TranscriptSegment:
+			if !e.Final {
+				continue
+			}
+			if e.End <= e.Start {
+				t.Errorf("cue %q of %s: %v-%v has no length", e.Text, e.Speaker, e.Start, e.End)
+			}
+			first := !seen[e.Speaker]
+			seen[e.Speaker] = true
+			if first {
+				continue // may have begun before the join
+			}
+			want, ok := cues[e.Text]
+			if !ok {
+				t.Fatalf("a caption not of the demo: %q", e.Text)
+			}
+			if got := e.End - e.Start; got < want-500*time.Millisecond || got > want+500*time.Millisecond {
+				t.Errorf("cue %q of %s: %v-%v lasts %v, the speech %v", e.Text, e.Speaker, e.Start, e.End, got, want)
+			}
+			checked++
+		}
+	}
+}

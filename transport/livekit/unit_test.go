@@ -286,3 +286,50 @@ func TestCheck(t *testing.T) {
 		t.Errorf("secret options %v", secret)
 	}
 }
+
+// Captions are timed from the speech they transcribe, not from when their text
+// arrives (a second or more into the speech).
+func TestCaptionClock(t *testing.T) {
+	cc := newCaptionClock()
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	speech, silence := make([]byte, 60), []byte{0xf8, 0xff, 0xfe}
+	// play feeds ada's packets every 20 ms over [from, to).
+	play := func(from, to int, pkt []byte) {
+		for at := from; at < to; at += 20 {
+			cc.heard("ada", ms(at), pkt)
+		}
+	}
+	check := func(what, id string, final bool, now, wantStart, wantEnd int) {
+		t.Helper()
+		start, end := cc.place(id, "ada", final, ms(now))
+		if start != ms(wantStart) || end != ms(wantEnd) {
+			t.Errorf("%s: %v-%v, want %v-%v", what, start, end, ms(wantStart), ms(wantEnd))
+		}
+	}
+	// Joined mid-sentence: the final starts with the first speech heard, not at its end.
+	play(0, 1500, speech)
+	check("a cue running at join", "s0", true, 1600, 0, 1480)
+	play(1500, 3000, silence)
+	// Speech at 3 s, its first partial 1.2 s later, then the final after the speech.
+	play(3000, 4200, speech)
+	check("first partial", "s1", false, 4200, 3000, 4180)
+	play(4200, 6000, speech)
+	play(6000, 6100, silence)
+	check("final", "s1", true, 6100, 3000, 5980)
+	// Speech right after the final is the next caption's.
+	play(6100, 8000, speech)
+	check("the next caption, without a pause", "s2", true, 8000, 6100, 7980)
+	// A cough, a long pause, then speech: the caption starts with the speech.
+	play(8000, 9000, silence)
+	play(9000, 9020, speech)
+	play(9020, 11000, silence)
+	play(11000, 12000, speech)
+	check("after a pause", "s3", true, 12500, 11000, 11980)
+	// Background noise as full packets: at most captionLead before the text.
+	play(12500, 40000, speech)
+	check("noise", "s4", false, 40000, 40000-int(captionLead/time.Millisecond), 39980)
+	// A speaker never heard is timed by arrival.
+	if start, end := cc.place("g1", "grace", true, ms(500)); start != ms(500) || end != ms(500) {
+		t.Errorf("a speaker never heard: %v-%v, want 500ms-500ms", start, end)
+	}
+}
