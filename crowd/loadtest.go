@@ -496,7 +496,7 @@ func (lt *loadtest) totalAttempts() int {
 // report sums up the listeners once their reconnectors have returned.
 func (lt *loadtest) report(listeners []*simListener, liveAtEnd int, peakHeap uint64) LoadtestReport {
 	rep := LoadtestReport{
-		URL:       lt.cfg.URL,
+		URL:       transport.RedactURL(lt.cfg.URL),
 		Listeners: len(listeners),
 		Seconds:   time.Since(lt.start).Seconds(),
 		LiveAtEnd: liveAtEnd,

@@ -329,11 +329,12 @@ func TestTUIThroughARestart(t *testing.T) {
 	screenUntil("the live room", 15*time.Second, func(s string) bool { return strings.Contains(s, "● live") })
 	_ = srv.Process.Signal(syscall.SIGTERM)
 	// The restart (1012) is retried within a spread of 5 s; when that first retry comes
-	// early it finds the port closed, and "server restarting" gives way to "connection
-	// lost" before a 200 ms poll may see it (the reason itself is checked headless, in
-	// TestReconnectAfterServerRestart). Either way the next retry must be announced.
+	// early it finds the port closed, and "server restarting" gives way to "cannot reach
+	// the server" before a 200 ms poll may see it (the reason itself is checked headless,
+	// in TestReconnectAfterServerRestart). Either way the next retry must be announced.
 	screen := screenUntil("the outage and the next retry", 5*time.Second, func(s string) bool {
-		return (strings.Contains(s, "server restarting") || strings.Contains(s, "connection lost")) &&
+		return (strings.Contains(s, "server restarting") || strings.Contains(s, "connection lost") ||
+			strings.Contains(s, "cannot reach the server")) &&
 			strings.Contains(s, "retry in")
 	})
 	t.Logf("during the restart:\n%s", screen)

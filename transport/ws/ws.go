@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -418,15 +419,41 @@ func (c *Conn) onRoster(m *wire.Roster) {
 	}
 	r = transport.Clean(r).(transport.Roster)
 	kept := r.Speakers[:0]
+	taken := make(map[string]bool, len(r.Speakers))
 	for i, sp := range r.Speakers {
 		if sp.ID == "" {
 			continue // nothing could name its audio
 		}
+		if taken[sp.ID] {
+			// Two tracks whose ids are equal, or equal once cleaned, would merge into one
+			// stream (and one recorded file): the later one is told apart by its track
+			// number, which stays the same from roster to roster.
+			sp.ID = uniqueID(sp.ID, m.Speakers[i].Track, taken)
+		}
+		taken[sp.ID] = true
 		c.tracks[m.Speakers[i].Track] = sp.ID
 		kept = append(kept, sp)
 	}
 	r.Speakers = kept
 	c.pending = append(c.pending, r)
+}
+
+// uniqueID is id made distinct from the ids taken by its track number, within the
+// table's limit on ids.
+func uniqueID(id string, track uint16, taken map[string]bool) string {
+	suffix := fmt.Sprintf("#%d", track)
+	for n := 0; ; n++ {
+		if n > 0 {
+			suffix = fmt.Sprintf("#%d-%d", track, n)
+		}
+		r := []rune(id)
+		if keep := transport.MaxNameRunes - utf8.RuneCountInString(suffix); len(r) > keep {
+			r = r[:keep]
+		}
+		if u := string(r) + suffix; !taken[u] {
+			return u
+		}
+	}
 }
 
 // Resume returns what the next attempt sends to continue this session.

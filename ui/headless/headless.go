@@ -234,6 +234,10 @@ func stateLine(e transport.State) string {
 			return fmt.Sprintf("ended · %s: %s", e.Reason, e.Detail) // cleaned by transport.Clean
 		}
 		return "ended · " + e.Reason
+	case transport.StateLive:
+		if e.Reason == transport.ReasonNoSpeakers && e.Detail != "" {
+			return "live · " + e.Detail // "nobody is publishing in this room yet"
+		}
 	}
 	return string(e.State)
 }

@@ -15,6 +15,8 @@ func TestStateLine(t *testing.T) {
 		want string
 	}{
 		{transport.State{State: transport.StateLive}, "live"},
+		{transport.State{State: transport.StateLive, Reason: transport.ReasonNoSpeakers, Detail: "nobody is publishing in this room yet"},
+			"live · nobody is publishing in this room yet"},
 		{transport.State{State: transport.StateReconnecting, Reason: transport.ReasonOverloaded, Attempt: 3, RetryIn: 7 * time.Second},
 			"server overloaded · retry in 7s (attempt 3)"},
 		{transport.State{State: transport.StateReconnecting, Reason: transport.ReasonDropped, Attempt: 1, RetryIn: 420 * time.Millisecond},

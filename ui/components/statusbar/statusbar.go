@@ -102,6 +102,9 @@ func (m *Model) left() string {
 	switch c.State {
 	case transport.StateLive:
 		parts = append(parts, st.Live.Render("● live"))
+		if c.Reason == transport.ReasonNoSpeakers && c.Detail != "" {
+			add(c.Detail) // joined, but nobody is publishing yet: say so rather than sound like silence
+		}
 		if c.Note != "" {
 			add(c.Note)
 		}
