@@ -51,4 +51,9 @@ if [ "$status" -ne 0 ]; then
   echo "end-to-end tests failed; the last 3000 lines of the log:"; tail -n 3000 "$log"; exit "$status"
 fi
 done_stage
+# The benchmark harness, short: it prints the table beside ffplay and mpv (make bench for
+# the real run, docs/benchmarks.md); nothing in it is a timed assertion.
+stage "benchmark harness (short)"
+go run ./bench -duration 5s -runs 1
+done_stage
 echo "all tests passed"

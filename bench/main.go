@@ -1,0 +1,321 @@
+// Command bench measures what spacetui costs beside the players a user would pick
+// instead: the CPU (percent of one core) and peak memory of `join --headless`, the TUI at
+// 80x24 and 200x50 (under tmux) and `record`, against ffplay and mpv playing the same
+// room's listen.ogg, all into the same PulseAudio sink, interleaved run by run so that
+// a busy machine skews them alike; the PulseAudio daemon's CPU beside each; and the Go
+// benchmarks of the hot paths. It prints one table (docs/benchmarks.md keeps a real run).
+//
+//	go run ./bench [-duration 60s] [-runs 3]     (make bench; make bench-short in CI)
+//
+// It needs the README's set-up (scripts/setup.sh --test, which brings ffplay; mpv with
+// --bench) and a running sound server (scripts/pulse-null.sh). A player that is missing is
+// reported as such, never silently left out.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc/PID/stat times (100 on Linux).
+const clockTicks = 100
+
+// subject is one thing measured: how to start it, given the room URL and a scratch dir.
+type subject struct {
+	name  string
+	need  string // the program it needs on PATH, if any
+	start func(b *bench, dir string) (pid int, stop func(), err error)
+}
+
+// sample is one measurement of one subject.
+type sample struct {
+	cpu, pulseCPU float64 // percent of one core
+	rssMiB        float64
+}
+
+type bench struct {
+	bin, room, listen string
+	duration          time.Duration
+}
+
+func main() {
+	duration := flag.Duration("duration", 60*time.Second, "how long each subject runs")
+	runs := flag.Int("runs", 3, "interleaved runs; the table shows medians")
+	flag.Parse()
+	if err := run(*duration, *runs, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(duration time.Duration, runs int, out io.Writer) error {
+	dir, err := os.MkdirTemp("", "spacetui-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	b := &bench{bin: filepath.Join(dir, "spacetui"), duration: duration}
+	fmt.Fprintln(out, "building spacetui ...")
+	if err := command("go", "build", "-buildvcs=auto", "-o", b.bin, "./cmd/spacetui").Run(); err != nil {
+		return fmt.Errorf("build: %w", err)
+	}
+	addr, stopServer, err := b.startServer()
+	if err != nil {
+		return err
+	}
+	defer stopServer()
+	b.room = "ws://" + addr + "/rooms/demo"
+	b.listen = "http://" + addr + "/rooms/demo/listen.ogg"
+
+	subjects := b.subjects()
+	results := map[string][]sample{}
+	missing := map[string]string{}
+	for r := range runs {
+		for _, s := range subjects {
+			if s.need != "" {
+				if _, err := exec.LookPath(s.need); err != nil {
+					missing[s.name] = s.need + " is not installed"
+					continue
+				}
+			}
+			fmt.Fprintf(out, "run %d/%d: %s for %s\n", r+1, runs, s.name, duration)
+			sm, err := b.measure(s, dir)
+			if err != nil {
+				missing[s.name] = err.Error()
+				continue
+			}
+			results[s.name] = append(results[s.name], sm)
+		}
+	}
+	fmt.Fprintln(out)
+	printTable(out, subjects, results, missing, duration, runs)
+	fmt.Fprintln(out, "\nGo benchmarks (hot paths):")
+	bench := command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", "200ms",
+		"./audio/", "./ui/components/transcript/")
+	bench.Stdout, bench.Stderr = out, out
+	return bench.Run()
+}
+
+func command(name string, args ...string) *exec.Cmd {
+	c := exec.Command(name, args...)
+	c.Env = append(os.Environ(), "GOFLAGS=")
+	return c
+}
+
+// startServer starts `spacetui serve` on a free loopback port and waits for it.
+func (b *bench) startServer() (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	srv := exec.Command(b.bin, "serve", "--addr", addr)
+	if err := srv.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { _ = srv.Process.Kill(); _ = srv.Wait() }
+	for range 100 {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return addr, stop, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	return "", nil, errors.New("the server did not start")
+}
+
+func (b *bench) subjects() []subject {
+	plain := func(args func(dir string) []string) func(*bench, string) (int, func(), error) {
+		return func(b *bench, dir string) (int, func(), error) {
+			a := args(dir)
+			c := exec.Command(a[0], a[1:]...)
+			if err := c.Start(); err != nil {
+				return 0, nil, err
+			}
+			return c.Process.Pid, func() { _ = c.Process.Signal(syscall.SIGTERM); waitOrKill(c) }, nil
+		}
+	}
+	tui := func(w, h int) func(*bench, string) (int, func(), error) {
+		return func(b *bench, dir string) (int, func(), error) {
+			session := fmt.Sprintf("spacetui-bench-%d", os.Getpid())
+			err := exec.Command("tmux", "new-session", "-d", "-s", session, "-x", strconv.Itoa(w), "-y", strconv.Itoa(h),
+				"exec "+b.bin+" join "+b.room+" --log "+filepath.Join(dir, "tui.log")).Run()
+			if err != nil {
+				return 0, nil, fmt.Errorf("tmux: %w", err)
+			}
+			stop := func() { _ = exec.Command("tmux", "kill-session", "-t", session).Run() }
+			outp, err := exec.Command("tmux", "list-panes", "-t", session, "-F", "#{pane_pid}").Output()
+			if err != nil {
+				stop()
+				return 0, nil, err
+			}
+			pid, err := strconv.Atoi(strings.TrimSpace(string(outp)))
+			if err != nil {
+				stop()
+				return 0, nil, err
+			}
+			return pid, stop, nil
+		}
+	}
+	return []subject{
+		{name: "join --headless", start: plain(func(string) []string {
+			return []string{b.bin, "join", b.room, "--headless"}
+		})},
+		{name: "TUI 80x24", need: "tmux", start: tui(80, 24)},
+		{name: "TUI 200x50", need: "tmux", start: tui(200, 50)},
+		{name: "record", start: plain(func(dir string) []string {
+			return []string{b.bin, "record", b.room, "-o", filepath.Join(dir, "rec"), "--force"}
+		})},
+		{name: "ffplay", need: "ffplay", start: plain(func(string) []string {
+			return []string{"ffplay", "-nodisp", "-loglevel", "quiet", b.listen}
+		})},
+		{name: "mpv", need: "mpv", start: plain(func(string) []string {
+			return []string{"mpv", "--no-video", "--really-quiet", "--no-config", b.listen}
+		})},
+	}
+}
+
+// measure runs s for the duration and reads its CPU time and peak RSS from /proc just
+// before stopping it, with the PulseAudio daemon's CPU over the same window.
+func (b *bench) measure(s subject, dir string) (sample, error) {
+	pulse := pulsePID()
+	pulse0 := cpuTicks(pulse)
+	pid, stop, err := s.start(b, dir)
+	if err != nil {
+		return sample{}, err
+	}
+	defer stop()
+	t0 := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), b.duration)
+	defer cancel()
+	<-ctx.Done()
+	ticks := cpuTicks(pid)
+	rss := peakRSS(pid)
+	wall := time.Since(t0).Seconds()
+	if ticks < 0 {
+		return sample{}, errors.New("it exited before the end of the run")
+	}
+	sm := sample{cpu: 100 * float64(ticks) / clockTicks / wall, rssMiB: rss}
+	if pulse > 0 {
+		sm.pulseCPU = 100 * float64(cpuTicks(pulse)-pulse0) / clockTicks / wall
+	}
+	return sm, nil
+}
+
+func waitOrKill(c *exec.Cmd) {
+	done := make(chan struct{})
+	go func() { _ = c.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = c.Process.Kill()
+		<-done
+	}
+}
+
+// cpuTicks is utime+stime of pid from /proc/PID/stat; -1 when it is gone.
+func cpuTicks(pid int) int64 {
+	if pid <= 0 {
+		return -1
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// Fields after the command name, which may hold spaces, in parentheses.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + s
+}
+
+// peakRSS is VmHWM of pid in MiB.
+func peakRSS(pid int) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// pulsePID finds the PulseAudio daemon that serves this session ($XDG_RUNTIME_DIR/pulse/pid),
+// or 0.
+func pulsePID() int {
+	dir := os.Getenv("XDG_RUNTIME_DIR")
+	if dir == "" {
+		return 0
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "pulse", "pid"))
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func printTable(out io.Writer, subjects []subject, results map[string][]sample, missing map[string]string, d time.Duration, runs int) {
+	pick := func(name string, f func(sample) float64) float64 {
+		var v []float64
+		for _, s := range results[name] {
+			v = append(v, f(s))
+		}
+		return median(v)
+	}
+	cpu := func(s sample) float64 { return s.cpu }
+	ffplay, mpv := pick("ffplay", cpu), pick("mpv", cpu)
+	ratio := func(x, ref float64) string {
+		if ref == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2fx", x/ref)
+	}
+	fmt.Fprintf(out, "medians of %d interleaved runs of %s each; CPU in %% of one core\n", runs, d)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "subject\tCPU %\tvs ffplay\tvs mpv\tpeak RSS MiB\tPulseAudio CPU %\t")
+	for _, s := range subjects {
+		if len(results[s.name]) == 0 {
+			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\n", s.name, "not measured: "+missing[s.name])
+			continue
+		}
+		c := pick(s.name, cpu)
+		fmt.Fprintf(tw, "%s\t%.2f\t%s\t%s\t%.1f\t%.2f\t\n", s.name, c, ratio(c, ffplay), ratio(c, mpv),
+			pick(s.name, func(s sample) float64 { return s.rssMiB }), pick(s.name, func(s sample) float64 { return s.pulseCPU }))
+	}
+	_ = tw.Flush()
+}
