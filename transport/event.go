@@ -69,6 +69,9 @@ type TranscriptSegment struct {
 	End     time.Duration
 	Text    string
 	Final   bool
+	// Chat marks a message someone typed into the room's chat, not a caption of what
+	// was said; such a segment is final when it arrives.
+	Chat bool
 }
 
 // ConnState is the connection's phase as the user sees it.

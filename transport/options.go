@@ -20,6 +20,8 @@ type Option struct {
 	// Secret marks a value that must never be logged or printed, and that is better
 	// given in Env than on a command line others can read.
 	Secret bool
+	// Bool marks a switch: the flag may be given without a value, which then is "true".
+	Bool bool
 }
 
 // Configurable is implemented by a Dialer whose protocol takes Options. Check is called

@@ -30,6 +30,9 @@ func (f *dialFlags) register(fs *pflag.FlagSet) {
 			usage += " (default: $" + o.Env + ")"
 		}
 		f.params[o.Name] = fs.String(o.Name, "", usage)
+		if o.Bool {
+			fs.Lookup(o.Name).NoOptDefVal = "true"
+		}
 	}
 }
 

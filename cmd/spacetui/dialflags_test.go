@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 // A host and port no attempt could reach is a usage error, told at once: it used to be
@@ -44,5 +46,23 @@ func TestJoinUnreachableSaysWhere(t *testing.T) {
 	want := "cannot reach " + addr + " (connection refused) · retry in"
 	if out := stdout.String(); !strings.Contains(out, want) || strings.Contains(out, "connection lost") {
 		t.Errorf("stdout lacks %q:\n%s", want, out)
+	}
+}
+
+// A protocol's switch (Mumble's --insecure) is given without a value.
+func TestSwitchOptionTakesNoValue(t *testing.T) {
+	var f dialFlags
+	fs := pflag.NewFlagSet("join", pflag.ContinueOnError)
+	f.register(fs)
+	const room = "mumble://127.0.0.1/Demo"
+	if err := fs.Parse([]string{"--insecure", room}); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := f.options(room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := opts.Params["insecure"]; got != "true" || fs.Arg(0) != room {
+		t.Errorf("--insecure gave %q and left args %v, want \"true\" and the room", got, fs.Args())
 	}
 }

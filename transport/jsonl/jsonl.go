@@ -37,9 +37,13 @@ func EventFields(ev transport.Event) (string, Fields) {
 		}
 		return "roster", Fields{"speakers": speakers}
 	case transport.TranscriptSegment:
-		return "transcript", Fields{"id": e.ID, "speaker": e.Speaker,
+		f := Fields{"id": e.ID, "speaker": e.Speaker,
 			"start": Seconds(e.Start), "end": Seconds(e.End),
 			"text": e.Text, "final": e.Final}
+		if e.Chat {
+			f["chat"] = true
+		}
+		return "transcript", f
 	case transport.State:
 		f := Fields{"state": string(e.State)}
 		if e.Reason != "" {

@@ -22,6 +22,8 @@ func TestJSONEvents(t *testing.T) {
 			`{"speakers":[{"id":"ada","muted":false,"name":"Ada","role":"host"}],"time":"2026-11-27T12:00:00Z","type":"roster"}`},
 		{transport.TranscriptSegment{ID: "c1", Speaker: "ada", Start: 1500 * time.Millisecond, End: 3 * time.Second, Text: "hi", Final: true},
 			`{"end":3,"final":true,"id":"c1","speaker":"ada","start":1.5,"text":"hi","time":"2026-11-27T12:00:00Z","type":"transcript"}`},
+		{transport.TranscriptSegment{ID: "m1", Speaker: "ada", Start: 2 * time.Second, End: 2 * time.Second, Text: "hello all", Final: true, Chat: true},
+			`{"chat":true,"end":2,"final":true,"id":"m1","speaker":"ada","start":2,"text":"hello all","time":"2026-11-27T12:00:00Z","type":"transcript"}`},
 		{transport.State{State: transport.StateReconnecting, Reason: transport.ReasonOverloaded, Attempt: 3, RetryIn: 7 * time.Second},
 			`{"attempt":3,"reason":"overloaded","retry_in_ms":7000,"state":"reconnecting","time":"2026-11-27T12:00:00Z","type":"state"}`},
 		{transport.State{State: transport.StateLive}, `{"state":"live","time":"2026-11-27T12:00:00Z","type":"state"}`},

@@ -25,6 +25,9 @@ type Room struct {
 	Speakers int
 	// Within bounds the wait for everything to be seen.
 	Within time.Duration
+	// Chat says the room's transcript is its chat (Mumble's text messages): segments
+	// arrive final and marked Chat, with no partials; the suite wants one.
+	Chat bool
 }
 
 // minFrames is how many frames of each speaker the suite wants before it is satisfied.
@@ -39,7 +42,8 @@ const minFrames = 50
 //   - audio frames in order per speaker: sequence numbers increasing (reordering and
 //     duplicates at most 1%), timestamps moving with them, 20 ms Opus packets;
 //   - transcript segments, partial and final, whose final follows its partials under
-//     the same ID, attributed to a speaker of the roster;
+//     the same ID, attributed to a speaker of the roster (in a chat room, final
+//     segments marked Chat);
 //   - active speakers, where the protocol has them, from the roster;
 //   - leaving (ctx cancelled) ends Run with nil.
 func Run(t *testing.T, room Room) {
@@ -47,6 +51,7 @@ func Run(t *testing.T, room Room) {
 	ctx, cancel := context.WithTimeout(context.Background(), room.Within)
 	defer cancel()
 	c := newChecker(room.Speakers)
+	c.chat = room.Chat
 	rc := &transport.Reconnector{URL: room.URL, Opts: room.Opts, Policy: transport.DefaultPolicy(), Clock: transport.SystemClock{}}
 	done := make(chan error, 1)
 	leave, stop := context.WithCancel(ctx)
@@ -75,6 +80,7 @@ func Run(t *testing.T, room Room) {
 // checker accumulates what a room sent and the breaches of the contract seen so far.
 type checker struct {
 	want     int
+	chat     bool // segments are chat messages: final, marked Chat
 	states   []transport.ConnState
 	room     bool
 	roster   map[string]bool
@@ -205,6 +211,9 @@ func (c *checker) segment(s transport.TranscriptSegment) {
 	if s.End < s.Start {
 		c.errorf("transcript segment %q ends before it starts", s.ID)
 	}
+	if s.Chat != c.chat || c.chat && !s.Final {
+		c.errorf("transcript segment %q: chat %v, final %v in a room whose transcript is chat: %v", s.ID, s.Chat, s.Final, c.chat)
+	}
 	if !s.Final {
 		c.partials++
 		c.partial[s.ID] = true
@@ -224,7 +233,16 @@ func (c *checker) satisfied() bool {
 			heard++
 		}
 	}
-	return c.room && heard >= c.want && c.partials > 0 && c.matched > 0
+	return c.room && heard >= c.want && c.captioned()
+}
+
+// captioned reports whether the transcript was seen: a partial and a final after it,
+// or, in a chat room, one message.
+func (c *checker) captioned() bool {
+	if c.chat {
+		return c.finals > 0
+	}
+	return c.partials > 0 && c.matched > 0
 }
 
 func (c *checker) missing() error {
@@ -233,7 +251,7 @@ func (c *checker) missing() error {
 		errs = append(errs, errors.New("no room info"))
 	}
 	errs = append(errs, fmt.Errorf("frames per speaker %v (want %d speakers with %d)", c.frames, c.want, minFrames))
-	if c.partials == 0 || c.matched == 0 {
+	if !c.captioned() {
 		errs = append(errs, fmt.Errorf("%d partial segments, %d finals after their partials", c.partials, c.matched))
 	}
 	errs = append(errs, fmt.Errorf("states %v", c.states))

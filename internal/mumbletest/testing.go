@@ -1,0 +1,84 @@
+package mumbletest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/spacetui/spacetui/server"
+)
+
+// NeedBinary returns murmurd, or skips the test without one; under
+// SPACETUI_E2E=require (CI) a missing server fails the test instead.
+func NeedBinary(t testing.TB) string {
+	t.Helper()
+	bin, err := Binary()
+	if err != nil {
+		if os.Getenv("SPACETUI_E2E") == "require" {
+			t.Fatalf("SPACETUI_E2E=require: %v", err)
+		}
+		t.Skipf("skipping: %v", err)
+	}
+	return bin
+}
+
+// StartT starts a Mumble server for the test and stops it at the test's end; the
+// server's log is quoted if the test fails.
+func StartT(t testing.TB, opts Options) *Server {
+	t.Helper()
+	opts.Binary = NeedBinary(t)
+	opts.Dir = t.TempDir()
+	logPath := filepath.Join(opts.Dir, "murmur.log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Log = f
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := Start(ctx, opts)
+	if err != nil {
+		f.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = s.Stop()
+		f.Close()
+		if t.Failed() {
+			if b, err := os.ReadFile(logPath); err == nil {
+				t.Logf("murmurd log (last 8 KiB):\n%s", b[max(0, len(b)-8<<10):])
+			}
+		}
+	})
+	return s
+}
+
+// PublishT makes channel on s and publishes the demo room's speakers into it until the
+// test ends, returning once every speaker is in the channel.
+func PublishT(t testing.TB, s *Server, channel string, opts PublishOptions) *Publisher {
+	t.Helper()
+	if err := s.MakeChannel(channel, opts.Description); err != nil {
+		t.Fatal(err)
+	}
+	if opts.Speakers == nil {
+		tracks, err := server.DemoSpeakerTracks()
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Speakers = tracks
+	}
+	opts.Addr, opts.Channel, opts.Password = s.Addr, channel, s.opts.Password
+	p, err := StartPublisher(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.WaitJoined(ctx); err != nil {
+		t.Fatalf("the publisher did not join: %v", err)
+	}
+	return p
+}
