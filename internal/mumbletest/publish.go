@@ -3,9 +3,11 @@ package mumbletest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,7 +50,9 @@ type PublishOptions struct {
 }
 
 // Publisher speaks a room's content into a Mumble channel as a Mumble client with voice
-// activation would: each speaker is a user of its own who sends Opus packets only while
+// activation would: each speaker is a user of its own (with a certificate of its own
+// and, on loopback, from 127.0.0.2: murmurd lets a client of the same address or
+// certificate take a connected user's name over, as its own ghost) who sends Opus packets only while
 // talking (20 ms each, the sequence number counting 10 ms units of the room clock, the
 // last packet of a talk spurt marked as its terminator), and, as each cue ends, types
 // the cue's text into the channel's chat. All speakers are paced on one room clock (tick
@@ -67,6 +71,7 @@ type Publisher struct {
 
 type speaker struct {
 	track server.SpeakerTrack
+	cert  tls.Certificate // who the speaker is to the server, as Mumble's client has one
 	log   *slog.Logger
 	conn  atomic.Pointer[conn] // nil while not in the channel
 }
@@ -95,7 +100,11 @@ func StartPublisher(ctx context.Context, opts PublishOptions) (*Publisher, error
 		if len(t.Packets) != p.ticks || p.ticks == 0 {
 			return nil, fmt.Errorf("publish: speaker %s has %d packets, want %d and more than none", t.ID, len(t.Packets), p.ticks)
 		}
-		p.speakers = append(p.speakers, &speaker{track: t, log: p.log.With("speaker", t.Name)})
+		cert, err := selfSigned(t.Name)
+		if err != nil {
+			return nil, err
+		}
+		p.speakers = append(p.speakers, &speaker{track: t, cert: cert, log: p.log.With("speaker", t.Name)})
 		for k, q := range t.Cues {
 			at := min(int(q.End/tick), p.ticks-1)
 			p.cueEnds[at] = append(p.cueEnds[at], cueEnd{speaker: i, cue: k})
@@ -238,7 +247,11 @@ func (p *Publisher) join(sp *speaker) (*conn, chan struct{}, error) {
 	cfg.Username, cfg.Password = sp.track.Name, p.opts.Password
 	lost := make(chan struct{})
 	cfg.Attach(gumbleutil.Listener{Disconnect: func(*gumble.DisconnectEvent) { close(lost) }})
-	client, err := dial(p.opts.Addr, cfg)
+	var local net.Addr
+	if host, _, _ := net.SplitHostPort(p.opts.Addr); host == "127.0.0.1" {
+		local = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}
+	}
+	client, err := dial(p.opts.Addr, cfg, &sp.cert, local)
 	if err != nil {
 		return nil, nil, err
 	}

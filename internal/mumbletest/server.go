@@ -165,22 +165,12 @@ func (s *Server) config() []byte {
 // NewCertificate gives the server a new self-signed certificate, used from its next
 // start (Restart).
 func (s *Server) NewCertificate() error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, err := selfSigned("spacetui test murmur")
 	if err != nil {
 		return err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "spacetui test murmur"},
-		NotBefore:    time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return err
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	der := cert.Certificate[0]
+	kder, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
 	if err != nil {
 		return err
 	}
@@ -188,6 +178,28 @@ func (s *Server) NewCertificate() error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(s.opts.Dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
+}
+
+// selfSigned makes a self-signed certificate for name, good for a day, as a server's or
+// as a Mumble client's own (Mumble identifies users by their certificate).
+func selfSigned(name string) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: name},
+		NotBefore:    time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
 // URL is the mumble:// URL of a channel path ("" for the root).
@@ -286,7 +298,7 @@ func (s *Server) Restart(ctx context.Context) error {
 func (s *Server) Admin() (*gumble.Client, error) {
 	cfg := gumble.NewConfig()
 	cfg.Username, cfg.Password = "SuperUser", s.SuperUserPassword
-	return dial(s.Addr, cfg)
+	return dial(s.Addr, cfg, nil, nil)
 }
 
 // MakeChannel makes a permanent channel under the root, with a description, unless
@@ -317,9 +329,14 @@ func (s *Server) MakeChannel(name, description string) error {
 	return nil
 }
 
-// dial connects a gumble client to addr, any certificate accepted.
-func dial(addr string, cfg *gumble.Config) (*gumble.Client, error) {
-	return gumble.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, addr, cfg, &tls.Config{InsecureSkipVerify: true})
+// dial connects a gumble client to addr, any server certificate accepted, presenting
+// cert and connecting from local if not nil.
+func dial(addr string, cfg *gumble.Config, cert *tls.Certificate, local net.Addr) (*gumble.Client, error) {
+	tc := &tls.Config{InsecureSkipVerify: true}
+	if cert != nil {
+		tc.Certificates = []tls.Certificate{*cert}
+	}
+	return gumble.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second, LocalAddr: local}, addr, cfg, tc)
 }
 
 func freePort() (int, error) {
