@@ -114,7 +114,7 @@ type fixture struct {
 	retries int
 }
 
-func newFixture(t *testing.T, noColor bool) *fixture {
+func newFixture(t testing.TB, noColor bool) *fixture {
 	t.Helper()
 	f := &fixture{pb: newPlayback()}
 	f.m = New(Options{
