@@ -74,14 +74,10 @@ func (r *room) appendMissedLocked(msgs []message, s *session, last map[string]ui
 		}
 	}
 	window := r.ring[r.ringHead:]
-	from := -1                // transcript segments after window[from] were missed
-	held := make([]uint32, n) // per speaker, the missed frames still held
+	from := -1 // transcript segments after window[from] were missed
 	for i, rec := range window {
 		for _, f := range rec.frames {
-			sp := r.speakerOf[f.Track]
-			if seqAfter(f.Seq, base[sp]) {
-				held[sp]++
-			} else if f.Seq == base[sp] && confirmed[sp] {
+			if sp := r.speakerOf[f.Track]; f.Seq == base[sp] && confirmed[sp] {
 				from = i
 			}
 		}
@@ -92,7 +88,9 @@ func (r *room) appendMissedLocked(msgs []message, s *session, last map[string]ui
 		}
 	}
 	for sp := range n {
-		if seqAfter(r.seq[sp], base[sp]) && r.seq[sp]-base[sp] > held[sp] {
+		// A missed frame that has left the window is missing for good; the frames of
+		// skipped ticks were never in it and never sent to anyone.
+		if seqAfter(r.expired[sp], base[sp]) {
 			oldest := r.last - r.replayTicks + 1
 			gap, err := wire.Marshal(wire.Gap{
 				FromMs: min(s.sent+1, oldest-1) * tick.Milliseconds(),

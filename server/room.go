@@ -31,6 +31,9 @@ const (
 	// maxLag is how far behind its schedule a room may fall (a suspended process, a
 	// starved machine) before it skips ticks instead of bursting to catch up.
 	maxLag = time.Second
+	// lagLogEvery is the least interval between two warnings that a room skipped ticks:
+	// a machine that stays overloaded would otherwise log every second.
+	lagLogEvery = 10 * time.Second
 	// stopGrace is how long a stopping room lets its clients' handlers end on their
 	// own (a 1012 close handshake) before it cuts their connections, whatever they are
 	// doing: a client that reads nothing cannot hold a shutdown up for longer. It is
@@ -79,7 +82,8 @@ type room struct {
 	speakerOf    map[uint16]int // track number -> index in content.speakers
 	faults       *atomic.Pointer[Faults]
 
-	ticks atomic.Int64 // ticks processed since run started
+	ticks   atomic.Int64 // ticks processed since run started
+	skipped atomic.Int64 // ticks skipped since run started: their frames were never sent
 
 	mu        sync.Mutex
 	running   bool
@@ -99,13 +103,15 @@ type room struct {
 	ring     []record
 	ringHead int
 	last     int64    // the last tick recorded
-	seq      []uint32 // per speaker, the last sequence number sent; written by run under mu
+	seq      []uint32 // per speaker, the last sequence number used; written by run under mu
+	expired  []uint32 // per speaker, the newest sequence number that has left the ring
 	sessions map[string]*session
 	gone     []departure // sessions whose listener left, oldest first
 
 	// Owned by run.
 	countSent   int
 	countSentAt int64
+	lag         lagLog
 
 	mixMu   sync.Mutex
 	mix     *liveMix // the listen.ogg stream while anyone listens to it
@@ -147,14 +153,18 @@ func (r *room) run(ctx context.Context) {
 	r.cut, r.cutNow = context.WithCancel(context.Background())
 	r.epoch, r.last = newID(), -1
 	r.seq = make([]uint32, len(r.content.speakers))
+	r.expired = make([]uint32, len(r.content.speakers))
 	r.countSent, r.countSentAt = 0, -int64(listenersEvery/tick)
+	r.lag = lagLog{}
 	r.ticks.Store(0)
+	r.skipped.Store(0)
 	r.mu.Unlock()
 	defer r.stop()
 
 	for n := int64(0); ; n++ {
 		due := start.Add(time.Duration(n) * tick)
-		if wait := due.Sub(r.clock.Now()); wait > 0 {
+		now := r.clock.Now()
+		if wait := due.Sub(now); wait > 0 {
 			select {
 			case <-ctx.Done():
 				return
@@ -162,15 +172,83 @@ func (r *room) run(ctx context.Context) {
 			}
 		} else if -wait > maxLag {
 			skip := int64(-wait / tick)
-			r.log.Warn("room fell behind its clock; skipping", "room", r.id, "behind", -wait, "ticks", skip)
+			r.skip(n, n+skip)
+			r.skipped.Add(skip)
+			r.lag.skipped(skip, -wait)
 			n += skip
 		}
+		r.lag.report(now, r.log, r.id)
 		if ctx.Err() != nil {
 			return
 		}
 		r.tick(n)
 		r.ticks.Store(n + 1)
 	}
+}
+
+// lagLog accumulates the ticks a room skips between two warnings, so that a room that
+// keeps falling behind logs at most once every lagLogEvery, with what it skipped since
+// the last warning, and the first skip is logged at once.
+type lagLog struct {
+	pending int64         // ticks skipped since the last warning
+	worst   time.Duration // the longest lag among them
+	total   int64         // ticks skipped since the room started
+	at      time.Time     // when the last warning was logged
+}
+
+func (g *lagLog) skipped(ticks int64, behind time.Duration) {
+	g.pending += ticks
+	g.total += ticks
+	g.worst = max(g.worst, behind)
+}
+
+// report logs the ticks skipped since the last warning, unless that was less than
+// lagLogEvery before now.
+func (g *lagLog) report(now time.Time, log *slog.Logger, room string) {
+	if g.pending == 0 || !g.at.IsZero() && now.Sub(g.at) < lagLogEvery {
+		return
+	}
+	log.Warn("room fell behind its clock; ticks skipped, their audio never sent", "room", room,
+		"skipped", g.pending, "skipped_total", g.total, "behind", g.worst)
+	g.pending, g.worst, g.at = 0, 0, now
+}
+
+// skip passes over ticks [from, to), which the room is too late to play. Their frames
+// are never sent, but each still takes its sequence number on its track, so a listener
+// sees the hole and counts them lost (docs/protocol.md). The caption segments still
+// growing at from are brought to where they stand at to (final when their cue ended in
+// between), so no caption is left unfinished and no partial is kept forever.
+func (r *room) skip(from, to int64) {
+	c := r.content
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	latest := make(map[string]wire.Transcript, len(r.partials))
+	finals := 0
+	for k := from; k < to; k++ {
+		i, loop := k%int64(len(c.packets)), k/int64(len(c.packets))
+		if c.packets[i] != nil {
+			r.seq[c.owner[i]]++
+		}
+		if finals == len(r.partials) {
+			continue // every caption open at from has ended
+		}
+		for _, e := range c.events[i] {
+			seg := c.transcript(e, loop, k*tick.Milliseconds())
+			if _, open := r.partials[seg.ID]; open {
+				if seg.Final {
+					finals++
+				}
+				latest[seg.ID] = seg
+			}
+		}
+	}
+	var recs []record
+	for _, id := range slices.Sorted(maps.Keys(latest)) {
+		if b, err := wire.Marshal(latest[id]); err == nil {
+			recs = append(recs, record{msg: message{data: b, tick: to - 1}, caption: id, final: latest[id].Final})
+		}
+	}
+	r.sendLocked(to-1, recs, nil)
 }
 
 // stop ends the room: no new places, every listener closed with 1012 (restart), the
@@ -258,6 +336,18 @@ func (r *room) tick(n int64) {
 	if speaker >= 0 {
 		r.seq[speaker]++
 	}
+	r.sendLocked(n, recs, ping)
+	for ch := range r.taps {
+		select {
+		case ch <- frames:
+		default: // the mixer is behind: it misses this tick rather than stall the room
+		}
+	}
+}
+
+// sendLocked records tick n's records in the replay window and sends them to every
+// listener, with the ping (nil: none) and, when due, the listener count.
+func (r *room) sendLocked(n int64, recs []record, ping []byte) {
 	r.record(n, recs)
 	msgs := make([]message, 0, len(recs)+2)
 	for _, rec := range recs {
@@ -287,12 +377,6 @@ func (r *room) tick(n int64) {
 	for _, m := range msgs {
 		r.broadcastLocked(m)
 	}
-	for ch := range r.taps {
-		select {
-		case ch <- frames:
-		default: // the mixer is behind: it misses this tick rather than stall the room
-		}
-	}
 }
 
 // record appends tick n's records to the replay window and forgets what left it.
@@ -301,6 +385,9 @@ func (r *room) record(n int64, recs []record) {
 	r.last = n
 	horizon := n - r.replayTicks
 	for r.ringHead < len(r.ring) && r.ring[r.ringHead].msg.tick <= horizon {
+		for _, f := range r.ring[r.ringHead].frames {
+			r.expired[r.speakerOf[f.Track]] = f.Seq
+		}
 		r.ringHead++
 	}
 	if r.ringHead > 256 && r.ringHead >= len(r.ring)/2 {
@@ -492,7 +579,7 @@ func (r *room) info(baseURL string) roomInfo {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return roomInfo{ID: r.id, Title: r.title, Listeners: r.places, Speakers: len(r.content.speakers),
-		URL: baseURL + "/rooms/" + r.id}
+		URL: baseURL + "/rooms/" + r.id, SkippedTicks: r.skipped.Load()}
 }
 
 // roomInfo is one room in GET /rooms.
@@ -502,4 +589,7 @@ type roomInfo struct {
 	Listeners int    `json:"listeners"`
 	Speakers  int    `json:"speakers"`
 	URL       string `json:"url"`
+	// SkippedTicks counts the ticks the room skipped since it started because it had
+	// fallen behind its clock: a load test reads it to tell whether the server kept up.
+	SkippedTicks int64 `json:"skipped_ticks"`
 }
