@@ -2,12 +2,19 @@
 
 package audio
 
+/*
+#cgo pkg-config: portaudio-2.0
+#include <portaudio.h>
+*/
+import "C"
+
 import (
 	"context"
 	"fmt"
 	"os"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/gordonklaus/portaudio"
 )
@@ -15,10 +22,13 @@ import (
 // PortAudio output tuning.
 const (
 	minDeviceLatency = 40 * time.Millisecond // device buffer, at least
-	ringTargetFill   = 3 * FrameSamples      // Write blocks while 60 ms or more are queued
-	ringSize         = 16 * FrameSamples     // room for bursts; a power of two is taken
-	writePoll        = 2 * time.Millisecond  // the shortest wait of a blocked Write
-	stallTimeout     = 2 * time.Second       // no samples taken for this long: the device is gone
+	// 10 ms callbacks: an unspecified size lets ALSA's pulse plugin call back every few
+	// milliseconds. The callback is C, so this costs only the audio thread's wake-ups.
+	callbackFrames = FrameSamples / 2
+	ringTargetFill = 3 * FrameSamples     // Write blocks while 60 ms or more are queued
+	ringSize       = 16 * FrameSamples    // room for bursts; a power of two is taken
+	writePoll      = 2 * time.Millisecond // the shortest wait of a blocked Write
+	stallTimeout   = 2 * time.Second      // no samples taken for this long: the device is gone
 )
 
 // paMu serializes PortAudio's global initialization: Initialize and Terminate are
@@ -83,10 +93,10 @@ func outputDevices() ([]Device, []*portaudio.DeviceInfo, error) {
 }
 
 // portAudioSink plays through a PortAudio output stream. Write fills a ring that the
-// stream's callback drains on the audio thread.
+// stream's callback, in C, drains on the audio thread.
 type portAudioSink struct {
 	name   string
-	stream *portaudio.Stream
+	stream unsafe.Pointer // a PaStream
 	ring   *ring
 
 	closeOnce sync.Once
@@ -129,45 +139,45 @@ func openStream(name string) (*portAudioSink, error) {
 			}
 		}
 	}
-	s := &portAudioSink{name: info.Name, ring: newRing(ringSize)}
-	params := portaudio.StreamParameters{
-		Output: portaudio.StreamDeviceParameters{
-			Device:   info,
-			Channels: 1,
-			Latency:  max(info.DefaultHighOutputLatency, minDeviceLatency),
-		},
-		SampleRate: SampleRate,
-		// 10 ms callbacks: an unspecified size lets ALSA's pulse plugin call back
-		// every few milliseconds, which costs a cgo round trip (and a reflect call in
-		// the binding) each time; measured 1.96 s -> 1.5 s of CPU over 20 s.
-		FramesPerBuffer: FrameSamples / 2,
-	}
-	s.stream, err = portaudio.OpenStream(params, s.callback)
+	q, err := newRing(ringSize)
 	if err != nil {
-		return nil, fmt.Errorf("open %q: %w", info.Name, err)
+		return nil, err
 	}
-	if err := s.stream.Start(); err != nil {
-		_ = s.stream.Close()
-		return nil, fmt.Errorf("start %q: %w", info.Name, err)
+	stream, perr := q.open(info.Index, max(info.DefaultHighOutputLatency, minDeviceLatency), callbackFrames)
+	if perr != C.paNoError {
+		q.free()
+		return nil, fmt.Errorf("open %q: %w", info.Name, paError(perr))
 	}
-	return s, nil
+	if perr := C.Pa_StartStream(stream); perr != C.paNoError {
+		C.Pa_CloseStream(stream)
+		q.free()
+		return nil, fmt.Errorf("start %q: %w", info.Name, paError(perr))
+	}
+	return &portAudioSink{name: info.Name, stream: stream, ring: q}, nil
 }
 
-// callback runs on PortAudio's thread: a copy out of the ring, nothing that blocks or
-// allocates.
-func (s *portAudioSink) callback(out []int16) { s.ring.read(out) }
+// paError turns a PortAudio error code into an error, with the host API's own message
+// where PortAudio has only "unanticipated host error".
+func paError(code C.PaError) error {
+	if code == C.paUnanticipatedHostError {
+		if info := C.Pa_GetLastHostErrorInfo(); info != nil && info.errorText != nil {
+			return fmt.Errorf("portaudio: %s", C.GoString(info.errorText))
+		}
+	}
+	return fmt.Errorf("portaudio: %s", C.GoString(C.Pa_GetErrorText(code)))
+}
 
 // Write queues pcm once the ring holds less than its target fill, polling while the
 // device plays what is queued.
 func (s *portAudioSink) Write(ctx context.Context, pcm []int16) error {
 	var timer *time.Timer
-	lastRead, lastMove := s.ring.r.Load(), time.Now()
+	lastRead, lastMove := s.ring.readPosition(), time.Now()
 	for {
 		if s.ring.buffered()+len(pcm) <= ringTargetFill {
 			s.ring.write(pcm) // fits: the ring is larger than its target fill
 			return nil
 		}
-		if r := s.ring.r.Load(); r != lastRead {
+		if r := s.ring.readPosition(); r != lastRead {
 			lastRead, lastMove = r, time.Now()
 		} else if time.Since(lastMove) > stallTimeout {
 			return fmt.Errorf("%w: %q took nothing for %v", ErrDeviceStalled, s.name, stallTimeout)
@@ -190,14 +200,18 @@ func (s *portAudioSink) Write(ctx context.Context, pcm []int16) error {
 }
 
 // Underruns counts the callbacks that found the ring dry after playback began.
-func (s *portAudioSink) Underruns() uint64 { return s.ring.underruns.Load() }
+func (s *portAudioSink) Underruns() uint64 { return s.ring.underruns() }
 
 func (s *portAudioSink) Close() error {
 	s.closeOnce.Do(func() {
-		err := s.stream.Abort()
-		if cerr := s.stream.Close(); err == nil {
-			err = cerr
+		var err error
+		if perr := C.Pa_AbortStream(s.stream); perr != C.paNoError {
+			err = paError(perr)
 		}
+		if perr := C.Pa_CloseStream(s.stream); perr != C.paNoError && err == nil {
+			err = paError(perr)
+		}
+		s.ring.free() // the callback is gone with the stream
 		if terr := terminatePortAudio(); err == nil {
 			err = terr
 		}

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package audio
 
 import (
@@ -5,11 +7,22 @@ import (
 	"testing"
 )
 
+// testRing returns a ring of n samples that is freed when the test ends.
+func testRing(t *testing.T, n int) *ring {
+	t.Helper()
+	q, err := newRing(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(q.free)
+	return q
+}
+
 func TestRing(t *testing.T) {
-	q := newRing(6) // rounds up to 8
+	q := testRing(t, 6) // rounds up to 8
 	out := make([]int16, 4)
 	q.read(out)
-	if q.underruns.Load() != 0 {
+	if q.underruns() != 0 {
 		t.Fatal("an underrun before anything was written")
 	}
 	if n := q.write([]int16{1, 2, 3, 4, 5, 6, 7, 8, 9}); n != 8 {
@@ -28,15 +41,15 @@ func TestRing(t *testing.T) {
 			t.Fatalf("read %v, want %v", big, want)
 		}
 	}
-	if q.underruns.Load() != 1 {
-		t.Fatalf("underruns = %d, want 1", q.underruns.Load())
+	if q.underruns() != 1 {
+		t.Fatalf("underruns = %d, want 1", q.underruns())
 	}
 }
 
 // TestRingConcurrent moves a counting sequence through the ring from one goroutine to
 // another; under -race it also checks the atomics order the copies.
 func TestRingConcurrent(t *testing.T) {
-	q := newRing(64)
+	q := testRing(t, 64)
 	const total = 200000
 	var wg sync.WaitGroup
 	wg.Add(1)
