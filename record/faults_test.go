@@ -350,7 +350,7 @@ func FuzzVTTCue(f *testing.F) {
 		if voice == "" {
 			voice = "v"
 		}
-		b := append([]byte(vttHeader), vttCue(id, 48000, 96000, voice, text)...)
+		b := append([]byte(vttHeader), vttCue(id, 48000, 96000, voice, text, false)...)
 		file, err := webvtt.Parse(b)
 		if err != nil || len(file.Malformed) != 0 || len(file.Cues) != 1 {
 			t.Fatalf("%q: %v, %+v", b, err, file)

@@ -657,7 +657,7 @@ func (r *Recorder) segment(s transport.TranscriptSegment, at time.Time, wall int
 		if voice == "" {
 			voice = s.Speaker
 		}
-		r.holdCue(heldCue{id: s.ID, speaker: s.Speaker, voice: voice, text: s.Text, start: start, end: end})
+		r.holdCue(heldCue{id: s.ID, speaker: s.Speaker, voice: voice, text: s.Text, start: start, end: end, chat: s.Chat})
 	}
 	return r.writeCues(wall, false)
 }
@@ -668,6 +668,7 @@ type heldCue struct {
 	id, speaker, voice, text string
 	start, end               int64
 	closed                   bool // the speaker's next segment has begun: end is final
+	chat                     bool // typed into the room's chat
 }
 
 // holdCue queues c among the held cues, in order of start time.
@@ -689,7 +690,7 @@ func (r *Recorder) writeCues(wall int64, all bool) error {
 		}
 		r.cues = slices.Delete(r.cues, 0, 1)
 		r.lastCue = c.start
-		if _, err := r.vtt.Write(vttCue(c.id, c.start, max(c.end, c.start+sampleRate/1000), c.voice, c.text)); err != nil {
+		if _, err := r.vtt.Write(vttCue(c.id, c.start, max(c.end, c.start+sampleRate/1000), c.voice, c.text, c.chat)); err != nil {
 			return err
 		}
 	}

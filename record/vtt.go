@@ -20,7 +20,7 @@ func vttTime(samples int64) string {
 
 // vttCue formats one cue block, the blank line before it included, so that it is written
 // whole. id, voice and text must be sanitized already: they hold no line breaks.
-func vttCue(id string, start, end int64, voice, text string) []byte {
+func vttCue(id string, start, end int64, voice, text string, chat bool) []byte {
 	for strings.Contains(id, "-->") { // the arrow would make the id a timing line
 		id = strings.ReplaceAll(id, "-->", "->") // once is not enough: "--->" becomes "-->"
 	}
@@ -30,7 +30,10 @@ func vttCue(id string, start, end int64, voice, text string) []byte {
 		b.WriteString(id + "\n")
 	}
 	b.WriteString(vttTime(start) + " --> " + vttTime(end) + "\n")
-	if voice != "" {
+	switch {
+	case voice != "" && chat: // typed into the room's chat, not said: class "chat"
+		b.WriteString("<v.chat " + vttEscaper.Replace(voice) + ">")
+	case voice != "":
 		b.WriteString("<v " + vttEscaper.Replace(voice) + ">")
 	}
 	b.WriteString(vttEscaper.Replace(text) + "\n")

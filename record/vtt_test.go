@@ -1,7 +1,9 @@
 package record
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,5 +62,35 @@ func TestCuesDoNotOverlap(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("cue %d: %+v, want %+v", i, got[i], want[i])
 		}
+	}
+}
+
+// A chat message (Mumble's channel text) is marked as chat in both transcript files:
+// "chat": true in transcript.jsonl, a <v.chat Name> cue in transcript.vtt.
+func TestChatMarked(t *testing.T) {
+	clock := newClock()
+	r, err := Open(Options{Dir: filepath.Join(t.TempDir(), "rec"), Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts := demoPackets(t, 10)
+	for n := 1; n <= 100; n++ {
+		clock.Advance(tick)
+		r.Event(transport.AudioFrame{Codec: transport.CodecOpus, Speaker: "a", Seq: uint32(n), Timestamp: uint32(n * 960), Payload: pkts[n%len(pkts)]})
+		if n == 50 {
+			r.Event(transport.TranscriptSegment{ID: "m1", Speaker: "a", Start: time.Second, End: time.Second, Text: "typed", Final: true, Chat: true})
+			r.Event(transport.TranscriptSegment{ID: "c1", Speaker: "a", Start: 500 * time.Millisecond, End: time.Second, Text: "said", Final: true})
+		}
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	vtt, _ := os.ReadFile(filepath.Join(r.Dir(), "transcript.vtt"))
+	jl, _ := os.ReadFile(filepath.Join(r.Dir(), "transcript.jsonl"))
+	if !strings.Contains(string(vtt), "<v.chat a>typed") || !strings.Contains(string(vtt), "<v a>said") {
+		t.Errorf("transcript.vtt marks the chat message as <v.chat a> and the caption as <v a>:\n%s", vtt)
+	}
+	if n := strings.Count(string(jl), `"chat":true`); n != 1 {
+		t.Errorf("transcript.jsonl: %d lines marked chat, want 1:\n%s", n, jl)
 	}
 }
