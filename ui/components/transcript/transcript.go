@@ -455,6 +455,9 @@ func (m *Model) segLines(out []string, seg transport.TranscriptSegment, w, nameW
 		textStyle = st.Partial
 		text += "…" // partial, and still visible as such without colour or faint
 	}
+	if seg.Chat {
+		text = "[chat] " + text // typed into the room's chat, not said
+	}
 	// Too narrow for a hanging indent: put the text under the prefix.
 	if w-indent < 12 {
 		out = append(out, common.Truncate(prefix, w))

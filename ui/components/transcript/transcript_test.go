@@ -75,6 +75,17 @@ func TestGapMarker(t *testing.T) {
 	}
 }
 
+// A chat message is marked as such; a caption is not.
+func TestChatMarker(t *testing.T) {
+	m := newModel()
+	m.Add(transport.TranscriptSegment{ID: "m1", Speaker: "s", Text: "typed hello", Final: true, Chat: true})
+	m.Add(transport.TranscriptSegment{ID: "c1", Speaker: "s", Text: "said hello", Final: true})
+	v := m.View()
+	if !strings.Contains(v, "[chat] typed hello") || strings.Contains(v, "[chat] said") {
+		t.Errorf("want the chat message marked and the caption not:\n%s", v)
+	}
+}
+
 // BenchmarkPartialUpdate is the hot path: a growing partial at the end of a full history,
 // rendered after each update.
 func BenchmarkPartialUpdate(b *testing.B) {
