@@ -84,13 +84,15 @@ func TestMumbleJoinRecord(t *testing.T) {
 			Speaker string `json:"speaker"`
 			Final   bool   `json:"final"`
 			Text    string `json:"text"`
+			Chat    bool   `json:"chat"`
 		}
-		if json.Unmarshal([]byte(line), &seg) == nil && seg.Final && roster[seg.Speaker] && seg.Text != "" {
+		if json.Unmarshal([]byte(line), &seg) == nil && seg.Final && seg.Chat && roster[seg.Speaker] && seg.Text != "" {
 			chat++
 		}
 	}
-	if chat == 0 {
-		t.Errorf("transcript.jsonl holds no chat from the speakers:\n%s", b)
+	vtt, _ := os.ReadFile(filepath.Join(dir, "transcript.vtt"))
+	if chat == 0 || !strings.Contains(string(vtt), "<v.chat ") {
+		t.Errorf("no chat from the speakers marked as chat in transcript.jsonl and .vtt:\n%s\n%s", b, vtt)
 	}
 	t.Logf("roster %v, speaking %v, %d track files, %d chat messages", roster, speaking, len(tracks), chat)
 }

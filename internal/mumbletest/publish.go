@@ -155,16 +155,6 @@ func (p *Publisher) WaitJoined(ctx context.Context) error {
 	}
 }
 
-// Publish publishes until ctx ends: StartPublisher and Close in one.
-func Publish(ctx context.Context, opts PublishOptions) error {
-	p, err := StartPublisher(ctx, opts)
-	if err != nil {
-		return err
-	}
-	<-ctx.Done()
-	return p.Close()
-}
-
 var silence = audio.SilencePacket()
 
 // pace is the room clock: at start + n x 20 ms each connected speaker sends packet n of

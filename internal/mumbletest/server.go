@@ -294,8 +294,8 @@ func (s *Server) Restart(ctx context.Context) error {
 	return s.start(ctx)
 }
 
-// Admin connects as the SuperUser; the caller disconnects.
-func (s *Server) Admin() (*gumble.Client, error) {
+// admin connects as the SuperUser; the caller disconnects.
+func (s *Server) admin() (*gumble.Client, error) {
 	cfg := gumble.NewConfig()
 	cfg.Username, cfg.Password = "SuperUser", s.SuperUserPassword
 	return dial(s.Addr, cfg, nil, nil)
@@ -304,7 +304,7 @@ func (s *Server) Admin() (*gumble.Client, error) {
 // MakeChannel makes a permanent channel under the root, with a description, unless
 // one of that name is there.
 func (s *Server) MakeChannel(name, description string) error {
-	c, err := s.Admin()
+	c, err := s.admin()
 	if err != nil {
 		return fmt.Errorf("make channel %q: %w", name, err)
 	}
