@@ -6,12 +6,15 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spacetui/spacetui/internal/mumbletest"
 )
@@ -126,4 +129,37 @@ func TestMumbleRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("changed certificate", "certificate of "+s.Addr+" changed", "", "--token", "correct-horse")
+}
+
+// TestMumbleTUI joins a Mumble channel in the TUI under tmux: the speakers light up as
+// they talk, and their chat shows in the transcript marked as chat.
+func TestMumbleTUI(t *testing.T) {
+	need(t, haveTool("tmux"), "tmux is not installed")
+	need(t, pulseReady(), "no PulseAudio server with a null sink named spk")
+	s := mumbletest.StartT(t, mumbletest.Options{})
+	mumbletest.PublishT(t, s, "Demo", mumbletest.PublishOptions{})
+	tmux, session := tuiSession(t, fmt.Sprintf("XDG_STATE_HOME=%s SPACETUI_TOKEN= %s join %s --log %s",
+		t.TempDir(), spacetuiBin(t), s.URL("Demo"), filepath.Join(t.TempDir(), "tui.log")))
+
+	talking := regexp.MustCompile(`▶ (Ada|Grace|Linus)`)
+	lit := map[string]bool{}
+	var screen string
+	deadline := time.Now().Add(25 * time.Second)
+	for time.Now().Before(deadline) && (len(lit) < 2 || !strings.Contains(screen, "[chat]")) {
+		time.Sleep(500 * time.Millisecond)
+		screen = tmux("capture-pane", "-p", "-t", session)
+		for _, m := range talking.FindAllStringSubmatch(screen, -1) {
+			lit[m[1]] = true
+		}
+	}
+	t.Logf("screen:\n%s", screen)
+	if len(lit) < 2 {
+		t.Errorf("speakers lit up: %v, want two or more", lit)
+	}
+	for _, want := range []string{"LIVE", "Demo", "[chat]"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("screen lacks %q", want)
+		}
+	}
+	quitTUI(t, tmux, session)
 }
