@@ -24,7 +24,6 @@ const (
 	targetHold     = 2 * time.Second        // no shrinking this soon after the target grew
 	targetDecayTau = 8 * time.Second        // time constant of shrinking when calm
 	correctQuiet   = 15 * time.Millisecond  // delay error corrected in a quiet frame
-	correctForced  = 2 * FrameDuration      // delay error corrected even while talking
 	skipAhead      = 200 * time.Millisecond // delay error cut in one go (after a burst)
 	startEarly     = FrameDuration / 2      // start a talkspurt this close to the target
 	frameTS64      = int64(FrameSamples)    // timestamp step of one frame
@@ -78,6 +77,10 @@ type Playout struct {
 	Kind  PlayoutKind
 	Frame Frame  // with PlayFrame
 	FEC   []byte // with PlayLost: the next packet, if it is already here
+	// Trim, with PlayFrame, says the delay is too long and the speaker was quiet: if
+	// Frame decodes quiet too, the caller may call JitterBuffer.Trim to drop it and play
+	// the next frame in its place, which shortens the delay by a frame of silence.
+	Trim bool
 	// Lost counts the sequence numbers this Pop gave up for lost, the concealed one
 	// included.
 	Lost int
@@ -86,11 +89,11 @@ type Playout struct {
 // JitterStats are a JitterBuffer's counters since it was made.
 type JitterStats struct {
 	Received  uint64 // frames pushed
-	Played    uint64 // frames handed out with PlayFrame
+	Played    uint64 // frames handed out with PlayFrame, less those trimmed
 	Lost      uint64 // sequence numbers never played: missing or late
 	Late      uint64 // frames that arrived after their turn
 	Duplicate uint64 // frames pushed twice
-	Dropped   uint64 // frames discarded to shorten the delay (drift, bursts, overflow)
+	Dropped   uint64 // frames discarded to shorten the delay (drift, bursts, overflow, Trim)
 	Inserted  uint64 // concealment frames inserted to deepen the delay
 	Restarts  uint64 // sequence jumps taken for a new stream
 }
@@ -106,9 +109,12 @@ type slot struct {
 // order; Pop, called once per 20 ms by the playout clock, says what to play. It reorders,
 // drops duplicates and late frames, and keeps the playout delay near an adaptive target
 // that grows at once when frames arrive late and shrinks slowly when the network is calm.
-// The same delay control corrects the drift between the room's clock and the sound card's:
-// a frame is dropped when the delay is too long and concealment is inserted when it is too
-// short, preferably while the speaker is quiet.
+// The same delay control corrects the drift between the room's clock and the sound card's,
+// and follows the target as it shrinks, only where it cannot be heard: concealment is
+// inserted after a quiet frame when the delay is too short, and a quiet frame that follows
+// a quiet one is trimmed when it is too long (Playout.Trim). Inside speech nothing is
+// inserted or dropped, however far the delay strays; only a backlog of more than
+// skipAhead, after a stall, is cut at once.
 //
 // Delay is measured against the earliest arrival seen: a frame that arrives with the
 // least transit time seen waits exactly the target delay before it plays.
@@ -124,6 +130,7 @@ type JitterBuffer struct {
 	fresh    bool   // nothing played yet: an earlier frame may still come first
 	empties  int    // consecutive pops that found the buffer empty while playing
 	lastTS   int64  // unwrapped timestamp of the last frame played or concealed
+	trimmed  bool   // the last Pop offered a Trim that has not been taken
 
 	// Timing. Timestamps are unwrapped relative to the first frame; transit is the
 	// arrival time minus the frame's place on the room clock.
@@ -154,6 +161,7 @@ func (b *JitterBuffer) Reset() {
 	b.playing = false
 	b.empties = 0
 	b.haveDelay = false
+	b.trimmed = false
 }
 
 // Target returns the current target delay.
@@ -313,8 +321,9 @@ func (b *JitterBuffer) peek(seq uint32) []byte {
 
 // Pop says what to play for the next 20 ms at now. quiet tells whether the speaker is
 // quiet at the moment (from the level of the last decoded frame): delay corrections are
-// made in quiet frames where possible, where they cannot be heard.
+// made only then, where they cannot be heard.
 func (b *JitterBuffer) Pop(now time.Time, quiet bool) Playout {
+	b.trimmed = false
 	b.shrink(now)
 	if !b.haveNext {
 		return Playout{Kind: PlayIdle}
@@ -346,6 +355,7 @@ func (b *JitterBuffer) Pop(now time.Time, quiet bool) Playout {
 	b.empties = 0
 
 	err := b.delayAt(b.nextTS(), now) - b.target
+	trim := false
 	switch {
 	case err > skipAhead:
 		// A burst after a stall: cut the excess in one go rather than frame by frame.
@@ -353,15 +363,38 @@ func (b *JitterBuffer) Pop(now time.Time, quiet bool) Playout {
 			lost += b.drop()
 			err = b.delayAt(b.nextTS(), now) - b.target
 		}
-	case (err > correctForced || err > correctQuiet && quiet) && b.count > 1:
-		lost += b.drop()
-	case err < -correctForced || err < -correctQuiet && quiet:
+	case err > correctQuiet && quiet && b.count > 1:
+		// Whether the next frame is quiet too is known only once it is decoded.
+		trim = true
+	case err < -correctQuiet && quiet:
 		b.stats.Inserted++
 		b.delay = err + b.target
 		b.haveDelay = true
 		return Playout{Kind: PlayInsert, Lost: lost}
 	}
+	pl := b.playNext(now, lost)
+	b.trimmed = trim && pl.Kind == PlayFrame && b.count > 0
+	pl.Trim = b.trimmed
+	return pl
+}
 
+// Trim drops the frame the last Pop offered with Playout.Trim, which the caller found
+// quiet, and says what to play in its place: the frame after it, or its concealment. It
+// reports false, and changes nothing, when there is no such offer (another Pop or a Reset
+// came between): the caller then plays the frame it has.
+func (b *JitterBuffer) Trim(now time.Time) (Playout, bool) {
+	if !b.trimmed {
+		return Playout{}, false
+	}
+	b.trimmed = false
+	b.stats.Played--
+	b.stats.Dropped++
+	return b.playNext(now, 0), true
+}
+
+// playNext plays the next sequence number: its frame, or its concealment if it is
+// missing. lost counts the sequence numbers already given up in this Pop.
+func (b *JitterBuffer) playNext(now time.Time, lost int) Playout {
 	seq := b.next
 	b.next++
 	if s, ok := b.take(seq); ok {

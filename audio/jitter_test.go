@@ -5,12 +5,15 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spacetui/spacetui/internal/fakeclock"
 )
 
 var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
@@ -230,51 +233,97 @@ func TestJitterBufferReset(t *testing.T) {
 	}
 }
 
-// TestJitterBufferClockDrift plays an hour of a speaker against a sound card whose clock
-// runs 200 ppm fast or slow, on a simulated timeline, and checks that every frame waits
-// within 20 ms of the target delay: the buffer neither drains nor grows.
+// speechPattern says, frame by frame, whether a speaker is talking: syllables and words
+// of 1 to 12 loud frames between pauses of 1 to 8 quiet ones, the same every run.
+func speechPattern(n int) []bool {
+	loud := make([]bool, n)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < n; {
+		for end := min(i+1+rng.IntN(12), n); i < end; i++ {
+			loud[i] = true
+		}
+		i += 1 + rng.IntN(8)
+	}
+	return loud
+}
+
+// TestJitterBufferClockDrift plays an hour of speech against a sound card whose clock
+// runs 200 ppm fast or slow, on the fake clock, and checks that the buffer corrects the
+// drift only in silence: concealment is inserted only after a quiet frame, only a quiet
+// frame after a quiet one is trimmed, nothing is dropped otherwise, and every frame still
+// waits within 20 ms of the target delay: the buffer neither drains nor grows.
 func TestJitterBufferClockDrift(t *testing.T) {
 	const frames = 180000 // one hour
+	loud := speechPattern(frames)
 	for _, ppm := range []float64{+200, -200} {
 		t.Run(fmt.Sprintf("%+.0fppm", ppm), func(t *testing.T) {
+			clock := fakeclock.NewManual(t0)
+			at := func(d time.Duration) { clock.Advance(t0.Add(d).Sub(clock.Now())) }
 			b := NewJitterBuffer()
-			period := 20 / (1 + ppm*1e-6) // the card's 20 ms on the room clock, in ms
+			// The card's 20 ms, on the room clock.
+			period := time.Duration(float64(FrameDuration) / (1 + ppm*1e-6))
 			var (
-				next      int // next frame to push
+				next      int    // next frame to push
+				lastQuiet bool   // what the listener heard last was quiet
+				lastSeq   uint32 // the frame heard last
 				worst     time.Duration
-				corrected uint64
 				played    int
+				trims     uint64
+				inSpeech  []string
 			)
 			for k := 0; played < frames-200; k++ {
-				now := 3 + float64(k)*period
-				for ; next < frames && float64(next)*20 <= now; next++ {
-					b.Push(Frame{Seq: uint32(next), Timestamp: uint32(next * FrameSamples), Payload: []byte{1}}, t0.Add(ms(float64(next)*20)))
+				popAt := 3*time.Millisecond + time.Duration(k)*period
+				for ; next < frames && time.Duration(next)*FrameDuration <= popAt; next++ {
+					at(time.Duration(next) * FrameDuration) // it arrives when it is sent
+					b.Push(Frame{Seq: uint32(next), Timestamp: uint32(next * FrameSamples), Payload: []byte{1}}, clock.Now())
 				}
-				// Speech: 1.2 s of talking, then 0.3 s of quiet frames.
-				quiet := k%75 >= 60
-				p := b.Pop(t0.Add(ms(now)), quiet)
-				if p.Kind != PlayFrame {
-					if played > 0 && p.Kind != PlayInsert {
+				at(popAt)
+				p := b.Pop(clock.Now(), lastQuiet)
+				if p.Trim && !loud[p.Frame.Seq] {
+					if !lastQuiet {
+						inSpeech = append(inSpeech, fmt.Sprintf("frame %d trimmed after a loud one", p.Frame.Seq))
+					}
+					var ok bool
+					if p, ok = b.Trim(clock.Now()); !ok {
+						t.Fatalf("pop %d: a Trim offered was refused", k)
+					}
+					trims++
+				}
+				switch p.Kind {
+				case PlayFrame:
+				case PlayInsert:
+					if played > 0 && !lastQuiet {
+						inSpeech = append(inSpeech, fmt.Sprintf("concealment inserted after frame %d, which is loud", lastSeq))
+					}
+					continue // concealment of the frame before: as loud as it was
+				default:
+					if played > 0 {
 						t.Fatalf("pop %d: %v after %d frames", k, p.Kind, played)
 					}
 					continue
 				}
 				played++
+				lastQuiet, lastSeq = !loud[p.Frame.Seq], p.Frame.Seq
 				// The frame arrived at seq*20 ms exactly: its wait is the buffer delay.
-				wait := ms(now - float64(p.Frame.Seq)*20)
+				wait := clock.Now().Sub(t0) - time.Duration(p.Frame.Seq)*FrameDuration
 				if played > 50 {
 					worst = max(worst, (wait - b.Target()).Abs())
 				}
 			}
 			st := b.Stats()
-			corrected = st.Dropped + st.Inserted
-			t.Logf("%+.0f ppm: target %v, worst |delay-target| %v, %d dropped, %d inserted, %d lost",
-				ppm, b.Target(), worst, st.Dropped, st.Inserted, st.Lost)
+			t.Logf("%+.0f ppm: target %v, worst |delay-target| %v, %d dropped (%d trimmed), %d inserted, %d lost",
+				ppm, b.Target(), worst, st.Dropped, trims, st.Inserted, st.Lost)
+			if len(inSpeech) > 0 {
+				t.Errorf("%d corrections inside speech, first: %s", len(inSpeech), inSpeech[0])
+			}
+			if st.Dropped != trims {
+				t.Errorf("%d frames dropped, %d of them trimmed in silence", st.Dropped, trims)
+			}
 			if worst > 20*time.Millisecond {
 				t.Errorf("delay strayed %v from the target, want at most 20 ms", worst)
 			}
 			// 200 ppm of an hour is 720 ms, 36 frames.
-			if corrected < 30 || corrected > 50 {
+			if corrected := st.Dropped + st.Inserted; corrected < 30 || corrected > 50 {
 				t.Errorf("%d corrections, want about 36", corrected)
 			}
 			if st.Lost != 0 {

@@ -484,30 +484,55 @@ func (p *Pipeline) render(sp *speaker, now time.Time) []int16 {
 			p.warn("decoder", "decoder reset failed", "speaker", sp.id, "err", err)
 		}
 	}
-	p.lost.Add(uint64(pl.Lost))
 	pcm := sp.pcm[:FrameSamples]
-	switch pl.Kind {
-	case PlayIdle:
+	if pl.Kind == PlayIdle {
+		p.lost.Add(uint64(pl.Lost))
 		sp.meter.Update(nil)
 		return nil
+	}
+	decoded := p.fill(sp, pl, pcm)
+	if pl.Trim && decoded && Level(pcm) < TalkingLevel {
+		// Quiet after quiet and the delay too long: drop this frame, decoded only to
+		// keep the decoder's state whole, and play the next one in its place.
+		sp.mu.Lock()
+		next, ok := sp.jb.Trim(now)
+		if ok {
+			sp.delay.Store(sp.jb.Delay().Milliseconds())
+		}
+		sp.mu.Unlock()
+		if ok {
+			decoded = p.fill(sp, next, pcm)
+		}
+	}
+	if decoded {
+		p.frames.Add(1)
+	}
+	sp.meter.Update(pcm)
+	return pcm
+}
+
+// fill fills pcm with one frame of pl, which is not PlayIdle: decoded, or concealed. It
+// reports whether a packet was decoded.
+func (p *Pipeline) fill(sp *speaker, pl Playout, pcm []int16) bool {
+	p.lost.Add(uint64(pl.Lost))
+	switch pl.Kind {
 	case PlayFrame:
 		n, err := sp.dec.Decode(pl.Frame.Payload, sp.pcm)
 		if err != nil {
 			p.lost.Add(1)
 			p.conceal(sp, nil, pcm)
-			break
+			return false
 		}
-		p.frames.Add(1)
 		if n < FrameSamples {
 			clear(pcm[n:]) // the protocol sends 20 ms frames; a shorter one is padded
 		}
+		return true
 	case PlayLost:
 		p.conceal(sp, pl.FEC, pcm)
-	case PlayInsert:
+	default:
 		p.conceal(sp, nil, pcm)
 	}
-	sp.meter.Update(pcm)
-	return pcm
+	return false
 }
 
 // conceal fills pcm for a missing frame, with silence if even concealment fails.

@@ -475,3 +475,124 @@ func TestPipelineSpeakerVolume(t *testing.T) {
 		}
 	}
 }
+
+// tapDecoder records, for each Decode, the index of the packet it was given (its place
+// in the speech the test sends), and -1 for each Conceal.
+type tapDecoder struct {
+	FrameDecoder
+	index map[*byte]int
+	log   *[]int
+}
+
+func (d tapDecoder) Decode(pkt []byte, pcm []int16) (int, error) {
+	*d.log = append(*d.log, d.index[&pkt[0]])
+	return d.FrameDecoder.Decode(pkt, pcm)
+}
+
+func (d tapDecoder) Conceal(next []byte, pcm []int16) error {
+	*d.log = append(*d.log, -1)
+	return d.FrameDecoder.Conceal(next, pcm)
+}
+
+// TestPipelineCorrectsDriftOnlyInSilence plays ten minutes of speech (words and syllables
+// between short pauses, as Opus) against a sound card 200 ppm fast or slow on the fake
+// clock, and follows every packet to the decoder: no frame of speech may be dropped, and
+// no drop or inserted concealment may follow a loud frame, while the delay still comes
+// back to the target.
+func TestPipelineCorrectsDriftOnlyInSilence(t *testing.T) {
+	const frames = 30000 // ten minutes: 120 ms of drift, six corrections
+	loud := speechPattern(frames)
+	tone, hush := encodeTone(t, 12, 0.3), encodeTone(t, 8, 0)
+	index := map[*byte]int{}
+	pkts := make([][]byte, frames)
+	for i := range pkts {
+		src := hush[i%len(hush)]
+		if loud[i] {
+			src = tone[i%len(tone)]
+		}
+		pkts[i] = slices.Clone(src) // its own memory: the tap knows it by address
+		index[&pkts[i][0]] = i
+	}
+	for _, ppm := range []float64{+200, -200} {
+		t.Run(fmt.Sprintf("%+.0fppm", ppm), func(t *testing.T) {
+			h := newHarness(t, 100)
+			if err := h.p.RecordMix(nil); err != nil {
+				t.Fatal(err)
+			}
+			period := time.Duration(float64(FrameDuration) / (1 + ppm*1e-6))
+			at := func(d time.Duration) { h.clock.Advance(t0.Add(d).Sub(h.clock.Now())) }
+			var (
+				log              []int
+				sent             int
+				prev             = -1 // the packet heard last
+				corrected, worst int
+				inSpeech         []string
+				drift            time.Duration
+			)
+			for k := 0; sent < frames || prev < frames-1; k++ {
+				select {
+				case <-h.sink.out:
+				case <-time.After(5 * time.Second):
+					t.Fatal("the pipeline wrote nothing for 5 s")
+				}
+				// What the tick played, packet by packet: a packet skipped, or decoded and
+				// then replaced by the next, was dropped; a concealment without loss was
+				// inserted. Either must follow a quiet packet, and a dropped one be quiet.
+				if len(log) == 2 && log[0] >= 0 && log[1] >= 0 {
+					if d := log[0]; loud[d] || prev >= 0 && loud[prev] {
+						inSpeech = append(inSpeech, fmt.Sprintf("packet %d trimmed (loud %v, after a loud one %v)", d, loud[d], prev >= 0 && loud[prev]))
+					}
+					corrected++
+					prev, log = log[0], log[1:]
+				}
+				for _, i := range log {
+					if i < 0 {
+						if prev >= 0 && loud[prev] {
+							inSpeech = append(inSpeech, fmt.Sprintf("concealment inserted after packet %d, which is loud", prev))
+						}
+						corrected++
+						continue
+					}
+					for d := prev + 1; d < i; d++ {
+						if loud[d] || d > 0 && loud[d-1] {
+							inSpeech = append(inSpeech, fmt.Sprintf("packet %d dropped (loud %v, after a loud one %v)", d, loud[d], d > 0 && loud[d-1]))
+						}
+						corrected++
+					}
+					prev = i
+				}
+				log = log[:0]
+				if k == 0 {
+					// Tap the decoder while the playout goroutine waits on the sink.
+					sp := h.p.speaker("ada", h.clock.Now())
+					sp.dec, sp.decCodec = tapDecoder{FrameDecoder: must(NewDecoder()), index: index, log: &log}, transport.CodecOpus
+				}
+				next := time.Duration(k+1) * period
+				for ; sent < frames && time.Duration(sent)*FrameDuration <= next; sent++ {
+					at(time.Duration(sent) * FrameDuration)
+					h.p.Push(opusFrame("ada", uint32(sent), uint32(sent*FrameSamples), pkts[sent]))
+				}
+				at(next)
+				if s := h.p.Snapshot(); len(s.Speakers) == 1 && sent > 500 {
+					drift = time.Duration(s.Speakers[0].BufferMs)*time.Millisecond - MinTargetDelay
+					worst = max(worst, int(drift.Abs().Milliseconds()))
+				}
+				h.sink.ack <- struct{}{}
+			}
+			t.Logf("%+.0f ppm: %d corrections, worst |delay-target| %d ms, last %v", ppm, corrected, worst, drift)
+			if len(inSpeech) > 0 {
+				t.Errorf("%d corrections inside speech, first: %s", len(inSpeech), inSpeech[0])
+			}
+			if corrected < 4 || worst > 40 {
+				t.Errorf("%d corrections, worst delay error %d ms: want about 6, and at most 40 ms", corrected, worst)
+			}
+		})
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
