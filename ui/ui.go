@@ -5,9 +5,14 @@
 //
 // ui owns the screen's state only: what has been said, what is shown, where the user has
 // scrolled to and which speaker is selected. The audio belongs to the session hub, which
-// the model reads through Playback on a 20 Hz tick and controls through its setters;
-// network events arrive as tea messages from Options.Events. ui sees transport's event
-// types and nothing else of the network.
+// the model reads through Playback on a tick (20 Hz while a meter moves, 4 Hz when
+// nothing has for a second) and controls through its setters; network events arrive as
+// tea messages from Options.Events. ui sees transport's event types and nothing else of
+// the network.
+//
+// The screen is drawn again only where it changed: each component keeps its last
+// drawing until something it shows moves by a step it can draw, and a frame in which
+// nothing did is the very string of the last one, which Bubble Tea does not redraw.
 package ui
 
 import (
@@ -34,7 +39,7 @@ import (
 )
 
 // Playback is what the UI reads and controls of the session's audio (a *session.Hub).
-// Snapshot is called from a tea.Cmd goroutine on every redraw tick, so it must be cheap
+// Snapshot is called from a tea.Cmd goroutine on every tick, so it must be cheap
 // and safe for concurrent use. The setters are called from Update, in the order the keys
 // were pressed, so they must return at once (store a value and return).
 type Playback interface {
@@ -66,8 +71,13 @@ type Options struct {
 
 // Timing and bounds of the screen.
 const (
-	// TickInterval is the redraw period of meters, countdowns and clocks (20 Hz).
-	TickInterval = 50 * time.Millisecond
+	// TickInterval is the period of the snapshots that move meters, countdowns and
+	// clocks (20 Hz) while a meter moves; IdleTickInterval (4 Hz) once none has for
+	// idleAfter, which still turns every clock in time and wakes to a voice within a
+	// quarter of a second.
+	TickInterval     = 50 * time.Millisecond
+	IdleTickInterval = 250 * time.Millisecond
+	idleAfter        = time.Second
 	// noteFor is how long "resumed, nothing lost" or "12.4 s lost" stays up.
 	noteFor = 10 * time.Second
 	// rosterGrace is how long an empty roster waits for the room to fall silent before
@@ -153,6 +163,12 @@ type Model struct {
 	troubleSince time.Time // start of the current outage; zero while live
 	resumedAt    time.Time // when the last outage ended
 	lostSeconds  float64   // audio lost in the last outage, from Gap events
+
+	movedAt time.Time // when a meter last moved, or a speaker began or stopped talking
+
+	windowTitle string
+	drawn       screen // what screen was put together from
+	screen      string
 }
 
 var _ tea.Model = (*Model)(nil)
@@ -177,6 +193,8 @@ func New(opts Options) *Model {
 		status:     statusbar.New(c),
 		conn:       transport.State{State: transport.StateConnecting},
 		lastTalk:   map[string]time.Time{},
+
+		windowTitle: "spacetui",
 	}
 	m.keys.Retry.SetEnabled(opts.RetryNow != nil)
 	m.help = keyhelp.New(c, &m.keys)
@@ -185,9 +203,9 @@ func New(opts Options) *Model {
 	return m
 }
 
-// Init starts reading events and the redraw tick.
+// Init starts reading events and the tick.
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(m.waitEvent(), m.snapshot(false), m.tick())
+	return tea.Batch(m.waitEvent(), m.snapshot(false), m.tick(TickInterval))
 }
 
 // waitEvent reads one event; Update re-arms it after each event.
@@ -217,11 +235,11 @@ func (m *Model) snapshot(rearm bool) tea.Cmd {
 	}
 }
 
-// tick schedules the next redraw; meters, countdowns and clocks move on it rather than
-// on a message per audio frame.
-func (m *Model) tick() tea.Cmd {
+// tick schedules the next snapshot in d; meters, countdowns and clocks move on it
+// rather than on a message per audio frame.
+func (m *Model) tick(d time.Duration) tea.Cmd {
 	pb := m.opts.Playback
-	return tea.Tick(TickInterval, func(time.Time) tea.Msg {
+	return tea.Tick(d, func(time.Time) tea.Msg {
 		var s session.Snapshot
 		if pb != nil {
 			s = pb.Snapshot()
@@ -258,8 +276,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case snapshotMsg:
 		m.snap = msg.snap
-		m.speakers.SetLevels(levels(msg.snap))
 		now := m.now()
+		if m.speakers.SetLevels(levels(msg.snap)) {
+			m.movedAt = now
+		}
 		for _, l := range msg.snap.Speakers {
 			if l.Talking {
 				m.lastTalk[l.ID] = now
@@ -273,9 +293,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 		m.settleRoster(now)
-		m.recordActivity(now, msg.snap)
+		if m.recordActivity(now, msg.snap) && m.wide() {
+			m.movedAt = now
+		}
 		if msg.rearm {
-			return m, m.tick()
+			return m, m.tick(m.tickInterval(now))
 		}
 	}
 	return m, nil
@@ -446,6 +468,10 @@ func (m *Model) handleEvent(ev transport.Event) {
 		e.Title = common.Reduce(e.Title)
 		m.room = e
 		m.header.SetRoom(e.Title, e.Listeners)
+		m.windowTitle = "spacetui"
+		if e.Title != "" {
+			m.windowTitle = "spacetui · " + e.Title
+		}
 	case transport.Roster:
 		m.setRoster(e.Speakers, now)
 	case transport.TranscriptSegment:
@@ -527,16 +553,25 @@ func (m *Model) settleRoster(now time.Time) {
 	m.activity.SetSpeakers(nil)
 }
 
+// tickInterval is the time to the next snapshot: a meter that moved in the last
+// idleAfter is likely to move again soon.
+func (m *Model) tickInterval(now time.Time) time.Duration {
+	if now.Sub(m.movedAt) < idleAfter {
+		return TickInterval
+	}
+	return IdleTickInterval
+}
+
 // recordActivity adds one tick to the activity history: who talks, and the loudest
-// level in the room.
-func (m *Model) recordActivity(now time.Time, snap session.Snapshot) {
+// level in the room. It reports whether the room meter moved.
+func (m *Model) recordActivity(now time.Time, snap session.Snapshot) bool {
 	talking := make(map[string]bool, len(snap.Speakers))
 	room := 0.0
 	for _, l := range snap.Speakers {
 		talking[l.ID] = l.Talking
 		room = max(room, l.Level)
 	}
-	m.activity.Record(now, talking, room)
+	return m.activity.Record(now, talking, room)
 }
 
 // Farewell is what the user should read after the program has left the alternate
@@ -606,14 +641,14 @@ func (m *Model) View() tea.View {
 	v := tea.NewView(m.render())
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion // the wheel scrolls the transcript
-	v.WindowTitle = "spacetui"
-	if m.room.Title != "" {
-		v.WindowTitle = "spacetui · " + m.room.Title
-	}
+	v.WindowTitle = m.windowTitle
 	return v
 }
 
-// render draws the screen as a string of exactly height lines.
+// render draws the screen as a string of exactly height lines. The components keep
+// their last drawing until something they show changes, and the screen is put together
+// again only when one of them did: an unchanged frame is the same string as the last,
+// which Bubble Tea compares and does not draw.
 func (m *Model) render() string {
 	now := m.now()
 	m.header.SetElapsed(common.RoomAge(m.room.Started, now))
@@ -623,10 +658,11 @@ func (m *Model) render() string {
 	s.Output = common.ClampRunes(s.Output, common.MaxShortRunes)
 	s.OutputErr = common.ClampRunes(s.OutputErr, common.MaxShortRunes)
 	m.status.SetAudio(s)
-	m.help.SetNote("")
+	note := ""
 	if s.OutputErr != "" {
-		m.help.SetNote("sound: " + s.OutputErr)
+		note = "sound: " + s.OutputErr
 	}
+	m.help.SetNote(note)
 	if m.flash != "" && now.Sub(m.flashAt) < noteFor {
 		m.status.SetFlash(m.flash, m.flashErr)
 	} else {
@@ -634,23 +670,80 @@ func (m *Model) render() string {
 	}
 
 	bodyH := max(m.height-3, 3)
-	var body string
+	sc := screen{header: m.header.View(), status: m.status.View(), footer: m.help.View()}
+	if m.searching {
+		sc.footer = m.help.PromptView("/" + string(m.query))
+	}
 	switch {
 	case m.showHelp:
-		body = m.help.Overlay(m.width, bodyH)
+		sc.layout, sc.panes[0] = layoutHelp, m.help.Overlay(m.width, bodyH)
 	case m.width < narrowWidth:
-		body = m.speakers.View() + "\n" + m.transcript.View()
+		sc.layout, sc.panes[0], sc.panes[1] = layoutNarrow, m.speakers.View(), m.transcript.View()
 	case m.wide():
-		left := m.speakers.View() + "\n" + m.activity.View()
-		body = lipgloss.JoinHorizontal(lipgloss.Top, left, m.transcript.View())
+		sc.layout, sc.panes = layoutWide, [3]string{m.speakers.View(), m.activity.View(), m.transcript.View()}
 	default:
-		body = lipgloss.JoinHorizontal(lipgloss.Top, m.speakers.View(), m.transcript.View())
+		sc.layout, sc.panes[0], sc.panes[1] = layoutColumns, m.speakers.View(), m.transcript.View()
 	}
-	footer := m.help.View()
-	if m.searching {
-		footer = m.help.PromptView("/" + string(m.query))
+	if sc != m.drawn {
+		m.drawn, m.screen = sc, sc.compose()
 	}
-	return m.header.View() + "\n" + body + "\n" + m.status.View() + "\n" + footer
+	return m.screen
+}
+
+// screen is what the screen is put together from: the layout and each part as drawn.
+type screen struct {
+	layout                 layout
+	header, status, footer string
+	panes                  [3]string
+}
+
+// layout is how the panes share the body of the screen.
+type layout int
+
+const (
+	layoutColumns layout = iota + 1 // speakers beside the transcript
+	layoutWide                      // speakers over activity, beside the transcript
+	layoutNarrow                    // the speakers line over the transcript
+	layoutHelp                      // the help overlay alone
+)
+
+func (sc screen) compose() string {
+	var body string
+	switch p := sc.panes; sc.layout {
+	case layoutHelp:
+		body = p[0]
+	case layoutNarrow:
+		body = p[0] + "\n" + p[1]
+	case layoutWide:
+		body = beside(p[0]+"\n"+p[1], p[2])
+	default:
+		body = beside(p[0], p[1])
+	}
+	return sc.header + "\n" + body + "\n" + sc.status + "\n" + sc.footer
+}
+
+// beside puts two blocks of lines side by side, as lipgloss.JoinHorizontal does with
+// blocks whose lines are all as wide as their first, which every pane's are: each is
+// drawn at exactly its size. Measuring every line, as JoinHorizontal must, cost more
+// than drawing the panes. A block with fewer lines is padded with blank ones.
+func beside(left, right string) string {
+	l, r := strings.Split(left, "\n"), strings.Split(right, "\n")
+	line := func(lines []string, i int) string {
+		if i < len(lines) {
+			return lines[i]
+		}
+		return strings.Repeat(" ", lipgloss.Width(lines[0]))
+	}
+	var b strings.Builder
+	b.Grow(len(left) + len(right) + len(r))
+	for i := range max(len(l), len(r)) {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(line(l, i))
+		b.WriteString(line(r, i))
+	}
+	return b.String()
 }
 
 // statusConn is the connection state with its clocks read now.

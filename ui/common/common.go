@@ -96,10 +96,18 @@ func Truncate(s string, w int) string {
 	return ansi.Truncate(s, w, "…")
 }
 
-// Fit truncates s to w cells and pads it with spaces to exactly w cells.
+// Fit truncates s to w cells and pads it with spaces to exactly w cells. A line that
+// fits is measured once: every line of every pane goes through here.
 func Fit(s string, w int) string {
-	s = Truncate(s, w)
-	if n := lipgloss.Width(s); n < w {
+	if w <= 0 {
+		return ""
+	}
+	n := lipgloss.Width(s)
+	if n > w {
+		s = ansi.Truncate(s, w, "…")
+		n = lipgloss.Width(s)
+	}
+	if n < w {
 		s += strings.Repeat(" ", w-n)
 	}
 	return s
@@ -123,4 +131,13 @@ func Thousands(n int) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// Set changes one thing a component draws to v and marks the component dirty if that
+// changed it. The components keep their last drawing until they are dirty, so that a
+// frame in which nothing moved costs neither them nor the terminal anything.
+func Set[T comparable](dirty *bool, field *T, v T) {
+	if *field != v {
+		*field, *dirty = v, true
+	}
 }

@@ -50,3 +50,34 @@ func lineOf(view, s string) string {
 	}
 	return ""
 }
+
+// TestSlowTicksWeighTheirTime: the tick slows down in silence, and a cell still says
+// how much of its time a speaker talked, not how many ticks; the room meter reports a
+// move only when it moves by a step it can draw.
+func TestSlowTicksWeighTheirTime(t *testing.T) {
+	dir := common.NewDirectory()
+	dir.Update([]transport.Speaker{{ID: "a", Name: "Ada"}})
+	m := New(common.Common{Styles: styles.New(true), Speakers: dir})
+	m.SetSpeakers([]string{"a"})
+	m.SetSize(40, 8)
+	t0 := time.Unix(1_000_000, 0) // the start of a cell
+	m.Record(t0.Add(-time.Second), nil, 0)
+	m.View()
+	// Ada talks through the first half of the cell at 20 Hz; the second half is silent
+	// and ticks at 4 Hz.
+	for at := time.Duration(0); at < Bucket/2; at += 50 * time.Millisecond {
+		m.Record(t0.Add(at), map[string]bool{"a": true}, 0.5)
+	}
+	for at := Bucket / 2; at < Bucket; at += 250 * time.Millisecond {
+		m.Record(t0.Add(at), nil, 0.5)
+	}
+	if ada := ansi.Strip(lineOf(m.View(), "Ada")); !strings.HasSuffix(ada, "·"+levels[3]+" │") {
+		t.Errorf("half a cell of talk is drawn %q, want %s", ada, levels[3])
+	}
+	if m.Record(t0.Add(Bucket-time.Millisecond), nil, 0.50001) {
+		t.Error("the room meter moved within a step")
+	}
+	if !m.Record(t0.Add(Bucket-time.Millisecond), nil, 0.6) {
+		t.Error("the room meter moved a step unreported")
+	}
+}

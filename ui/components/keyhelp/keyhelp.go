@@ -24,6 +24,16 @@ type Model struct {
 	height int
 	note   string // a line under the full help, e.g. why there is no sound
 	offset int    // first line of the full help shown, when it is taller than the screen
+
+	line  string // the one-line help as last drawn, from drawn
+	drawn drawn
+}
+
+// drawn is what the one-line help was last drawn from: the width and which of the
+// bindings were enabled (a bit each).
+type drawn struct {
+	width   int
+	enabled uint64
 }
 
 // New returns the key help for keys; the key map is read at each View, so enabling or
@@ -63,8 +73,22 @@ func (m *Model) ScrollDown() { m.offset++ }
 
 // View renders the one-line help, exactly one line of the set width. When the whole line
 // does not fit, bindings give way from the one before "? help" backwards, so "? help"
-// and "q quit" are the last to go.
+// and "q quit" are the last to go. The line is drawn again only when the width or the
+// bindings enabled have changed.
 func (m *Model) View() string {
+	d := drawn{width: m.width}
+	for i, b := range m.keys.ShortHelp() {
+		if b.Enabled() {
+			d.enabled |= 1 << i
+		}
+	}
+	if d != m.drawn || m.line == "" {
+		m.line, m.drawn = m.draw(), d
+	}
+	return m.line
+}
+
+func (m *Model) draw() string {
 	bindings := slices.DeleteFunc(slices.Clone(m.keys.ShortHelp()), func(b key.Binding) bool { return !b.Enabled() })
 	line := m.help.ShortHelpView(bindings)
 	for lipgloss.Width(line) > m.width-1 && len(bindings) > 2 {

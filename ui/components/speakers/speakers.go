@@ -1,6 +1,7 @@
 // Package speakers draws the roster: who is on stage, their role, a live level meter,
 // who is talking now (from the decoded audio level) and who is muted. On narrow
-// terminals it collapses to a single line.
+// terminals it collapses to a single line. The pane keeps what it drew until something
+// it shows changes: a level that does not move a meter by a visible step redraws nothing.
 package speakers
 
 import (
@@ -33,24 +34,30 @@ type Model struct {
 	offset     int // first visible row
 	focused    bool
 	compact    bool
+
+	view   string // as last drawn; valid unless dirty
+	dirty  bool
+	meterW int // the meters' width in the last drawing
 }
 
 // New returns an empty speakers pane.
 func New(c common.Common) *Model {
-	return &Model{c: c, localMuted: map[string]bool{}, volumes: map[string]int{}}
+	return &Model{c: c, localMuted: map[string]bool{}, volumes: map[string]int{}, dirty: true}
 }
 
 // SetSize sets the pane's outer size, frame included (the compact line ignores height).
 func (m *Model) SetSize(width, height int) {
-	m.width, m.height = width, height
-	m.scrollToSelected()
+	if width != m.width || height != m.height {
+		m.width, m.height = width, height
+		m.scrollToSelected()
+	}
 }
 
 // SetCompact switches between the framed pane and the one-line list.
-func (m *Model) SetCompact(compact bool) { m.compact = compact }
+func (m *Model) SetCompact(compact bool) { common.Set(&m.dirty, &m.compact, compact) }
 
 // SetFocused says whether the pane has the keyboard.
-func (m *Model) SetFocused(focused bool) { m.focused = focused }
+func (m *Model) SetFocused(focused bool) { common.Set(&m.dirty, &m.focused, focused) }
 
 // SetSpeakers replaces the roster; the selection stays on the same speaker when it is
 // still there.
@@ -69,11 +76,39 @@ func (m *Model) SetSpeakers(speakers []transport.Speaker) {
 	m.scrollToSelected()
 }
 
-// SetLevels sets the current audio levels by speaker id.
-func (m *Model) SetLevels(levels map[string]Level) { m.levels = levels }
+// SetLevels sets the current audio levels by speaker id. It reports whether the pane
+// shows them differently from the last ones: a speaker shown began or stopped talking,
+// or a meter moved by at least one step it can draw (or the pane is to be drawn again
+// anyway).
+func (m *Model) SetLevels(levels map[string]Level) (moved bool) {
+	old := m.levels
+	m.levels = levels
+	if m.dirty {
+		return true
+	}
+	first, end := m.offset, min(m.offset+m.rows(), len(m.speakers))
+	if m.compact {
+		first, end = 0, len(m.speakers)
+	}
+	for _, sp := range m.speakers[first:end] {
+		a, b := old[sp.ID], levels[sp.ID]
+		if a.Talking != b.Talking || MeterEighths(a.Level, m.meterW) != MeterEighths(b.Level, m.meterW) {
+			m.dirty = true
+			return true
+		}
+	}
+	return false
+}
+
+// rows is how many speakers the framed pane has room for.
+func (m *Model) rows() int {
+	_, ih := common.BoxInner(m.width, m.height)
+	return ih
+}
 
 // SetLocalMuted records that the user muted (or unmuted) a speaker on this client.
 func (m *Model) SetLocalMuted(id string, muted bool) {
+	m.dirty = true
 	if muted {
 		m.localMuted[id] = true
 	} else {
@@ -83,6 +118,7 @@ func (m *Model) SetLocalMuted(id string, muted bool) {
 
 // SetVolume records the volume the user set for a speaker on this client, in percent.
 func (m *Model) SetVolume(id string, pct int) {
+	m.dirty = true
 	if pct == 100 {
 		delete(m.volumes, id)
 	} else {
@@ -137,8 +173,11 @@ func (m *Model) MoveDown() {
 	m.scrollToSelected()
 }
 
+// scrollToSelected keeps the selection in view. The selection and the scroll position
+// are drawn, so every caller has changed what the pane shows.
 func (m *Model) scrollToSelected() {
-	_, rows := common.BoxInner(m.width, m.height)
+	m.dirty = true
+	rows := m.rows()
 	if rows <= 0 {
 		return
 	}
@@ -155,7 +194,15 @@ func (m *Model) muted(sp transport.Speaker) bool { return sp.Muted || m.localMut
 
 // View renders the pane: a framed list of exactly the set size, or one line when compact.
 func (m *Model) View() string {
+	if m.dirty {
+		m.view, m.dirty = m.draw(), false
+	}
+	return m.view
+}
+
+func (m *Model) draw() string {
 	if m.compact {
+		m.meterW = 1
 		return m.line()
 	}
 	st := m.c.Styles
@@ -179,6 +226,7 @@ func (m *Model) View() string {
 		meterW = iw - 2 - nameW - 1 - roleW - 1
 	}
 	meterW = min(meterW, 16)
+	m.meterW = meterW
 
 	var lines []string
 	if len(m.speakers) == 0 {
@@ -262,17 +310,22 @@ var eighths = []string{"▏", "▎", "▍", "▌", "▋", "▊", "▉", "█"}
 // Meter draws level (0..1) as a bar of at most width cells with eighth-cell resolution.
 // A level is drawn on a square-root scale so that quiet speech still shows.
 func Meter(level float64, width int) string {
-	if width <= 0 || !(level > 0) {
-		return ""
-	}
-	level = math.Sqrt(min(level, 1))
-	n := int(math.Round(level * float64(width*8)))
+	n := MeterEighths(level, width)
 	if n == 0 {
-		n = 1
+		return ""
 	}
 	bar := strings.Repeat("█", n/8)
 	if n%8 != 0 {
 		bar += eighths[n%8-1]
 	}
 	return bar
+}
+
+// MeterEighths is the length of the bar Meter draws, in eighths of a cell: two levels
+// with the same length draw the same bar, so a change between them need not be drawn.
+func MeterEighths(level float64, width int) int {
+	if width <= 0 || !(level > 0) {
+		return 0
+	}
+	return max(int(math.Round(math.Sqrt(min(level, 1))*float64(width*8))), 1)
 }

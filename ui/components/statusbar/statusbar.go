@@ -1,12 +1,14 @@
 // Package statusbar draws the status line: the connection state in a listener's words
 // (docs/reliability.md) and what comes next, the playback figures, the output device or its error,
-// and the recording indicator.
+// and the recording indicator. It keeps the figures as they are shown (whole seconds, a
+// tenth of a percent), so the line is drawn again only when what it says changes.
 package statusbar
 
 import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,29 +36,70 @@ type Conn struct {
 type Model struct {
 	c     common.Common
 	width int
-	conn  Conn
-	audio session.Snapshot
+	conn  conn
+	audio audio
 	flash string // a passing word: "saved FILE", "Ada 60%"
 	isErr bool
+
+	view  string // as last drawn; valid unless dirty
+	dirty bool
+}
+
+// conn is the connection as shown: its clocks in whole seconds.
+type conn struct {
+	Conn          // with RetryIn and NoDataFor zero
+	retryIn   int // rounded up, so "retry in 0 s" is never shown early
+	noDataFor int
+}
+
+// audio is the part of a playback snapshot the line shows, as it shows it.
+type audio struct {
+	bufferMs          int
+	loss              string // the loss in percent, to a tenth
+	volume            int
+	muted             bool
+	output, outputErr string
+	recording         bool
+	recorded          time.Duration // in whole seconds
 }
 
 // New returns a status line that says "connecting".
 func New(c common.Common) *Model {
-	return &Model{c: c, conn: Conn{State: transport.StateConnecting}}
+	return &Model{c: c, conn: conn{Conn: Conn{State: transport.StateConnecting}}, dirty: true}
 }
 
 // SetSize sets the width; the status line is one line high.
-func (m *Model) SetSize(width, _ int) { m.width = width }
+func (m *Model) SetSize(width, _ int) { common.Set(&m.dirty, &m.width, width) }
 
 // SetConn sets the connection state.
-func (m *Model) SetConn(c Conn) { m.conn = c }
+func (m *Model) SetConn(c Conn) {
+	shown := conn{retryIn: int(math.Ceil(c.RetryIn.Seconds())), noDataFor: int(c.NoDataFor / time.Second)}
+	c.RetryIn, c.NoDataFor = 0, 0
+	shown.Conn = c
+	common.Set(&m.dirty, &m.conn, shown)
+}
 
 // SetFlash sets a passing word shown after the state (in the error style when isErr),
 // or none when empty. The root model decides how long it stays.
-func (m *Model) SetFlash(text string, isErr bool) { m.flash, m.isErr = text, isErr }
+func (m *Model) SetFlash(text string, isErr bool) {
+	common.Set(&m.dirty, &m.flash, text)
+	common.Set(&m.dirty, &m.isErr, isErr)
+}
 
 // SetAudio sets the playback figures, the output and the recording.
-func (m *Model) SetAudio(s session.Snapshot) { m.audio = s }
+func (m *Model) SetAudio(s session.Snapshot) {
+	rec := s.Recording
+	common.Set(&m.dirty, &m.audio, audio{
+		bufferMs:  s.BufferMs,
+		loss:      strconv.FormatFloat(s.LossPct, 'f', 1, 64),
+		volume:    s.Volume,
+		muted:     s.Muted,
+		output:    s.Output,
+		outputErr: s.OutputErr,
+		recording: rec.Dir != "" && rec.Err == nil,
+		recorded:  time.Duration(rec.Seconds * float64(time.Second)).Truncate(time.Second),
+	})
+}
 
 // reasonWords says a reconnect reason the way a listener would.
 var reasonWords = map[string]string{
@@ -82,9 +125,6 @@ func words(reason, fallback string) string {
 	return fallback
 }
 
-// seconds rounds a wait up to whole seconds, so "retry in 0 s" is never shown early.
-func seconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
-
 // left is the state and the figures, joined by " · ".
 func (m *Model) left() string {
 	st := m.c.Styles
@@ -95,7 +135,7 @@ func (m *Model) left() string {
 	// Without a sound device nothing is heard: say so, shortly; the detail is in the
 	// help (?) and the log, for the status line has no room for a driver's sentence.
 	outErr := func() {
-		if a.OutputErr != "" {
+		if a.outputErr != "" {
 			parts = append(parts, st.Error.Render("no sound"))
 		}
 	}
@@ -109,11 +149,11 @@ func (m *Model) left() string {
 			add(c.Note)
 		}
 		outErr() // before the figures: they mean little without it
-		add(behind(a.BufferMs))
-		add(fmt.Sprintf("loss %.1f%%", a.LossPct))
+		add(behind(a.bufferMs))
+		add("loss " + a.loss + "%")
 		m.volume(add)
-		if a.OutputErr == "" && a.Output != "" {
-			add("out: " + a.Output)
+		if a.outputErr == "" && a.output != "" {
+			add("out: " + a.output)
 		}
 	case transport.StateReconnecting:
 		what := words(c.Reason, "reconnecting")
@@ -121,7 +161,7 @@ func (m *Model) left() string {
 			what = c.Detail // "cannot reach HOST:PORT (connection refused)": names the host
 		}
 		parts = append(parts, st.Trouble.Render("◌ "+what))
-		if s := seconds(c.RetryIn); s > 0 {
+		if s := c.retryIn; s > 0 {
 			add(fmt.Sprintf("retry in %d s (attempt %d)", s, c.Attempt))
 		} else {
 			add(fmt.Sprintf("retrying (attempt %d)", c.Attempt))
@@ -132,7 +172,7 @@ func (m *Model) left() string {
 		outErr()
 	case transport.StateStalled:
 		parts = append(parts, st.Trouble.Render("◌ stalled"))
-		add(fmt.Sprintf("no data for %d s", int(c.NoDataFor/time.Second)))
+		add(fmt.Sprintf("no data for %d s", c.noDataFor))
 		outErr()
 	case transport.StateEnded:
 		text := "■ ended · " + words(c.Reason, "the room has ended")
@@ -163,19 +203,26 @@ func behind(ms int) string {
 }
 
 func (m *Model) volume(add func(string)) {
-	if m.audio.Muted {
-		add(fmt.Sprintf("muted (vol %d%%)", m.audio.Volume))
+	if m.audio.muted {
+		add(fmt.Sprintf("muted (vol %d%%)", m.audio.volume))
 		return
 	}
-	add(fmt.Sprintf("vol %d%%", m.audio.Volume))
+	add(fmt.Sprintf("vol %d%%", m.audio.volume))
 }
 
 // View renders the status line, exactly one line of the set width. The recording
 // indicator keeps its place on the right; the left part is cut first.
 func (m *Model) View() string {
+	if m.dirty {
+		m.view, m.dirty = m.draw(), false
+	}
+	return m.view
+}
+
+func (m *Model) draw() string {
 	right := ""
-	if rec := m.audio.Recording; rec.Dir != "" && rec.Err == nil {
-		right = m.c.Styles.Rec.Render("● REC "+common.Clock(time.Duration(rec.Seconds*float64(time.Second)))) + " "
+	if m.audio.recording {
+		right = m.c.Styles.Rec.Render("● REC "+common.Clock(m.audio.recorded)) + " "
 	}
 	rw := lipgloss.Width(right)
 	left := common.Truncate(m.left(), max(m.width-rw-1, 0))

@@ -1,6 +1,7 @@
 // Package transcript draws the live captions: timestamped, speaker-coloured lines,
 // partial segments dim and replaced in place, a marker where audio was lost, and a
-// scrollback that follows the tail until the user reads back.
+// scrollback that follows the tail until the user reads back. Each caption is wrapped
+// once, and the pane is drawn again only when what it shows changes.
 package transcript
 
 import (
@@ -58,12 +59,26 @@ type Model struct {
 	renderedW  int
 	renderedDV int
 	nameW      int
+	generation int // counts the times lines were rebuilt
+
+	view  string // as last drawn, from drawn
+	drawn drawn
 
 	// The search, as in less: query (lower case) and the entries that match it, oldest
 	// first; cur indexes matches, -1 when none is shown.
 	query   string
 	matches []int
 	cur     int
+}
+
+// drawn is what the pane was last drawn from. The pane compares it, rather than have
+// each of its many mutators (every scroll and search key, and the shared speaker
+// directory) say whether it changed what is shown.
+type drawn struct {
+	generation, top, width, height int
+	focused, follow                bool
+	query                          string
+	cur, matches                   int
 }
 
 // New returns an empty transcript that follows the tail.
@@ -364,8 +379,17 @@ func (m *Model) End() { m.follow = true }
 
 // View renders the pane at exactly the set size.
 func (m *Model) View() string {
-	lines := m.render()
-	top := m.top()
+	m.render()
+	d := drawn{m.generation, m.top(), m.width, m.height, m.focused, m.follow, m.query, m.cur, len(m.matches)}
+	if d != m.drawn { // never equal at first: rendering the lines counted a generation
+		m.view, m.drawn = m.draw(d.top), d
+	}
+	return m.view
+}
+
+// draw renders the pane with line top first.
+func (m *Model) draw(top int) string {
+	lines := m.lines
 	vis := lines[top:min(top+m.viewHeight(), len(lines))]
 	if len(lines) == 0 {
 		vis = []string{m.c.Styles.Hint.Render("waiting for captions…")}
@@ -419,6 +443,7 @@ func (m *Model) render() []string {
 		}
 	}
 	m.dirty, m.renderedW, m.renderedDV, m.nameW = false, w, dv, nameW
+	m.generation++
 	m.lines, m.starts = m.lines[:0], m.starts[:0]
 	for i := range m.entries {
 		e := &m.entries[i]
