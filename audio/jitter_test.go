@@ -420,9 +420,9 @@ func TestJitterBufferAdaptsToRecordedJitter(t *testing.T) {
 	}
 }
 
-// FuzzJitterBuffer drives a buffer with random pushes and pops: it must never panic,
-// never hand out a frame twice, and hand out sequence numbers in increasing order within
-// a stream.
+// FuzzJitterBuffer drives a buffer with random pushes, pops and trims: it must never
+// panic, never hand out a frame twice, and hand out sequence numbers in increasing order
+// within a stream.
 func FuzzJitterBuffer(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0x80, 0x81, 0x82})
 	f.Add([]byte{0xff, 0xfe, 0x10, 0x90, 0x20, 0xa0, 0x30, 0x85, 0x85, 0x85})
@@ -461,18 +461,30 @@ func FuzzJitterBuffer(f *testing.F) {
 			if b.Buffered() > maxBufferedFrames {
 				t.Fatalf("%d frames buffered", b.Buffered())
 			}
-			if p.Kind != PlayFrame {
-				continue
+			for p.Kind == PlayFrame {
+				got := binary.LittleEndian.Uint64(p.Frame.Payload)
+				if seen[got] {
+					t.Fatalf("frame %d (seq %d) handed out twice", got, p.Frame.Seq)
+				}
+				seen[got] = true
+				if haveLast && int32(p.Frame.Seq-last) <= 0 {
+					t.Fatalf("seq %d after %d", p.Frame.Seq, last)
+				}
+				last, haveLast = p.Frame.Seq, true
+				if !p.Trim || op&0x20 == 0 {
+					break
+				}
+				// The caller found the frame quiet: trim it and take the next.
+				var ok bool
+				if p, ok = b.Trim(now); !ok {
+					t.Fatal("a Trim offered was refused")
+				}
 			}
-			got := binary.LittleEndian.Uint64(p.Frame.Payload)
-			if seen[got] {
-				t.Fatalf("frame %d (seq %d) handed out twice", got, p.Frame.Seq)
+			if !p.Trim {
+				if _, ok := b.Trim(now); ok {
+					t.Fatal("a Trim was taken twice, or without an offer")
+				}
 			}
-			seen[got] = true
-			if haveLast && int32(p.Frame.Seq-last) <= 0 {
-				t.Fatalf("seq %d after %d", p.Frame.Seq, last)
-			}
-			last, haveLast = p.Frame.Seq, true
 		}
 	})
 }
