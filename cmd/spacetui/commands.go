@@ -20,9 +20,10 @@ import (
 	"github.com/spacetui/spacetui/server"
 	"github.com/spacetui/spacetui/session"
 	"github.com/spacetui/spacetui/transport"
-	_ "github.com/spacetui/spacetui/transport/livekit" // registers livekit:// and livekit+wss://
-	_ "github.com/spacetui/spacetui/transport/mumble"  // registers mumble://
-	_ "github.com/spacetui/spacetui/transport/ws"      // registers ws:// and wss://
+	_ "github.com/spacetui/spacetui/transport/httpstream" // registers http:// and https://
+	_ "github.com/spacetui/spacetui/transport/livekit"    // registers livekit:// and livekit+wss://
+	_ "github.com/spacetui/spacetui/transport/mumble"     // registers mumble://
+	_ "github.com/spacetui/spacetui/transport/ws"         // registers ws:// and wss://
 	"github.com/spacetui/spacetui/ui"
 	"github.com/spacetui/spacetui/ui/headless"
 )

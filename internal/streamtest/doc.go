@@ -1,0 +1,7 @@
+// Package streamtest is the test kit of HTTP audio streams: it runs a real Icecast
+// server (Debian's icecast2, as Icecast: its own config, port, passwords and logs in a
+// directory of its own, never the system service) and feeds a mount from FFmpeg (as
+// Source: the demo room's Ogg Opus, looped at its own pace, stopped and restarted at
+// will). The httpstream transport's tests and the end-to-end tests are built on it.
+// Nothing in the product imports it.
+package streamtest

@@ -1,0 +1,11 @@
+package streamtest
+
+import "syscall"
+
+// sysProcAttr has Linux kill the server when the process that started it dies, so a test
+// binary that crashes or times out leaves no server behind, and puts the server
+// in a process group of its own, so a Ctrl-C in the terminal reaches only its owner,
+// which stops it.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+}

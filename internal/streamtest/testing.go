@@ -1,0 +1,79 @@
+package streamtest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// NeedPrograms skips the test unless icecast2 and ffmpeg are installed; under
+// SPACETUI_E2E=require (CI) a missing program fails the test instead.
+func NeedPrograms(t testing.TB) {
+	t.Helper()
+	for _, name := range []string{"icecast2", "ffmpeg"} {
+		if _, err := Binary(name); err != nil {
+			if os.Getenv("SPACETUI_E2E") == "require" {
+				t.Fatalf("SPACETUI_E2E=require: %v", err)
+			}
+			t.Skipf("skipping: %v", err)
+		}
+	}
+}
+
+// IcecastT starts an Icecast for the test and stops it at the test's end; its logs are
+// quoted if the test fails.
+func IcecastT(t testing.TB, opts IcecastOptions) *Icecast {
+	t.Helper()
+	NeedPrograms(t)
+	opts.Dir = t.TempDir()
+	out := filepath.Join(opts.Dir, "icecast.out")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Log = f
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := StartIcecast(ctx, opts)
+	if err != nil {
+		f.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, p := range []string{out, filepath.Join(s.LogDir, "error.log")} {
+				if b, err := os.ReadFile(p); err == nil {
+					t.Logf("icecast2 %s (last 4 KiB):\n%s", filepath.Base(p), b[max(0, len(b)-4<<10):])
+				}
+			}
+		}
+		_ = s.Stop()
+		f.Close()
+	})
+	return s
+}
+
+// SourceT feeds mount of s from FFmpeg until the test ends; FFmpeg's errors go to the
+// test log.
+func SourceT(t testing.TB, s *Icecast, mount string, opts SourceOptions) *Source {
+	t.Helper()
+	if opts.Log == nil {
+		opts.Log = logWriter{t}
+	}
+	src, err := s.StartSource(t.Context(), mount, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = src.Stop() })
+	return src
+}
+
+// logWriter sends a process's output to the test log.
+type logWriter struct{ t testing.TB }
+
+func (w logWriter) Write(b []byte) (int, error) {
+	w.t.Logf("ffmpeg: %s", b)
+	return len(b), nil
+}

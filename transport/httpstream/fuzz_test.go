@@ -1,0 +1,87 @@
+package httpstream
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/spacetui/spacetui/internal/fakeclock"
+	"github.com/spacetui/spacetui/transport"
+)
+
+// FuzzICY: whatever the server interleaves, the reader returns no more bytes than it
+// was sent, its titles are clean and bounded, and it ends.
+func FuzzICY(f *testing.F) {
+	f.Add([]byte("abcd\x02StreamTitle='a';\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00efgh\x00ijkl"), uint16(4))
+	f.Add([]byte("ab\xffStreamTitle='"), uint16(2))
+	f.Add(withICY(bytes.Repeat([]byte("x"), 100), 10, func(i int) string { return "T" + string(rune('a'+i)) }), uint16(10))
+	f.Fuzz(func(t *testing.T, in []byte, metaint uint16) {
+		if metaint == 0 {
+			return
+		}
+		r := newICYReader(bytes.NewReader(in), int(metaint))
+		out, _ := io.ReadAll(r)
+		if len(out) > len(in) {
+			t.Fatalf("%d bytes out of %d in", len(out), len(in))
+		}
+		if len(r.titles) > maxTitles {
+			t.Fatalf("%d titles waiting", len(r.titles))
+		}
+		title, _ := r.takeTitle(0)
+		if title != transport.Sanitize(title, transport.MaxNameRunes) {
+			t.Fatalf("title %q not clean", title)
+		}
+	})
+}
+
+// FuzzOggStream: whatever a server sends as an Ogg stream (with ICY metadata or
+// without), the Conn returns clean events and then an error or the end; it never
+// panics, hangs or lets the room clock go back.
+func FuzzOggStream(f *testing.F) {
+	chained := append(oggStream(f, 1, 30, "TITLE=a"), oggStream(f, 2, 30, "TITLE=b")...)
+	f.Add(chained, uint16(0))
+	f.Add(withICY(chained, 100, func(i int) string { return "t" }), uint16(100))
+	f.Add(oggStream(f, 7, 5)[:200], uint16(0))
+	f.Fuzz(func(t *testing.T, in []byte, metaint uint16) {
+		var src io.Reader = bytes.NewReader(in)
+		var icy *icyReader
+		if metaint > 0 {
+			icy = newICYReader(src, int(metaint))
+			src = icy
+		}
+		br := bufio.NewReaderSize(src, bufferSize)
+		clk := fakeclock.New(time.Unix(0, 0))
+		c, err := newOggConn(br, icy, newWatchdog(io.NopCloser(nil), time.Minute), func() {},
+			streamInfo{room: "r", id: "s", finite: true}, kept{origin: clk.Now()}, clk, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return
+		}
+		var last transport.AudioFrame
+		for i := 0; ; i++ {
+			if i > len(in)+10 {
+				t.Fatalf("more events (%d) than bytes in", i)
+			}
+			ev, err := c.Recv(context.Background())
+			if err != nil {
+				return
+			}
+			if !reflect.DeepEqual(transport.Clean(ev), ev) {
+				t.Fatalf("event not clean: %#v", ev)
+			}
+			switch e := ev.(type) {
+			case transport.Ended:
+				return
+			case transport.AudioFrame:
+				if last.Seq != 0 && (e.Seq != last.Seq+1 || int32(e.Timestamp-last.Timestamp) < int32(last.Duration*sampleRate/time.Second)) {
+					t.Fatalf("frame seq %d ts %d after seq %d ts %d", e.Seq, e.Timestamp, last.Seq, last.Timestamp)
+				}
+				last = e
+			}
+		}
+	})
+}

@@ -1,0 +1,293 @@
+// Package httpstream joins the audio streams the world already serves over plain HTTP,
+// registered for http:// and https://: an Icecast mount, or any server that answers a GET
+// with an endless (or finite) Ogg Opus body. It decides what a URL is by what the server
+// answers (the Content-Type, else the first bytes), never by the URL's look.
+//
+// An Ogg Opus stream is one room with one speaker: the stream. Its Opus packets are the
+// audio frames as received, placed on a room clock by their granule positions and paced
+// at the stream's own rate; icy-name and icy-description name the room, and a chained
+// stream's new OpusTags or ICY metadata (StreamTitle) change its title live. Other
+// formats (HLS playlists, MP3, AAC, Ogg Vorbis) are recognised and refused with one line
+// that says so; docs/streams.md says why and what is left.
+package httpstream
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spacetui/spacetui/transport"
+)
+
+// Timing and bounds of one attempt.
+const (
+	// headerTimeout bounds the wait for the response's status line and headers.
+	headerTimeout = 15 * time.Second
+	// stallTimeout is how long the body may send nothing before the attempt is given
+	// up as stalled (transport.ErrStalled), as every transport does after 15 s.
+	stallTimeout = 15 * time.Second
+	// bufferSize is the read buffer in front of the Ogg reader; audio.NewOggReader uses
+	// a *bufio.Reader of at least this size as it is, so a chained stream's next
+	// headers are read from the same buffer.
+	bufferSize = 1 << 16
+	// maxErrorBody bounds what is read of an error response to quote it.
+	maxErrorBody = 512
+)
+
+func init() {
+	d := &dialer{clock: transport.SystemClock{}}
+	transport.Register("http", d)
+	transport.Register("https", d)
+}
+
+// dialer is the transport.Dialer of http:// and https:// streams.
+type dialer struct {
+	clock transport.Clock
+}
+
+var _ transport.Dialer = (*dialer)(nil)
+
+// kept is what a Conn hands the next attempt (transport.Resume.Private): the room clock
+// and the track's position on it, so that a reconnect continues one track, and whether
+// the stream was ever heard, which makes a later 404 (an Icecast mount whose source is
+// away) a drop instead of a refusal.
+type kept struct {
+	origin time.Time // the room clock's zero
+	seq    uint32    // the last frame's sequence number
+	end    uint64    // the room clock, in 48 kHz samples, at the end of the last frame
+	played bool      // a frame was delivered
+}
+
+// format is what a server's answer holds, as sniff decides. Only formatOgg is joined
+// today.
+type format string
+
+// The formats sniff tells apart.
+const (
+	formatOgg     format = "ogg"      // an Ogg stream (Opus is joined; Vorbis is refused)
+	formatHLS     format = "hls"      // an HLS playlist (RFC 8216)
+	formatMP3     format = "mp3"      // MPEG audio
+	formatAAC     format = "aac"      // ADTS AAC
+	formatUnknown format = "unknown"  // anything else
+	formatHTML    format = "web page" // an HTML page, not a stream
+)
+
+func (d *dialer) Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transport.Conn, error) {
+	log := opts.Log()
+	var prev kept
+	if opts.Resume != nil {
+		prev, _ = opts.Resume.Private.(kept)
+	}
+	if prev.origin.IsZero() {
+		prev.origin = d.clock.Now()
+	}
+	shown := transport.RedactURL(u.String())
+
+	// The attempt's context ends the body when the Conn closes; the header wait has
+	// its own bound.
+	actx, cancel := context.WithCancel(context.Background())
+	stopCtx := context.AfterFunc(ctx, cancel)
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("request %s: %w", shown, err)
+	}
+	req.Header.Set("Icy-MetaData", "1") // ask for ICY titles; a server that has none ignores it
+	req.Header.Set("User-Agent", "spacetui")
+	client := &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		ResponseHeaderTimeout: headerTimeout,
+		TLSHandshakeTimeout:   headerTimeout,
+		TLSClientConfig:       &tls.Config{InsecureSkipVerify: opts.InsecureSkipVerify}, //nolint:gosec // opt-in only
+		DisableCompression:    true,
+	}}
+	resp, err := client.Do(req)
+	stopCtx()
+	if err != nil {
+		cancel()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if ue := transport.Unreachable(hostPort(u), err); ue != nil {
+			return nil, ue
+		}
+		return nil, fmt.Errorf("GET %s: %w", shown, unwrapURLError(err))
+	}
+	if err := statusError(resp, prev.played, d.clock.Now()); err != nil {
+		resp.Body.Close()
+		cancel()
+		return nil, fmt.Errorf("GET %s: %w", shown, err)
+	}
+
+	body := newWatchdog(resp.Body, stallTimeout)
+	var src io.Reader = body
+	var icy *icyReader
+	if mi := resp.Header.Get("icy-metaint"); mi != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(mi))
+		if err != nil || n <= 0 || n > maxMetaInt {
+			body.Close()
+			cancel()
+			return nil, fmt.Errorf("GET %s: icy-metaint %q: %w", shown, transport.Sanitize(mi, 20), transport.ErrProtocol)
+		}
+		icy = newICYReader(body, n)
+		src = icy
+	}
+	br := bufio.NewReaderSize(src, bufferSize)
+	head, _ := br.Peek(512) // what arrives first; an error surfaces at the first read
+	kind := sniff(resp.Header.Get("Content-Type"), head)
+	if kind != formatOgg || !bytes.Contains(head, []byte("OpusHead")) {
+		body.Close()
+		cancel()
+		return nil, fmt.Errorf("%s is %s: %w", shown, describe(kind, head), transport.ErrProtocol)
+	}
+	info := streamInfo{
+		room:        roomID(u),
+		id:          speakerID(resp.Header.Get("icy-name"), u),
+		name:        header(resp, "icy-name"),
+		description: header(resp, "icy-description"),
+		finite:      resp.ContentLength >= 0,
+	}
+	c, err := newOggConn(br, icy, body, cancel, info, prev, d.clock, log)
+	if err != nil {
+		body.Close()
+		cancel()
+		if body.stalled() {
+			err = fmt.Errorf("%w: %w", transport.ErrStalled, err)
+		}
+		return nil, fmt.Errorf("%s: %w", shown, err)
+	}
+	log.Info("httpstream: joined", "url", shown, "format", kind, "name", info.name, "icy_metaint", icy != nil)
+	return c, nil
+}
+
+// statusError classifies a response that is not a stream: 429 and 503 are an overload
+// (with the server's Retry-After), 401 and 403 a refusal, 404 no such stream (or, once
+// the stream was heard, a drop: an Icecast mount answers 404 while its source is away),
+// 410 the end, other 5xx a drop, and anything else a mismatch.
+func statusError(resp *http.Response, played bool, now time.Time) error {
+	code := resp.StatusCode
+	if code == http.StatusOK {
+		return nil
+	}
+	why := fmt.Sprintf("HTTP %d %s", code, http.StatusText(code))
+	if b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody)); len(b) > 0 && !strings.Contains(resp.Header.Get("Content-Type"), "html") {
+		why += ": " + transport.Sanitize(string(b), 100)
+	}
+	switch {
+	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
+		return &transport.OverloadError{RetryAfter: transport.ParseRetryAfter(resp.Header.Get("Retry-After"), now), Reason: why}
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		return fmt.Errorf("%s: %w", why, transport.ErrUnauthorized)
+	case code == http.StatusNotFound && played:
+		return errors.New(why + " (the stream's source may be away)")
+	case code == http.StatusNotFound:
+		return fmt.Errorf("%s: %w", why, transport.ErrNotFound)
+	case code == http.StatusGone:
+		return fmt.Errorf("%s: %w", why, transport.ErrRoomEnded)
+	case code >= 500:
+		return errors.New(why)
+	}
+	return fmt.Errorf("%s: %w", why, transport.ErrProtocol)
+}
+
+// sniff decides what a response holds: by its Content-Type where that is specific, else
+// by its first bytes (Icecast and many servers label streams loosely).
+func sniff(contentType string, head []byte) format {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	switch {
+	case bytes.HasPrefix(head, []byte("OggS")):
+		return formatOgg
+	case bytes.HasPrefix(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), []byte("#EXTM3U")):
+		return formatHLS
+	}
+	switch mt {
+	case "application/vnd.apple.mpegurl", "application/x-mpegurl", "audio/mpegurl", "audio/x-mpegurl":
+		return formatHLS
+	case "application/ogg", "audio/ogg", "audio/opus", "video/ogg":
+		return formatOgg
+	case "audio/mpeg", "audio/mp3":
+		return formatMP3
+	case "audio/aac", "audio/aacp", "audio/x-aac":
+		return formatAAC
+	case "text/html":
+		return formatHTML
+	}
+	switch {
+	case bytes.HasPrefix(head, []byte("ID3")), len(head) > 1 && head[0] == 0xff && head[1]&0xf6 == 0xf0:
+		return formatAAC // ADTS, or ID3-prefixed as an X Space's chunks are
+	case len(head) > 1 && head[0] == 0xff && head[1]&0xe0 == 0xe0:
+		return formatMP3
+	}
+	return formatUnknown
+}
+
+// describe says, for the refusal, what a stream is that is not joined yet.
+func describe(f format, head []byte) string {
+	switch f {
+	case formatOgg:
+		if bytes.Contains(head, []byte("\x01vorbis")) {
+			return "an Ogg Vorbis stream, which spacetui does not play yet (only Ogg Opus)"
+		}
+		return "an Ogg stream without Opus, which spacetui does not play"
+	case formatHLS:
+		return "an HLS playlist, which spacetui does not play yet (docs/streams.md)"
+	case formatMP3:
+		return "an MP3 stream, which spacetui does not play yet (only Ogg Opus)"
+	case formatAAC:
+		return "an AAC stream, which spacetui does not play yet (only Ogg Opus)"
+	case formatHTML:
+		return "a web page, not an audio stream"
+	}
+	return "not an audio stream spacetui knows"
+}
+
+// speakerID names the stream's one speaker: its icy-name, else the last element of the
+// URL's path without its extension, else the host.
+func speakerID(icyName string, u *url.URL) string {
+	if s := transport.Sanitize(icyName, transport.MaxNameRunes); s != "" {
+		return s
+	}
+	base := strings.TrimSuffix(path.Base(u.Path), path.Ext(u.Path))
+	if base == "" || base == "." || base == "/" {
+		return u.Hostname()
+	}
+	return base
+}
+
+// header returns a response header as text: ICY headers are often Latin-1, which is
+// read as such when it is not valid UTF-8.
+func header(resp *http.Response, key string) string {
+	return latin1(resp.Header.Get(key))
+}
+
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
+}
+
+// unwrapURLError drops net/http's *url.Error, whose text quotes the whole URL,
+// credentials and all.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}

@@ -1,0 +1,127 @@
+package httpstream
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spacetui/spacetui/internal/streamtest"
+	"github.com/spacetui/spacetui/transport"
+	"github.com/spacetui/spacetui/transport/transporttest"
+)
+
+// TestIcecastContract: a real Icecast mount fed Ogg Opus by FFmpeg keeps the contract
+// every protocol keeps.
+func TestIcecastContract(t *testing.T) {
+	ice := streamtest.IcecastT(t, streamtest.IcecastOptions{BurstSize: 8192})
+	streamtest.SourceT(t, ice, "/demo.ogg", streamtest.SourceOptions{Name: "Demo Radio", Description: "a test stream"})
+	transporttest.Run(t, transporttest.Room{URL: ice.URL("/demo.ogg"), Speakers: 1, Within: 30 * time.Second, NoTranscript: true})
+}
+
+// TestIcecastRefusals: a mount that was never there is not found, at once.
+func TestIcecastRefusals(t *testing.T) {
+	ice := streamtest.IcecastT(t, streamtest.IcecastOptions{})
+	_, err := transport.Dial(t.Context(), ice.URL("/nothing.ogg"), transport.DialOptions{})
+	if !errors.Is(err, transport.ErrNotFound) {
+		t.Errorf("err %v, want not found", err)
+	}
+}
+
+// TestIcecastSourceRestart: the source leaves mid-stream (Icecast drops its listeners
+// and answers 404 for the mount) and comes back 2 s later: the listener comes back by
+// itself, and the track goes on with the next sequence number, later on the room clock.
+func TestIcecastSourceRestart(t *testing.T) {
+	ice := streamtest.IcecastT(t, streamtest.IcecastOptions{BurstSize: 8192})
+	src := streamtest.SourceT(t, ice, "/demo.ogg", streamtest.SourceOptions{Name: "Demo Radio"})
+
+	var (
+		mu     sync.Mutex
+		fs     []transport.AudioFrame
+		at     []time.Time
+		states []transport.State
+		gaps   int
+		lives  []int // the number of frames when each connection went live
+	)
+	// framesSince counts the frames that arrived after since.
+	framesSince := func(since time.Time) int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, a := range at {
+			if a.After(since) {
+				n++
+			}
+		}
+		return n
+	}
+	waitFrames := func(since time.Time, n int, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for framesSince(since) < n {
+			if time.Now().After(deadline) {
+				mu.Lock()
+				defer mu.Unlock()
+				t.Fatalf("%d frames after %s, want %d; states %+v", len(fs), within, n, states)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rc := &transport.Reconnector{URL: ice.URL("/demo.ogg"), Policy: transport.DefaultPolicy(), Clock: transport.SystemClock{}}
+	done := make(chan error, 1)
+	go func() {
+		done <- rc.Run(ctx, func(ev transport.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch e := ev.(type) {
+			case transport.AudioFrame:
+				fs, at = append(fs, e), append(at, time.Now())
+			case transport.State:
+				states = append(states, e)
+				if e.State == transport.StateLive {
+					lives = append(lives, len(fs))
+				}
+			case transport.Gap:
+				gaps++
+			}
+		})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	waitFrames(time.Time{}, 100, 15*time.Second)
+	if err := src.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	time.Sleep(2 * time.Second)
+	if err := src.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	back := time.Now()
+	waitFrames(back, 100, 30*time.Second)
+
+	mu.Lock()
+	defer mu.Unlock()
+	for i := 1; i < len(fs); i++ {
+		if fs[i].Seq != fs[i-1].Seq+1 || int32(fs[i].Timestamp-fs[i-1].Timestamp) < 960 {
+			t.Fatalf("frame %d: seq %d ts %d after seq %d ts %d", i, fs[i].Seq, fs[i].Timestamp, fs[i-1].Seq, fs[i-1].Timestamp)
+		}
+	}
+	var reconnecting bool
+	for _, s := range states {
+		reconnecting = reconnecting || s.State == transport.StateReconnecting
+	}
+	if !reconnecting || gaps == 0 || len(lives) < 2 {
+		t.Fatalf("states %+v, %d gaps: want reconnecting, a gap and a second connection", states, gaps)
+	}
+	resumed := lives[len(lives)-1]
+	t.Logf("source away %s; first frame %s after it came back (%s after it left); %d frames, %d states",
+		back.Sub(stopped).Round(time.Millisecond), at[resumed].Sub(back).Round(time.Millisecond),
+		at[resumed].Sub(stopped).Round(time.Millisecond), len(fs), len(states))
+}
