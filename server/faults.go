@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -216,38 +215,39 @@ func (s *Server) holdBlackHoled(stopped <-chan struct{}) bool {
 
 // frameFaults is one connection's state for the faults applied as it writes.
 type frameFaults struct {
-	audio int      // audio messages seen
-	held  *message // Reorder: the audio message waiting for the next one
+	audio   int     // audio messages seen
+	held    message // Reorder: the audio message waiting for the next one
+	holding bool
 }
 
-// send writes m as the faults f (nil: none) say: not at all under Stall or BlackHole,
-// twice under Duplicate, after the next audio message under Reorder. A message held
-// back is written after the next audio message even once Reorder is off.
-func (ff *frameFaults) send(ctx context.Context, l *listener, c *websocket.Conn, m message, f *Faults) error {
+// add appends to out what is to be written for m under the faults f (nil: none):
+// nothing under Stall or BlackHole, m twice under Duplicate, m after the next audio
+// message under Reorder. A message held back goes out after the next audio message even
+// once Reorder is off.
+func (ff *frameFaults) add(out []message, m message, f *Faults) []message {
+	if f == nil && !ff.holding {
+		return append(out, m)
+	}
 	if f != nil && f.silencing() {
-		return nil
+		return out
 	}
 	if !m.binary {
-		return l.write(ctx, c, m)
+		return append(out, m)
 	}
 	ff.audio++
-	if f != nil && f.Reorder && ff.held == nil && ff.audio%reorderEvery == 0 {
-		ff.held = &m
-		return nil
+	if f != nil && f.Reorder && !ff.holding && ff.audio%reorderEvery == 0 {
+		ff.held, ff.holding = m, true
+		return out
 	}
-	if err := l.write(ctx, c, m); err != nil {
-		return err
-	}
-	if h := ff.held; h != nil {
-		ff.held = nil
-		if err := l.write(ctx, c, *h); err != nil {
-			return err
-		}
+	out = append(out, m)
+	if ff.holding {
+		out = append(out, ff.held)
+		ff.held, ff.holding = message{}, false
 	}
 	if f != nil && f.Duplicate && ff.audio%duplicateEvery == 0 {
-		return l.write(ctx, c, m)
+		out = append(out, m)
 	}
-	return nil
+	return out
 }
 
 // faultListener wraps the listener Serve accepts on, for SlowDrip.

@@ -1,11 +1,15 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -20,6 +24,7 @@ const closeAbrupt websocket.StatusCode = 0
 // queue the room fills, and one writer goroutine that drains both.
 type listener struct {
 	backlog   []message // set by room.add before the writer starts; the writer's after
+	rounds    *rounds   // the room's, set by room.add: when to wake
 	queue     chan message
 	lastHeard atomic.Int64 // Unix ns on the room clock of the last message received
 	sent      atomic.Int64 // the tick of the last message written
@@ -53,61 +58,125 @@ func (l *listener) drop(code websocket.StatusCode, reason string) {
 	})
 }
 
-// writeLoop is the connection's only writer: it sends the backlog, then the queued
-// messages, each write under its own deadline, until the listener is dropped, then
-// closes with the drop's code. With no fault set, a message costs one atomic load more.
-func (l *listener) writeLoop(ctx context.Context, c *websocket.Conn, faults *atomic.Pointer[Faults]) {
+// closer is what a listener's writer needs of its WebSocket connection besides the
+// socket: the closing handshake. *websocket.Conn is one; the benchmarks fake it.
+type closer interface {
+	Close(code websocket.StatusCode, reason string) error
+	CloseNow() error
+}
+
+// maxBatch bounds the bytes a writer gathers into one write: a listener that has fallen
+// behind catches up a few ticks per system call, with a bounded buffer.
+const maxBatch = 8 << 10
+
+// writeLoop is the connection's only writer of messages: it sends the backlog, then the
+// queued messages, until the listener is dropped, then closes with the drop's code.
+// Whatever has queued up by the time it wakes goes out in one write (w, the socket),
+// the frames encoded by the room once for every listener; a write that makes no
+// progress for writeTimeout fails (see frameConn). With no fault set, a message costs
+// one atomic load more.
+func (l *listener) writeLoop(ctx context.Context, c closer, w io.Writer, faults *atomic.Pointer[Faults]) {
 	backlog := l.backlog
-	var ff frameFaults
+	var (
+		ff      frameFaults
+		pending []message
+		batch   []byte
+	)
+	// next takes the next message: when wait is set, waiting for the end of a round
+	// with a message queued (see rounds), else only one already there.
+	next := func(wait bool) (message, bool) {
+		if len(backlog) > 0 {
+			m := backlog[0]
+			backlog = backlog[1:]
+			return m, true
+		}
+		for wait {
+			round := l.rounds.wait()
+			if round == nil {
+				break
+			}
+			select {
+			case <-l.dropped:
+				return message{}, false
+			case <-ctx.Done():
+				return message{}, false
+			case <-round:
+			}
+			select {
+			case m := <-l.queue:
+				return m, true
+			default: // nothing this round
+			}
+		}
+		if !wait {
+			select {
+			case m := <-l.queue:
+				return m, true
+			default:
+				return message{}, false
+			}
+		}
+		select {
+		case <-l.dropped:
+		case <-ctx.Done():
+		case m := <-l.queue:
+			return m, true
+		}
+		return message{}, false
+	}
 	for {
-		var m message
 		select {
 		case <-l.dropped:
 			l.close(c)
 			return
 		default:
 		}
-		if len(backlog) > 0 {
-			m, backlog = backlog[0], backlog[1:]
-		} else {
+		m, ok := next(true)
+		if !ok {
 			select {
 			case <-l.dropped:
 				l.close(c)
-				return
-			case m = <-l.queue:
+			default: // the room stopped long ago and cut this connection
+				_ = c.CloseNow()
+			}
+			return
+		}
+		pending = pending[:0]
+		size := 0
+		for {
+			pending = ff.add(pending, m, faults.Load())
+			if size += len(m.frame); size >= maxBatch {
+				break
+			}
+			if m, ok = next(false); !ok {
+				break
 			}
 		}
+		if len(pending) == 0 { // held back by a fault
+			continue
+		}
 		var err error
-		if f := faults.Load(); f == nil && ff.held == nil {
-			err = l.write(ctx, c, m)
+		if len(pending) == 1 {
+			_, err = w.Write(pending[0].frame)
 		} else {
-			err = ff.send(ctx, l, c, m, f)
+			batch = batch[:0]
+			for _, p := range pending {
+				batch = append(batch, p.frame...)
+			}
+			_, err = w.Write(batch)
 		}
 		if err != nil {
 			l.drop(websocket.StatusGoingAway, "write failed")
 			_ = c.CloseNow()
 			return
 		}
+		l.sent.Store(pending[len(pending)-1].tick)
+		clear(pending) // let the payloads go
 	}
-}
-
-// write sends one message under its own deadline and notes its tick once it is out.
-func (l *listener) write(ctx context.Context, c *websocket.Conn, m message) error {
-	typ := websocket.MessageText
-	if m.binary {
-		typ = websocket.MessageBinary
-	}
-	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
-	defer cancel()
-	if err := c.Write(wctx, typ, m.data); err != nil {
-		return err
-	}
-	l.sent.Store(m.tick)
-	return nil
 }
 
 // close ends the connection as drop asked.
-func (l *listener) close(c *websocket.Conn) {
+func (l *listener) close(c closer) {
 	if l.code == closeAbrupt {
 		_ = c.CloseNow()
 		return
@@ -124,7 +193,8 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, req *http.Request, rm *ro
 	}
 	defer rm.release()
 	stopped := pl.stopped
-	c, err := websocket.Accept(w, req, nil)
+	hw := &hijackWriter{ResponseWriter: w}
+	c, err := websocket.Accept(hw, req, nil)
 	if err != nil {
 		s.note(Attempt{Room: rm.id, Remote: req.RemoteAddr, Reason: ReasonBadUpgrade})
 		return
@@ -158,7 +228,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, req *http.Request, rm *ro
 	s.note(Attempt{Room: rm.id, Remote: req.RemoteAddr, Accepted: true, Session: session, Resumed: resumed})
 
 	var wg sync.WaitGroup
-	wg.Go(func() { l.writeLoop(ctx, c, &s.faults) })
+	wg.Go(func() { l.writeLoop(ctx, c, hw.conn, &s.faults) })
 	for {
 		typ, data, err := c.Read(ctx)
 		if err != nil {
@@ -222,4 +292,47 @@ func (s *Server) awaitJoin(ctx context.Context, c *websocket.Conn, rm *room, sto
 		}
 		return join, ""
 	}
+}
+
+// hijackWriter hands the WebSocket library the connection it hijacks wrapped in a
+// frameConn, and keeps that frameConn for the listener's writer.
+type hijackWriter struct {
+	http.ResponseWriter
+	conn *frameConn
+}
+
+func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	w.conn = &frameConn{Conn: c}
+	return w.conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriter(w.conn)), nil
+}
+
+// frameConn is a listener's socket. The listener's writer writes whole WebSocket frames
+// to it, framed once by the room for every listener, several in one call when it has
+// fallen behind: the library's writer would take a lock, a context, a timer and a
+// system call per message, which was most of the server's CPU with thousands of
+// listeners. The library still reads, answers pings and writes the close handshake
+// through it; every write takes mu, so frames never interleave.
+type frameConn struct {
+	net.Conn
+	mu       sync.Mutex
+	deadline time.Time // of writes; renewed once half of writeTimeout has passed
+}
+
+// Write writes p whole, or fails once a write has made no progress for writeTimeout
+// (between half of it and all of it: the deadline is not moved on every write, each
+// move costs a timer update).
+func (c *frameConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := time.Now(); c.deadline.Sub(now) < writeTimeout/2 {
+		c.deadline = now.Add(writeTimeout)
+		if err := c.Conn.SetWriteDeadline(c.deadline); err != nil {
+			return 0, err
+		}
+	}
+	return c.Conn.Write(p)
 }

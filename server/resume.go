@@ -98,7 +98,7 @@ func (r *room) appendMissedLocked(msgs []message, s *session, last map[string]ui
 				Why:    gapExpired,
 			})
 			if err == nil { // cannot fail: three bounded fields
-				msgs = append(msgs, message{data: gap, tick: s.sent})
+				msgs = append(msgs, newMessage(false, gap, s.sent))
 			}
 			break
 		}
@@ -129,7 +129,7 @@ func (r *room) appendMissedLocked(msgs []message, s *session, last map[string]ui
 			msgs = append(msgs, rec.msg)
 		default: // a subset of frames already encoded once: it cannot fail
 			data, _ := wire.AppendAudio(nil, missed)
-			msgs = append(msgs, message{binary: true, data: data, tick: rec.msg.tick})
+			msgs = append(msgs, newMessage(true, data, rec.msg.tick))
 		}
 	}
 	return msgs

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"maps"
@@ -52,12 +53,43 @@ var (
 	errOverloaded  = errors.New("server overloaded")
 )
 
-// message is one WebSocket message, encoded once and shared by every listener. tick is
-// the room tick it belongs to: where a listener stands once it has been written.
+// message is one WebSocket message, encoded once, framed once and shared by every
+// listener: frame is the whole WebSocket frame a listener's writer copies to its socket,
+// data the payload inside it. tick is the room tick it belongs to: where a listener
+// stands once it has been written.
 type message struct {
 	binary bool
 	data   []byte
+	frame  []byte
 	tick   int64
+}
+
+// newMessage frames payload as one unmasked, unfragmented WebSocket message (RFC 6455,
+// 5.2), as a server sends it.
+func newMessage(isBinary bool, payload []byte, tick int64) message {
+	op := byte(0x1) // text
+	if isBinary {
+		op = 0x2
+	}
+	frame := make([]byte, 0, 10+len(payload))
+	frame = append(frame, 0x80|op) // FIN
+	switch n := len(payload); {
+	case n < 126:
+		frame = append(frame, byte(n))
+	case n <= 0xFFFF:
+		frame = binary.BigEndian.AppendUint16(append(frame, 126), uint16(n))
+	default:
+		frame = binary.BigEndian.AppendUint64(append(frame, 127), uint64(n))
+	}
+	head := len(frame)
+	frame = append(frame, payload...)
+	return message{binary: isBinary, data: frame[head:], frame: frame, tick: tick}
+}
+
+// at is m as sent at another tick: the same bytes.
+func (m message) at(tick int64) message {
+	m.tick = tick
+	return m
 }
 
 // record is a message of the replay window: an audio message with its frames, or a
@@ -78,7 +110,7 @@ type room struct {
 	log          *slog.Logger
 	maxListeners int
 	replayTicks  int64
-	roster       []byte         // the encoded roster message; the roster never changes
+	roster       message        // the roster never changes
 	speakerOf    map[uint16]int // track number -> index in content.speakers
 	faults       *atomic.Pointer[Faults]
 
@@ -96,7 +128,7 @@ type room struct {
 	handlers  sync.WaitGroup
 	listeners map[*listener]struct{}
 	taps      map[chan []wire.Frame]struct{}
-	partials  map[string][]byte // the growing caption segments, by transcript id
+	partials  map[string]message // the growing caption segments, by transcript id
 	// ring holds the replay window: ring[ringHead:] are the audio and transcript
 	// messages of the last replayTicks ticks, oldest first. Resume registers a listener
 	// and replays from it under mu, so nothing is lost or doubled at the seam.
@@ -112,6 +144,7 @@ type room struct {
 	countSent   int
 	countSentAt int64
 	lag         lagLog
+	rounds      rounds // when the listeners' writers wake
 
 	mixMu   sync.Mutex
 	mix     *liveMix // the listen.ogg stream while anyone listens to it
@@ -133,12 +166,12 @@ func newRoom(id, title string, c *content, cfg Config, faults *atomic.Pointer[Fa
 		clock: cfg.Clock, log: cfg.Logger,
 		maxListeners: cfg.MaxListeners,
 		replayTicks:  max(int64(cfg.ReplayWindow/tick), 1),
-		roster:       roster,
+		roster:       newMessage(false, roster, 0),
 		speakerOf:    speakerOf,
 		faults:       faults,
 		listeners:    make(map[*listener]struct{}),
 		taps:         make(map[chan []wire.Frame]struct{}),
-		partials:     make(map[string][]byte),
+		partials:     make(map[string]message),
 		sessions:     make(map[string]*session),
 	}, nil
 }
@@ -147,18 +180,7 @@ func newRoom(id, title string, c *content, cfg Config, faults *atomic.Pointer[Fa
 // clock: the schedule is absolute, so waiting never accumulates drift. When it ends,
 // every listener is closed with 1012 and run waits for their handlers.
 func (r *room) run(ctx context.Context) {
-	start := r.clock.Now()
-	r.mu.Lock()
-	r.running, r.started, r.stopped = true, start, make(chan struct{})
-	r.cut, r.cutNow = context.WithCancel(context.Background())
-	r.epoch, r.last = newID(), -1
-	r.seq = make([]uint32, len(r.content.speakers))
-	r.expired = make([]uint32, len(r.content.speakers))
-	r.countSent, r.countSentAt = 0, -int64(listenersEvery/tick)
-	r.lag = lagLog{}
-	r.ticks.Store(0)
-	r.skipped.Store(0)
-	r.mu.Unlock()
+	start := r.begin()
 	defer r.stop()
 
 	for n := int64(0); ; n++ {
@@ -170,6 +192,7 @@ func (r *room) run(ctx context.Context) {
 				return
 			case <-r.clock.After(wait):
 			}
+			now = r.clock.Now()
 		} else if -wait > maxLag {
 			skip := int64(-wait / tick)
 			r.skip(n, n+skip)
@@ -182,8 +205,30 @@ func (r *room) run(ctx context.Context) {
 			return
 		}
 		r.tick(n)
+		late := max(now.Sub(start.Add(time.Duration(n)*tick)), 0)
+		if width := r.rounds.tick(n, late); width != 0 {
+			r.log.Info("room paces its listeners' writes", "room", r.id, "every", time.Duration(width)*tick)
+		}
 		r.ticks.Store(n + 1)
 	}
+}
+
+// begin opens the room for a new run, a new epoch, and returns when it starts.
+func (r *room) begin() time.Time {
+	start := r.clock.Now()
+	r.mu.Lock()
+	r.running, r.started, r.stopped = true, start, make(chan struct{})
+	r.cut, r.cutNow = context.WithCancel(context.Background())
+	r.epoch, r.last = newID(), -1
+	r.seq = make([]uint32, len(r.content.speakers))
+	r.expired = make([]uint32, len(r.content.speakers))
+	r.countSent, r.countSentAt = 0, -int64(listenersEvery/tick)
+	r.lag = lagLog{}
+	r.rounds.reset()
+	r.ticks.Store(0)
+	r.skipped.Store(0)
+	r.mu.Unlock()
+	return start
 }
 
 // lagLog accumulates the ticks a room skips between two warnings, so that a room that
@@ -245,7 +290,7 @@ func (r *room) skip(from, to int64) {
 	var recs []record
 	for _, id := range slices.Sorted(maps.Keys(latest)) {
 		if b, err := wire.Marshal(latest[id]); err == nil {
-			recs = append(recs, record{msg: message{data: b, tick: to - 1}, caption: id, final: latest[id].Final})
+			recs = append(recs, record{msg: newMessage(false, b, to-1), caption: id, final: latest[id].Final})
 		}
 	}
 	r.sendLocked(to-1, recs, nil)
@@ -314,7 +359,7 @@ func (r *room) tick(n int64) {
 		if err != nil { // cannot happen: newContent checked every packet
 			r.log.Error("encode audio", "room", r.id, "err", err)
 		} else {
-			recs = append(recs, record{msg: message{binary: true, data: audio, tick: n}, frames: frames})
+			recs = append(recs, record{msg: newMessage(true, audio, n), frames: frames})
 		}
 	}
 	for _, e := range c.events[i] {
@@ -324,7 +369,7 @@ func (r *room) tick(n int64) {
 			r.log.Error("encode transcript", "room", r.id, "err", err)
 			continue
 		}
-		recs = append(recs, record{msg: message{data: b, tick: n}, caption: seg.ID, final: seg.Final})
+		recs = append(recs, record{msg: newMessage(false, b, n), caption: seg.ID, final: seg.Final})
 	}
 	var ping []byte
 	if n%int64(heartbeat/tick) == 0 {
@@ -358,7 +403,7 @@ func (r *room) sendLocked(n int64, recs []record, ping []byte) {
 		if rec.final {
 			delete(r.partials, rec.caption)
 		} else {
-			r.partials[rec.caption] = rec.msg.data
+			r.partials[rec.caption] = rec.msg
 		}
 	}
 	if ping != nil {
@@ -366,11 +411,11 @@ func (r *room) sendLocked(n int64, recs []record, ping []byte) {
 			r.expireSilentLocked()
 		}
 		r.forgetLocked(r.clock.Now())
-		msgs = append(msgs, message{data: ping, tick: n})
+		msgs = append(msgs, newMessage(false, ping, n))
 	}
 	if r.places != r.countSent && n-r.countSentAt >= int64(listenersEvery/tick) {
 		if b, err := wire.Marshal(wire.Listeners{Count: r.places}); err == nil {
-			msgs = append(msgs, message{data: b, tick: n})
+			msgs = append(msgs, newMessage(false, b, n))
 			r.countSent, r.countSentAt = r.places, n
 		}
 	}
@@ -496,14 +541,15 @@ func (r *room) add(l *listener, join *wire.Join) (id string, resumed, ok bool) {
 	s.l = l
 	l.sent.Store(s.sent)
 	l.lastHeard.Store(r.clock.Now().UnixNano())
-	l.backlog = []message{{data: hello, tick: s.sent}, {data: r.roster, tick: s.sent}}
+	l.backlog = []message{newMessage(false, hello, s.sent), r.roster.at(s.sent)}
 	if resumed {
 		l.backlog = r.appendMissedLocked(l.backlog, s, join.Last)
 	} else {
 		for _, id := range slices.Sorted(maps.Keys(r.partials)) {
-			l.backlog = append(l.backlog, message{data: r.partials[id], tick: s.sent})
+			l.backlog = append(l.backlog, r.partials[id].at(s.sent))
 		}
 	}
+	l.rounds = &r.rounds
 	r.listeners[l] = struct{}{}
 	return id, resumed, true
 }
