@@ -2,17 +2,19 @@ package streamtest
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 )
 
-// NeedPrograms skips the test unless icecast2 and ffmpeg are installed; under
+// NeedPrograms skips the test unless the programs named are installed; under
 // SPACETUI_E2E=require (CI) a missing program fails the test instead.
-func NeedPrograms(t testing.TB) {
+func NeedPrograms(t testing.TB, names ...string) {
 	t.Helper()
-	for _, name := range []string{"icecast2", "ffmpeg"} {
+	for _, name := range names {
 		if _, err := Binary(name); err != nil {
 			if os.Getenv("SPACETUI_E2E") == "require" {
 				t.Fatalf("SPACETUI_E2E=require: %v", err)
@@ -26,7 +28,7 @@ func NeedPrograms(t testing.TB) {
 // quoted if the test fails.
 func IcecastT(t testing.TB, opts IcecastOptions) *Icecast {
 	t.Helper()
-	NeedPrograms(t)
+	NeedPrograms(t, "icecast2", "ffmpeg")
 	opts.Dir = t.TempDir()
 	out := filepath.Join(opts.Dir, "icecast.out")
 	f, err := os.Create(out)
@@ -76,4 +78,23 @@ type logWriter struct{ t testing.TB }
 func (w logWriter) Write(b []byte) (int, error) {
 	w.t.Logf("ffmpeg: %s", b)
 	return len(b), nil
+}
+
+// HLST runs FFmpeg's live HLS output of the demo room until the test ends, served over
+// HTTP from its directory, and returns the playlist's URL once it lists a segment.
+func HLST(t testing.TB, opts HLSOptions) string {
+	t.Helper()
+	NeedPrograms(t, "ffmpeg")
+	if opts.Log == nil {
+		opts.Log = logWriter{t}
+	}
+	dir := t.TempDir()
+	h, err := StartHLS(t.Context(), dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Stop() })
+	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/" + hlsPlaylist
 }

@@ -85,3 +85,47 @@ func FuzzOggStream(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPlaylist: whatever a server sends as a playlist, the parser returns an error or
+// a playlist within its bounds, its segments numbered one after another.
+func FuzzPlaylist(f *testing.F) {
+	f.Add([]byte("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:7\n#EXT-X-MAP:URI=\"i.mp4\"\n#EXTINF:3.008,\n#EXT-X-PROGRAM-DATE-TIME:2026-11-29T17:27:18.051+0000\na.m4s\n#EXT-X-ENDLIST\n"))
+	f.Add([]byte("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nx.m3u8\n"))
+	f.Add([]byte("\xef\xbb\xbf#EXTM3U\n#EXT-X-MAP:URI=\"a,b\",BYTERANGE=\"1@0\"\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		pl, err := parsePlaylist(in)
+		if err != nil {
+			return
+		}
+		if pl.target <= 0 || pl.target > maxTargetDuration || len(pl.segments) > maxPlaylistSegments {
+			t.Fatalf("target %s, %d segments", pl.target, len(pl.segments))
+		}
+		for i, s := range pl.segments {
+			if s.seq != pl.firstSeq+uint64(i) || s.duration < 0 {
+				t.Fatalf("segment %d: %+v", i, s)
+			}
+		}
+	})
+}
+
+// FuzzFMP4: whatever a server sends as an init section and a segment, the reader
+// returns an error or samples inside the segment, never more than its bound.
+func FuzzFMP4(f *testing.F) {
+	init, seg := readTestdata(f)
+	f.Add(init, seg)
+	f.Add(init, seg[:len(seg)/2])
+	f.Add(init[:100], seg)
+	f.Fuzz(func(t *testing.T, init, seg []byte) {
+		tr, err := parseInit(init)
+		if err != nil {
+			tr = mp4Track{id: 1, timescale: 48000}
+		}
+		ss, err := parseSegment(seg, tr)
+		if err != nil {
+			return
+		}
+		if len(ss) > maxSegmentFrames {
+			t.Fatalf("%d samples", len(ss))
+		}
+	})
+}

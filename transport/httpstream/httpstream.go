@@ -1,14 +1,17 @@
 // Package httpstream joins the audio streams the world already serves over plain HTTP,
 // registered for http:// and https://: an Icecast mount, or any server that answers a GET
-// with an endless (or finite) Ogg Opus body. It decides what a URL is by what the server
-// answers (the Content-Type, else the first bytes), never by the URL's look.
+// with an endless (or finite) Ogg Opus body, and HLS media playlists (RFC 8216) of fMP4
+// Opus segments. It decides what a URL is by what the server answers (the first bytes,
+// else the Content-Type), never by the URL's look.
 //
-// An Ogg Opus stream is one room with one speaker: the stream. Its Opus packets are the
-// audio frames as received, placed on a room clock by their granule positions and paced
-// at the stream's own rate; icy-name and icy-description name the room, and a chained
-// stream's new OpusTags or ICY metadata (StreamTitle) change its title live. Other
-// formats (HLS playlists, MP3, AAC, Ogg Vorbis) are recognised and refused with one line
-// that says so; docs/streams.md says why and what is left.
+// A stream is one room with one speaker: the stream. Its Opus packets are the audio
+// frames as received, placed on a room clock (by the Ogg granule positions, or by an HLS
+// segment's PROGRAM-DATE-TIME and its samples' decode times) and paced at the stream's
+// own rate. For Ogg, icy-name and icy-description name the room, and a chained stream's
+// new OpusTags or ICY metadata (StreamTitle) change its title live. An HLS playlist is
+// reloaded as RFC 8216 section 6.3.4 says and each segment fetched once. Other formats
+// (master playlists, MPEG-TS and AAC segments, MP3, AAC, Ogg Vorbis) are recognised and
+// refused with one line that says so; docs/streams.md says why and what is left.
 package httpstream
 
 import (
@@ -44,6 +47,8 @@ const (
 	bufferSize = 1 << 16
 	// maxErrorBody bounds what is read of an error response to quote it.
 	maxErrorBody = 512
+	// userAgent names spacetui to servers.
+	userAgent = "spacetui"
 )
 
 func init() {
@@ -68,10 +73,11 @@ type kept struct {
 	seq    uint32    // the last frame's sequence number
 	end    uint64    // the room clock, in 48 kHz samples, at the end of the last frame
 	played bool      // a frame was delivered
+	hls    hlsKept   // where an HLS stream's playlist was left
 }
 
-// format is what a server's answer holds, as sniff decides. Only formatOgg is joined
-// today.
+// format is what a server's answer holds, as sniff decides. Ogg Opus and HLS are
+// joined today.
 type format string
 
 // The formats sniff tells apart.
@@ -105,7 +111,7 @@ func (d *dialer) Dial(ctx context.Context, u *url.URL, opts transport.DialOption
 		return nil, fmt.Errorf("request %s: %w", shown, err)
 	}
 	req.Header.Set("Icy-MetaData", "1") // ask for ICY titles; a server that has none ignores it
-	req.Header.Set("User-Agent", "spacetui")
+	req.Header.Set("User-Agent", userAgent)
 	client := &http.Client{Transport: &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		ResponseHeaderTimeout: headerTimeout,
@@ -147,6 +153,21 @@ func (d *dialer) Dial(ctx context.Context, u *url.URL, opts transport.DialOption
 	br := bufio.NewReaderSize(src, bufferSize)
 	head, _ := br.Peek(512) // what arrives first; an error surfaces at the first read
 	kind := sniff(resp.Header.Get("Content-Type"), head)
+	if kind == formatHLS {
+		b, err := io.ReadAll(io.LimitReader(br, maxPlaylistBytes+1))
+		body.Close()
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("GET %s: %w", shown, err)
+		}
+		c, err := newHLSConn(ctx, client, resp.Request.URL, b, streamInfo{room: roomID(u), id: speakerID("", u)}, prev, d.clock, log, cancel)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("%s: %w", shown, err)
+		}
+		log.Info("httpstream: joined", "url", shown, "format", kind, "target", c.pl.target, "resumed", c.resumed)
+		return c, nil
+	}
 	if kind != formatOgg || !bytes.Contains(head, []byte("OpusHead")) {
 		body.Close()
 		cancel()
@@ -233,7 +254,8 @@ func sniff(contentType string, head []byte) format {
 	return formatUnknown
 }
 
-// describe says, for the refusal, what a stream is that is not joined yet.
+// describe says, for the refusal, what a stream is that is not joined yet (an HLS
+// playlist never gets here).
 func describe(f format, head []byte) string {
 	switch f {
 	case formatOgg:
@@ -241,8 +263,6 @@ func describe(f format, head []byte) string {
 			return "an Ogg Vorbis stream, which spacetui does not play yet (only Ogg Opus)"
 		}
 		return "an Ogg stream without Opus, which spacetui does not play"
-	case formatHLS:
-		return "an HLS playlist, which spacetui does not play yet (docs/streams.md)"
 	case formatMP3:
 		return "an MP3 stream, which spacetui does not play yet (only Ogg Opus)"
 	case formatAAC:

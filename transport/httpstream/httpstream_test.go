@@ -177,10 +177,10 @@ func TestRefusals(t *testing.T) {
 		{"502", stream{status: 502, body: []byte("bad gateway")}, transport.DialOptions{}, func(err error) bool {
 			return classOf(err) == "drop" && strings.Contains(err.Error(), "bad gateway")
 		}, "a drop quoting the server"},
-		{"hls", stream{body: []byte("#EXTM3U\n#EXT-X-VERSION:3\n"), headers: map[string]string{"Content-Type": "application/vnd.apple.mpegurl"}}, transport.DialOptions{},
+		{"bad playlist", stream{body: []byte("#EXTM3U\n#EXT-X-VERSION:3\n"), headers: map[string]string{"Content-Type": "application/vnd.apple.mpegurl"}}, transport.DialOptions{},
 			func(err error) bool {
-				return errors.Is(err, transport.ErrProtocol) && strings.Contains(err.Error(), "HLS")
-			}, "an HLS refusal"},
+				return errors.Is(err, transport.ErrProtocol) && strings.Contains(err.Error(), "EXT-X-TARGETDURATION")
+			}, "a refusal naming what is wrong"},
 		{"mp3", stream{body: []byte{0xff, 0xfb, 0x90, 0x64, 0, 0, 0, 0}, headers: map[string]string{"Content-Type": "audio/mpeg"}}, transport.DialOptions{},
 			func(err error) bool {
 				return errors.Is(err, transport.ErrProtocol) && strings.Contains(err.Error(), "MP3")

@@ -63,9 +63,7 @@ type oggConn struct {
 	pos         uint64 // the stream position of the next packet's start
 	lastGranule uint64
 
-	// Pacing: a frame at room time ts is returned no earlier than paceStart + ts - paceTS.
-	paceStart time.Time
-	paceTS    uint64
+	pace pacer
 
 	closeOnce sync.Once
 }
@@ -76,7 +74,7 @@ var (
 )
 
 func newOggConn(br *bufio.Reader, icy *icyReader, body *watchdog, cancel context.CancelFunc, info streamInfo, prev kept, clock transport.Clock, log *slog.Logger) (*oggConn, error) {
-	c := &oggConn{br: br, icy: icy, body: body, cancel: cancel, clock: clock, log: log, info: info, k: prev}
+	c := &oggConn{br: br, icy: icy, body: body, cancel: cancel, clock: clock, log: log, info: info, k: prev, pace: pacer{clock: clock}}
 	if err := c.open(); err != nil {
 		return nil, err
 	}
@@ -111,7 +109,7 @@ func (c *oggConn) Recv(ctx context.Context) (transport.Event, error) {
 	ev := c.pending[0]
 	c.pending = c.pending[1:]
 	if f, ok := ev.(transport.AudioFrame); ok {
-		if err := c.pace(ctx, uint64(f.Timestamp)); err != nil {
+		if err := c.pace.wait(ctx, f.Timestamp); err != nil {
 			return nil, err
 		}
 	}
@@ -163,7 +161,7 @@ func (c *oggConn) next() error {
 	c.k.end, c.k.played = ts+uint64(n), true
 	c.pending = append(c.pending, transport.AudioFrame{
 		Speaker: c.info.id, Codec: transport.CodecOpus, Seq: c.k.seq, Timestamp: uint32(ts),
-		Duration: time.Duration(n) * time.Second / sampleRate, Payload: pkt,
+		Duration: samples(uint64(n)), Payload: pkt,
 	})
 	return nil
 }
@@ -206,23 +204,34 @@ func (c *oggConn) anchor() {
 	c.anchored = true
 }
 
-// pace waits until the frame at room time ts is due: the stream is played at its own
-// rate from the connection's first frame, so a server's burst on connect is spread out
-// as a player's buffer would be, and the jitter buffer sees a steady stream.
-func (c *oggConn) pace(ctx context.Context, ts uint64) error {
-	now := c.clock.Now()
-	if c.paceStart.IsZero() {
-		c.paceStart, c.paceTS = now, ts
+// pacer hands frames on at the stream's own rate: a frame is due as long after the
+// connection's first frame as its timestamp is after that frame's. A server's burst on
+// connect (or an HLS segment, which arrives whole) is spread out as a player plays from
+// its buffer, so the jitter buffer sees a steady stream.
+type pacer struct {
+	clock   transport.Clock
+	start   time.Time
+	last    uint32 // the last frame's timestamp
+	elapsed uint64 // samples from the first frame to the last; timestamps only move on
+}
+
+// wait waits until the frame at room time ts is due.
+func (p *pacer) wait(ctx context.Context, ts uint32) error {
+	now := p.clock.Now()
+	if p.start.IsZero() {
+		p.start, p.last = now, ts
 		return nil
 	}
-	due := c.paceStart.Add(time.Duration(ts-c.paceTS) * time.Second / sampleRate)
+	p.elapsed += uint64(ts - p.last) // modulo 2^32: timestamps wrap after 24.8 hours
+	p.last = ts
+	due := p.start.Add(samples(p.elapsed))
 	if !due.After(now) {
 		return nil
 	}
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-c.clock.After(due.Sub(now)):
+	case <-p.clock.After(due.Sub(now)):
 		return nil
 	}
 }
@@ -247,6 +256,12 @@ func (c *oggConn) Close() error {
 		_ = c.body.Close()
 	})
 	return nil
+}
+
+// samples converts a count of 48 kHz samples to a duration, without overflow for
+// any session's length.
+func samples(n uint64) time.Duration {
+	return time.Duration(n/sampleRate)*time.Second + time.Duration(n%sampleRate)*time.Second/sampleRate
 }
 
 // tagsTitle is "ARTIST - TITLE" from Vorbis-style comments, or whichever is set.

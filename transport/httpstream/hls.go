@@ -1,0 +1,379 @@
+package httpstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/spacetui/spacetui/audio"
+	"github.com/spacetui/spacetui/transport"
+)
+
+// HLS timing and bounds (RFC 8216).
+const (
+	// liveOffset is how far behind the end of a live playlist playback starts, in
+	// target durations (section 6.3.3: no less than three).
+	liveOffset = 3
+	// stallTargets is how many target durations a live playlist may go without a new
+	// segment before the attempt is given up as stalled.
+	stallTargets = 3
+	// goneTargets is how many target durations a playlist that answers 404 after
+	// playback began is retried before the room is taken for ended (an X Space that
+	// finished does this).
+	goneTargets = 10
+	// maxSegmentBytes bounds a media segment or init section.
+	maxSegmentBytes = 16 << 20
+	// requestTimeout bounds one request for a playlist or a segment, body included.
+	requestTimeout = 20 * time.Second
+)
+
+// hlsKept is what an HLS connection hands the next attempt, in kept.
+type hlsKept struct {
+	played     bool      // a segment was played: next says which is next
+	next       uint64    // the media sequence number of the next segment to play
+	dateAnchor time.Time // a PROGRAM-DATE-TIME ...
+	dateTS     uint64    // ... and where it lies on the room clock
+}
+
+// hlsConn is a joined HLS media playlist whose segments are fMP4 Opus. Recv reloads the
+// playlist as section 6.3.4 says, fetches each new segment once (by media sequence
+// number), and hands its packets on paced at the stream's rate, on the caller's
+// goroutine.
+type hlsConn struct {
+	client *http.Client
+	u      *url.URL // the playlist, after redirects
+	cancel context.CancelFunc
+	clock  transport.Clock
+	log    *slog.Logger
+	info   streamInfo
+	k      kept
+
+	pl        *playlist
+	loadedAt  time.Time // when the last reload began
+	changed   bool      // the last reload added a segment
+	changedAt time.Time // when a segment was last added
+	goneSince time.Time // the playlist has answered 404 since; zero while it is there
+	queue     []segment
+	initURI   string
+	track     mp4Track
+	resumed   bool
+
+	pending []transport.Event
+	pace    pacer
+}
+
+var (
+	_ transport.Conn      = (*hlsConn)(nil)
+	_ transport.Resumable = (*hlsConn)(nil)
+)
+
+// newHLSConn starts playing the media playlist b, read from u: three target durations
+// behind its end (or from the start of a playlist that has ended), or, on a resume,
+// from the first segment not yet played.
+func newHLSConn(ctx context.Context, client *http.Client, u *url.URL, b []byte, info streamInfo, prev kept,
+	clock transport.Clock, log *slog.Logger, cancel context.CancelFunc) (*hlsConn, error) {
+	pl, err := parsePlaylist(b)
+	if errors.Is(err, errMaster) {
+		return nil, fmt.Errorf("a master playlist, which spacetui does not choose from yet: join one of its media playlists: %w", transport.ErrProtocol)
+	}
+	if err != nil && !prev.played {
+		return nil, fmt.Errorf("%w: %w", err, transport.ErrProtocol) // not a playlist at all
+	}
+	if err != nil {
+		return nil, err // a live playlist written badly once: try again
+	}
+	now := clock.Now()
+	c := &hlsConn{client: client, u: u, cancel: cancel, clock: clock, log: log, info: info, k: prev,
+		pl: pl, loadedAt: now, changed: true, changedAt: now, pace: pacer{clock: clock}}
+	c.queue, c.resumed = c.start(pl)
+	if len(c.queue) > 0 {
+		if err := c.loadInit(ctx, c.queue[0]); err != nil {
+			return nil, err
+		}
+	}
+	c.pending = append(c.pending,
+		transport.RoomInfo{ID: info.room, Title: info.room, Listeners: 1},
+		transport.Roster{Speakers: []transport.Speaker{{ID: info.id, Name: info.id, Role: "speaker"}}})
+	return c, nil
+}
+
+// start picks the segments to play first, and says whether they continue the previous
+// connection without a loss.
+func (c *hlsConn) start(pl *playlist) ([]segment, bool) {
+	h := c.k.hls
+	if h.played {
+		for i, s := range pl.segments {
+			if s.seq >= h.next {
+				return pl.segments[i:], s.seq == h.next
+			}
+		}
+		if last, ok := pl.lastSeq(); ok && last+1 >= h.next {
+			return nil, true // caught up: nothing new yet
+		}
+		// The sequence went back: a new stream on the same URL.
+	}
+	if pl.ended {
+		return pl.segments, false
+	}
+	i, behind := len(pl.segments), time.Duration(0)
+	for i > 0 && behind < liveOffset*pl.target {
+		i--
+		behind += pl.segments[i].duration
+	}
+	return pl.segments[i:], false
+}
+
+// loadInit reads the init section seg needs, if it is not the one read last, and
+// refuses segments spacetui cannot play.
+func (c *hlsConn) loadInit(ctx context.Context, seg segment) error {
+	if seg.initURI == "" {
+		return fmt.Errorf("HLS with MPEG-TS or raw AAC segments (an X Space's are AAC), which spacetui does not play yet (only fMP4 Opus): %w", transport.ErrProtocol)
+	}
+	if seg.initURI == c.initURI {
+		return nil
+	}
+	b, err := c.get(ctx, seg.initURI)
+	if err != nil {
+		return fmt.Errorf("init section: %w", err)
+	}
+	tr, err := parseInit(b)
+	if err != nil {
+		return err
+	}
+	if tr.codec != "Opus" {
+		return fmt.Errorf("HLS fMP4 segments of %q audio, which spacetui does not play yet (only Opus): %w",
+			transport.Sanitize(tr.codec, 8), transport.ErrProtocol)
+	}
+	c.initURI, c.track = seg.initURI, tr
+	return nil
+}
+
+func (c *hlsConn) Recv(ctx context.Context) (transport.Event, error) {
+	for len(c.pending) == 0 {
+		if err := c.step(ctx); err != nil {
+			return nil, err
+		}
+	}
+	ev := c.pending[0]
+	c.pending = c.pending[1:]
+	if f, ok := ev.(transport.AudioFrame); ok {
+		if err := c.pace.wait(ctx, f.Timestamp); err != nil {
+			return nil, err
+		}
+	}
+	return transport.Clean(ev), nil
+}
+
+// step plays the next segment, or ends the room, or reloads the playlist.
+func (c *hlsConn) step(ctx context.Context) error {
+	switch {
+	case len(c.queue) > 0:
+		seg := c.queue[0]
+		c.queue = c.queue[1:]
+		return c.play(ctx, seg)
+	case c.pl.ended:
+		c.pending = append(c.pending, transport.Ended{Reason: "the stream ended (EXT-X-ENDLIST)"})
+		return nil
+	}
+	return c.reload(ctx)
+}
+
+// reload waits as section 6.3.4 says (the target duration after a reload that added a
+// segment, half of it after one that did not, from when the last reload began) and
+// reads the playlist again.
+func (c *hlsConn) reload(ctx context.Context) error {
+	wait := c.pl.target
+	if !c.changed {
+		wait /= 2
+	}
+	if d := c.loadedAt.Add(wait).Sub(c.clock.Now()); d > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.clock.After(d):
+		}
+	}
+	now := c.clock.Now()
+	c.loadedAt, c.changed = now, false
+	b, err := c.get(ctx, c.u.String())
+	var se *statusErr
+	if errors.As(err, &se) && se.code == http.StatusNotFound {
+		if c.goneSince.IsZero() {
+			c.goneSince = now
+		}
+		if now.Sub(c.goneSince) >= goneTargets*c.pl.target {
+			c.pending = append(c.pending, transport.Ended{Reason: "the playlist is gone (HTTP 404)"})
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c.goneSince = time.Time{}
+	pl, err := parsePlaylist(b)
+	if err != nil {
+		return err
+	}
+	last, ok := pl.lastSeq()
+	if prev, _ := c.pl.lastSeq(); ok && (last > prev || pl.ended != c.pl.ended) {
+		c.changed, c.changedAt = true, now
+	} else if now.Sub(c.changedAt) >= stallTargets*pl.target {
+		return fmt.Errorf("%w: the playlist has not changed for %s", transport.ErrStalled, now.Sub(c.changedAt).Round(time.Second))
+	}
+	c.pl = pl
+	h := c.k.hls
+	if !h.played {
+		c.queue, _ = c.start(pl)
+		return nil
+	}
+	for i, s := range pl.segments {
+		if s.seq < h.next {
+			continue
+		}
+		if s.seq > h.next {
+			missed := time.Duration(s.seq-h.next) * pl.target
+			c.pending = append(c.pending, transport.Gap{From: now.Add(-missed), To: now,
+				Why: fmt.Sprintf("%d segments left the playlist before they were fetched", s.seq-h.next)})
+		}
+		c.queue = pl.segments[i:]
+		break
+	}
+	return nil
+}
+
+// play fetches one segment and queues its packets as frames on the room clock. A
+// segment that is missing (404) or unreadable is a gap, not a failure.
+func (c *hlsConn) play(ctx context.Context, seg segment) error {
+	c.k.hls.next, c.k.hls.played = seg.seq+1, true
+	if err := c.loadInit(ctx, seg); err != nil {
+		return err
+	}
+	b, err := c.get(ctx, seg.uri)
+	var se *statusErr
+	if errors.As(err, &se) && (se.code == http.StatusNotFound || se.code == http.StatusGone) {
+		c.gap(seg, "segment missing (HTTP 404)")
+		return nil
+	}
+	if err != nil {
+		c.k.hls.next = seg.seq // fetch it again on the next attempt
+		return err
+	}
+	ss, err := parseSegment(b, c.track)
+	if err != nil || len(ss) == 0 {
+		c.log.Warn("httpstream: unreadable segment", "seq", seg.seq, "err", err)
+		c.gap(seg, "segment unreadable")
+		return nil
+	}
+	start := c.place(seg)
+	t0 := ss[0].time
+	for _, s := range ss {
+		n, err := audio.PacketSamples(s.data)
+		if err != nil {
+			continue
+		}
+		ts := start + (s.time-t0)*sampleRate/uint64(c.track.timescale)
+		ts = max(ts, c.k.end)
+		c.k.seq++
+		c.k.end, c.k.played = ts+uint64(n), true
+		c.pending = append(c.pending, transport.AudioFrame{Speaker: c.info.id, Codec: transport.CodecOpus,
+			Seq: c.k.seq, Timestamp: uint32(ts), Duration: samples(uint64(n)), Payload: s.data})
+	}
+	return nil
+}
+
+// place returns where seg starts on the room clock: by its PROGRAM-DATE-TIME, mapped
+// through the first date seen (and kept across reconnects), else right after the last
+// frame, else now. A date that would put it before the last frame's end, or more than
+// maxGranuleJump after it, is taken for a new timeline.
+func (c *hlsConn) place(seg segment) uint64 {
+	now := uint64(max(c.clock.Now().Sub(c.k.origin), 0) * sampleRate / time.Second)
+	fallback := c.k.end
+	if !c.k.played {
+		fallback = max(now, c.k.end)
+	}
+	h := &c.k.hls
+	if seg.date.IsZero() {
+		return fallback
+	}
+	if !h.dateAnchor.IsZero() && !seg.discont {
+		if d := seg.date.Sub(h.dateAnchor); d >= 0 {
+			ts := h.dateTS + uint64(d*sampleRate/time.Second)
+			if ts >= c.k.end && ts-c.k.end <= maxGranuleJump {
+				return ts
+			}
+		}
+	}
+	h.dateAnchor, h.dateTS = seg.date, fallback
+	return fallback
+}
+
+// gap reports seg's audio as lost.
+func (c *hlsConn) gap(seg segment, why string) {
+	now := c.clock.Now()
+	c.log.Warn("httpstream: segment lost", "seq", seg.seq, "why", why)
+	c.pending = append(c.pending, transport.Gap{From: now, To: now.Add(seg.duration), Why: why})
+}
+
+// statusErr is a response other than 200 to a playlist or segment request.
+type statusErr struct {
+	code int
+	err  error
+}
+
+func (e *statusErr) Error() string { return e.err.Error() }
+func (e *statusErr) Unwrap() error { return e.err }
+
+// get reads a playlist, init section or segment, by a URI relative to the playlist.
+func (c *hlsConn) get(ctx context.Context, ref string) ([]byte, error) {
+	u, err := c.u.Parse(ref)
+	if err != nil {
+		return nil, fmt.Errorf("URI %q: %w", clip(ref), err)
+	}
+	shown := transport.RedactURL(u.String())
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", userAgent)
+	resp, err := c.client.Do(req)
+	if err != nil {
+		if ue := transport.Unreachable(hostPort(u), err); ue != nil {
+			return nil, ue
+		}
+		return nil, fmt.Errorf("GET %s: %w", shown, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	if err := statusError(resp, true, c.clock.Now()); err != nil {
+		return nil, &statusErr{code: resp.StatusCode, err: fmt.Errorf("GET %s: %w", shown, err)}
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxSegmentBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", shown, err)
+	}
+	if len(b) > maxSegmentBytes {
+		return nil, fmt.Errorf("GET %s: over %d bytes", shown, maxSegmentBytes)
+	}
+	return b, nil
+}
+
+// Resume hands the room clock, the track and the next segment to the next attempt.
+func (c *hlsConn) Resume() *transport.Resume { return &transport.Resume{Private: c.k} }
+
+// Resumed reports whether this connection went on from the first segment the previous
+// one had not played, so that nothing was lost.
+func (c *hlsConn) Resumed() bool { return c.resumed }
+
+// Close ends the connection's requests and its idle keep-alive connections; it is
+// idempotent.
+func (c *hlsConn) Close() error {
+	c.cancel()
+	c.client.CloseIdleConnections()
+	return nil
+}

@@ -1,0 +1,332 @@
+package httpstream
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spacetui/spacetui/internal/streamtest"
+	"github.com/spacetui/spacetui/transport"
+	"github.com/spacetui/spacetui/transport/transporttest"
+)
+
+// The fMP4 Opus test data: FFmpeg's HLS output of the demo room's first 2 s
+// (ffmpeg -t 4 -i server/demo/demo.ogg -c:a copy -f hls -hls_segment_type fmp4
+// -hls_time 2 ...): the init section and the first segment, 100 packets of 20 ms.
+func readTestdata(t testing.TB) (init, seg []byte) {
+	t.Helper()
+	init, err := os.ReadFile("testdata/opus-init.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg, err = os.ReadFile("testdata/opus-seg.m4s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return init, seg
+}
+
+func TestFMP4(t *testing.T) {
+	init, seg := readTestdata(t)
+	tr, err := parseInit(init)
+	if err != nil || tr.codec != "Opus" || tr.timescale != 48000 {
+		t.Fatalf("init: %+v, %v; want an Opus track at 48 kHz", tr, err)
+	}
+	ss, err := parseSegment(seg, tr)
+	if err != nil || len(ss) != 100 {
+		t.Fatalf("segment: %d samples, %v; want 100", len(ss), err)
+	}
+	for i, s := range ss {
+		if s.duration != 960 || s.time != uint64(i)*960 || len(s.data) == 0 {
+			t.Fatalf("sample %d: time %d, duration %d, %d bytes", i, s.time, s.duration, len(s.data))
+		}
+	}
+}
+
+func TestParsePlaylist(t *testing.T) {
+	pl, err := parsePlaylist([]byte("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:41\n" +
+		"#EXT-X-MAP:URI=\"init.mp4\",BYTERANGE=\"756@0\"\n#EXTINF:3.008,\n#EXT-X-PROGRAM-DATE-TIME:2026-11-29T17:27:18.051+0000\na.m4s\n" +
+		"#EXT-X-DISCONTINUITY\n#EXTINF:4,title\nhttps://cdn.example/b.m4s?token=x\n#EXT-X-ENDLIST\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range pl.segments {
+		pl.segments[i].date = pl.segments[i].date.UTC()
+	}
+	want := []segment{
+		{seq: 41, uri: "a.m4s", duration: 3008 * time.Millisecond, date: time.Date(2026, 11, 29, 17, 27, 18, 51e6, time.UTC), initURI: "init.mp4"},
+		{seq: 42, uri: "https://cdn.example/b.m4s?token=x", duration: 4 * time.Second, initURI: "init.mp4", discont: true},
+	}
+	if pl.target != 4*time.Second || !pl.ended || fmt.Sprint(pl.segments) != fmt.Sprint(want) {
+		t.Errorf("got %+v\nwant target 4s, ended, %+v", pl, want)
+	}
+	for name, bad := range map[string]string{
+		"no header":     "#EXT-X-TARGETDURATION:4\n",
+		"no target":     "#EXTM3U\n#EXTINF:4,\na.ts\n",
+		"no EXTINF":     "#EXTM3U\n#EXT-X-TARGETDURATION:4\na.ts\n",
+		"bad EXTINF":    "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:-1,\na.ts\n",
+		"huge target":   "#EXTM3U\n#EXT-X-TARGETDURATION:99999999999\n",
+		"bad date":      "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-PROGRAM-DATE-TIME:yesterday\n",
+		"master":        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nlow.m3u8\n",
+		"late sequence": "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\na.ts\n#EXT-X-MEDIA-SEQUENCE:3\n",
+	} {
+		if _, err := parsePlaylist([]byte(bad)); err == nil {
+			t.Errorf("%s: parsed", name)
+		}
+	}
+}
+
+// origin serves a live HLS stream made of the test segment repeated: a window of
+// size segments that moves on by one segment per playlist request, with
+// PROGRAM-DATE-TIMEs 2 s apart. fault, if set, may answer a request instead.
+type origin struct {
+	mu       sync.Mutex
+	window   int
+	reloads  int                                    // playlist requests answered so far
+	ended    int                                    // the playlist ends after this segment (0: live)
+	fault    func(r *http.Request, reloads int) int // a status to answer instead, or 0
+	requests map[string]int                         // segment requests by path
+	init     []byte
+	seg      []byte
+}
+
+func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	init, seg := o.init, o.seg
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.fault != nil {
+		if code := o.fault(r, o.reloads); code != 0 {
+			if strings.HasSuffix(r.URL.Path, ".m3u8") {
+				o.reloads++
+			}
+			http.Error(w, "fault", code)
+			return
+		}
+	}
+	switch {
+	case strings.HasSuffix(r.URL.Path, ".m3u8"):
+		first := o.reloads
+		o.reloads++
+		var b strings.Builder
+		fmt.Fprintf(&b, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:%d\n#EXT-X-MAP:URI=\"init.mp4\"\n", first)
+		base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := first; i < first+o.window; i++ {
+			fmt.Fprintf(&b, "#EXTINF:2.000,\n#EXT-X-PROGRAM-DATE-TIME:%s\nseg%d.m4s\n", base.Add(time.Duration(i)*2*time.Second).Format(time.RFC3339Nano), i)
+			if i+1 == o.ended {
+				b.WriteString("#EXT-X-ENDLIST\n")
+				break
+			}
+		}
+		w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
+		_, _ = w.Write([]byte(b.String()))
+	case strings.HasSuffix(r.URL.Path, "/init.mp4"):
+		_, _ = w.Write(init)
+	default:
+		o.requests[r.URL.Path]++
+		_, _ = w.Write(seg)
+	}
+}
+
+func serveOrigin(t *testing.T, o *origin) *url.URL {
+	t.Helper()
+	o.requests = map[string]int{}
+	o.init, o.seg = readTestdata(t)
+	srv := httptest.NewServer(o)
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL + "/live/index.m3u8")
+	return u
+}
+
+// TestHLSLive: a live playlist is joined three target durations behind its end, each
+// segment is fetched once however often the reloads list it, its packets play in
+// order on the room clock, paced, and EXT-X-ENDLIST ends the room.
+func TestHLSLive(t *testing.T) {
+	o := &origin{window: 6, ended: 12}
+	u := serveOrigin(t, o)
+	c, _, err := dialFake(t, u, transport.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := drain(t, c, 5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := frames(evs)
+	// The first playlist lists seg0-seg5; three target durations (6 s) behind its end is
+	// seg3. Then seg6 to seg11, one new per reload.
+	checkTrack(t, fs, 9*100, "index")
+	for i := 0; i < 12; i++ {
+		want := 0
+		if i >= 3 {
+			want = 1
+		}
+		if got := o.requests[fmt.Sprintf("/live/seg%d.m4s", i)]; got != want {
+			t.Errorf("seg%d fetched %d times, want %d", i, got, want)
+		}
+	}
+	if e, ok := evs[len(evs)-1].(transport.Ended); !ok || !strings.Contains(e.Reason, "ENDLIST") {
+		t.Errorf("last event %#v, want the end", evs[len(evs)-1])
+	}
+}
+
+// TestHLSPlaylistGone: a playlist that answers 404 for a while is retried, and the
+// stream goes on where it was; one that stays gone for ten target durations ends the
+// room.
+func TestHLSPlaylistGone(t *testing.T) {
+	t.Run("back", func(t *testing.T) {
+		o := &origin{window: 4, ended: 14, fault: func(r *http.Request, reloads int) int {
+			if strings.HasSuffix(r.URL.Path, ".m3u8") && reloads >= 2 && reloads < 9 {
+				return http.StatusNotFound
+			}
+			return 0
+		}}
+		c, _, err := dialFake(t, serveOrigin(t, o), transport.DialOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, err := drain(t, c, 5000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Reloads 2-8 fail while the window moves on past four segments: the
+		// segments that left it are a gap, the rest play once each, in order.
+		var gaps int
+		for _, ev := range evs {
+			if _, ok := ev.(transport.Gap); ok {
+				gaps++
+			}
+		}
+		if _, ok := evs[len(evs)-1].(transport.Ended); !ok || gaps == 0 {
+			t.Errorf("%d gaps, last %#v: want a gap for the segments missed and the end", gaps, evs[len(evs)-1])
+		}
+		for path, n := range o.requests {
+			if n != 1 {
+				t.Errorf("%s fetched %d times", path, n)
+			}
+		}
+	})
+	t.Run("gone", func(t *testing.T) {
+		o := &origin{window: 4, fault: func(r *http.Request, reloads int) int {
+			if strings.HasSuffix(r.URL.Path, ".m3u8") && reloads >= 1 {
+				return http.StatusNotFound
+			}
+			return 0
+		}}
+		c, clk, err := dialFake(t, serveOrigin(t, o), transport.DialOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := clk.Now()
+		evs, err := drain(t, c, 5000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e, ok := evs[len(evs)-1].(transport.Ended); !ok || !strings.Contains(e.Reason, "gone") {
+			t.Fatalf("last event %#v, want the end", evs[len(evs)-1])
+		}
+		if d := clk.Now().Sub(start); d < 20*time.Second || d > 30*time.Second {
+			t.Errorf("ended after %s, want ten target durations (20 s) of 404s after playback", d)
+		}
+	})
+}
+
+// TestHLSResume: a reconnect goes on from the first segment not yet played.
+func TestHLSResume(t *testing.T) {
+	o := &origin{window: 6}
+	u := serveOrigin(t, o)
+	prev := kept{origin: time.Unix(1_700_000_000, 0), played: true, seq: 500, end: 48000 * 60,
+		hls: hlsKept{played: true, next: 2}}
+	c, _, err := dialFake(t, u, transport.DialOptions{Resume: &transport.Resume{Private: prev}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.(transport.Resumable).Resumed() {
+		t.Error("not resumed, though the next segment is listed")
+	}
+	evs, err := drain(t, c, 250)
+	if err == nil || len(frames(evs)) < 200 {
+		t.Fatalf("%d frames, %v", len(frames(evs)), err)
+	}
+	if f := frames(evs)[0]; f.Seq != 501 || f.Timestamp < 48000*60 {
+		t.Errorf("first frame seq %d ts %d, want 501 at or after the previous end", f.Seq, f.Timestamp)
+	}
+	if o.requests["/live/seg0.m4s"]+o.requests["/live/seg1.m4s"] != 0 || o.requests["/live/seg2.m4s"] != 1 {
+		t.Errorf("requests %v, want seg2 on", o.requests)
+	}
+}
+
+// TestHLSRefusals: what spacetui cannot play yet is refused with one line.
+func TestHLSRefusals(t *testing.T) {
+	for name, body := range map[string]string{
+		"master":    "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=64000\nlow/index.m3u8\n",
+		"TS or AAC": "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:3.008,\nchunk_1.aac\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			u := serve(t, stream{body: []byte(body), headers: map[string]string{"Content-Type": "application/vnd.apple.mpegurl"}})
+			_, _, err := dialFake(t, u, transport.DialOptions{})
+			if classOf(err) != "permanent" {
+				t.Errorf("err %v, want a permanent refusal", err)
+			}
+		})
+	}
+}
+
+// TestHLSContract: FFmpeg's live HLS output (fMP4 Opus, PROGRAM-DATE-TIME, a moving
+// window of six 2 s segments) keeps the contract every protocol keeps.
+func TestHLSContract(t *testing.T) {
+	u := streamtest.HLST(t, streamtest.HLSOptions{})
+	transporttest.Run(t, transporttest.Room{URL: u, Speakers: 1, Within: 30 * time.Second, NoTranscript: true})
+}
+
+// TestHLSFFmpegReloads plays FFmpeg's live HLS output for 10 s, through five reloads of
+// the playlist: every packet once, in order, none lost, and the room clock moving by
+// the packets' own lengths across the segments' seams (their PROGRAM-DATE-TIMEs agree).
+func TestHLSFFmpegReloads(t *testing.T) {
+	u := streamtest.HLST(t, streamtest.HLSOptions{})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	c, err := transport.Dial(ctx, u, transport.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var fs []transport.AudioFrame
+	for {
+		ev, err := c.Recv(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		switch e := ev.(type) {
+		case transport.AudioFrame:
+			fs = append(fs, e)
+		case transport.Gap, transport.Ended:
+			t.Fatalf("%#v in a healthy stream", e)
+		}
+	}
+	if len(fs) < 450 {
+		t.Fatalf("%d frames in 10 s, want about 500", len(fs))
+	}
+	jumps := 0
+	for i := 1; i < len(fs); i++ {
+		if fs[i].Seq != fs[i-1].Seq+1 {
+			t.Fatalf("frame %d: seq %d after %d", i, fs[i].Seq, fs[i-1].Seq)
+		}
+		if fs[i].Timestamp-fs[i-1].Timestamp != 960 {
+			jumps++
+		}
+	}
+	if jumps > 0 {
+		t.Errorf("%d of %d frames were not 960 samples after the previous one", jumps, len(fs))
+	}
+	t.Logf("%d frames in 10 s", len(fs))
+}
