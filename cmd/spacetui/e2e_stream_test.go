@@ -111,3 +111,32 @@ func TestStreamJoinThroughARestart(t *testing.T) {
 		t.Errorf("no gap in events.jsonl:\n%s", b)
 	}
 }
+
+// TestStreamHLS joins FFmpeg's live HLS output (fMP4 Opus) headless with JSON events and
+// a recording: the stream is heard speaking, nothing is lost or stalled, and the
+// recording holds one valid Opus track.
+func TestStreamHLS(t *testing.T) {
+	need(t, haveTool("ffprobe") && haveTool("opusinfo"), "ffprobe (ffmpeg) and opusinfo (opus-tools) are needed")
+	u := streamtest.HLST(t, streamtest.HLSOptions{})
+	dir := filepath.Join(t.TempDir(), "rec")
+	c := startClient(t, u, "--record", dir, "--for", "10s")
+	c.wait(0, 10*time.Second, "room event", func(e event) bool { return e.typ() == "room" })
+	c.wait(0, 10*time.Second, "speaking event", speaking)
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("join: %v", err)
+	}
+	for _, e := range c.since(0) {
+		if e.typ() == "gap" || e.typ() == "state" && e.str("state") != "connecting" && e.str("state") != "live" && e.str("state") != "ended" {
+			t.Errorf("%v in a healthy stream", e.fields)
+		}
+	}
+	files := recordFiles(t, dir, 1)
+	if len(files) != 2 {
+		t.Errorf("files %v, want audio.ogg and one track", files)
+	}
+	for _, f := range files {
+		if d := probeDuration(t, f, false); d < 8.5 || d > 10.5 {
+			t.Errorf("%s: %.2f s, want about 10 s", f, d)
+		}
+	}
+}
