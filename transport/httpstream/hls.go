@@ -374,6 +374,5 @@ func (c *hlsConn) Resumed() bool { return c.resumed }
 // idempotent.
 func (c *hlsConn) Close() error {
 	c.cancel()
-	c.client.CloseIdleConnections()
 	return nil
 }

@@ -118,7 +118,11 @@ func (d *dialer) Dial(ctx context.Context, u *url.URL, opts transport.DialOption
 		TLSHandshakeTimeout:   headerTimeout,
 		TLSClientConfig:       &tls.Config{InsecureSkipVerify: opts.InsecureSkipVerify}, //nolint:gosec // opt-in only
 		DisableCompression:    true,
+		IdleConnTimeout:       30 * time.Second,
 	}}
+	// Closing the Conn ends its requests and the keep-alive connections it leaves.
+	actxCancel := cancel
+	cancel = func() { actxCancel(); client.CloseIdleConnections() }
 	resp, err := client.Do(req)
 	stopCtx()
 	if err != nil {
