@@ -9,7 +9,7 @@ set -euo pipefail
 
 runtime=(libopus-dev libopusfile-dev portaudio19-dev pkg-config gcc libc6-dev
          libasound2-plugins pulseaudio pulseaudio-utils ca-certificates git)
-testing=(tmux opus-tools ffmpeg sox espeak-ng procps make mpv icecast2)
+testing=(tmux opus-tools ffmpeg sox espeak-ng procps make mpv icecast2 mumble-server)
 
 # The LiveKit server version the tests are written against; newer tags do not build
 # from the module proxy.

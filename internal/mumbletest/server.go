@@ -36,7 +36,7 @@ const (
 )
 
 // InstallHint says how to get a Mumble server this kit can run.
-const InstallHint = "install Debian's mumble-server (apt-get install mumble-server, or scripts/setup.sh --testing)"
+const InstallHint = "install Debian's mumble-server (apt-get install mumble-server, or scripts/setup.sh --test)"
 
 // ErrNoBinary is returned, wrapped with InstallHint, when murmurd is not found.
 var ErrNoBinary = errors.New("no Mumble server (murmurd) found")
