@@ -20,6 +20,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/spacetui/spacetui/internal/realserver"
 )
 
 // Start-up and shutdown bounds of a Server.
@@ -236,7 +238,7 @@ func (s *Server) startLocked(ctx context.Context) error {
 	s.tail.Reset()
 	cmd := exec.Command(s.bin, "--dev", "--config", s.config)
 	cmd.Stdout, cmd.Stderr = s.out, s.out
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = realserver.SysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("livekit: %w", err)
 	}
@@ -363,7 +365,7 @@ func pickPorts(signal, udpPorts int) (ports, error) {
 		p.signal = signal
 	}
 	for p.signal == 0 || p.tcp == 0 || p.tcp == p.signal {
-		port, err := freeTCP()
+		port, err := realserver.FreeTCPPort()
 		if err != nil {
 			return p, err
 		}
@@ -394,15 +396,6 @@ func pickPorts(signal, udpPorts int) (ports, error) {
 		releaseUDP(first)
 	}
 	return p, errors.New("livekit: no free range of UDP ports")
-}
-
-func freeTCP() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // inUse reports whether something listens on the TCP port on any address the server

@@ -2,11 +2,10 @@ package lktest
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/spacetui/spacetui/internal/realserver"
 	"github.com/spacetui/spacetui/server"
 )
 
@@ -15,12 +14,7 @@ import (
 func NeedBinary(t testing.TB) string {
 	t.Helper()
 	bin, err := Binary()
-	if err != nil {
-		if os.Getenv("SPACETUI_E2E") == "require" {
-			t.Fatalf("SPACETUI_E2E=require: %v", err)
-		}
-		t.Skipf("skipping: %v", err)
-	}
+	realserver.Need(t, err)
 	return bin
 }
 
@@ -30,28 +24,16 @@ func StartT(t testing.TB, opts Options) *Server {
 	t.Helper()
 	opts.Binary = NeedBinary(t)
 	opts.Dir = t.TempDir()
-	logPath := filepath.Join(opts.Dir, "livekit.log")
-	f, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Log = f
+	opts.Log = realserver.LogFile(t, opts.Dir, "livekit.log", "livekit server")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s, err := Start(ctx, opts)
 	if err != nil {
-		f.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if err := s.Stop(); err != nil {
 			t.Error(err)
-		}
-		f.Close()
-		if t.Failed() {
-			if b, err := os.ReadFile(logPath); err == nil {
-				t.Logf("livekit server log (last 8 KiB):\n%s", b[max(0, len(b)-8<<10):])
-			}
 		}
 	})
 	return s

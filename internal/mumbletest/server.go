@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"layeh.com/gumble/gumble"
+
+	"github.com/spacetui/spacetui/internal/realserver"
 )
 
 // Start-up and shutdown bounds of a Server.
@@ -98,7 +100,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, errors.New("mumbletest: Options.Dir is required")
 	}
 	if opts.Port == 0 {
-		p, err := freePort()
+		p, err := realserver.FreeTCPPort()
 		if err != nil {
 			return nil, err
 		}
@@ -213,7 +215,7 @@ func (s *Server) start(ctx context.Context) error {
 	cmd := exec.Command(s.opts.Binary, "-ini", s.ini(), "-fg")
 	cmd.Dir = s.opts.Dir
 	cmd.Stdout, cmd.Stderr = orDiscard(s.opts.Log), orDiscard(s.opts.Log)
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = realserver.SysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start murmurd: %w", err)
 	}
@@ -337,24 +339,6 @@ func dial(addr string, cfg *gumble.Config, cert *tls.Certificate, local net.Addr
 		tc.Certificates = []tls.Certificate{*cert}
 	}
 	return gumble.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second, LocalAddr: local}, addr, cfg, tc)
-}
-
-func freePort() (int, error) {
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		// murmurd also binds UDP on the same port.
-		u, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-		if err == nil {
-			u.Close()
-			return p, nil
-		}
-	}
-	return 0, errors.New("no free TCP and UDP port")
 }
 
 func randomHex(n int) string {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/spacetui/spacetui/internal/realserver"
 )
 
 // hlsPlaylist is the name of the media playlist an HLS writes.
@@ -60,7 +62,7 @@ func StartHLS(ctx context.Context, dir string, opts HLSOptions) (*HLS, error) {
 		"-hls_fmp4_init_filename", "init.mp4", "-hls_segment_filename", filepath.Join(dir, "seg%d.m4s"),
 		filepath.Join(dir, hlsPlaylist))
 	cmd.Stdout, cmd.Stderr = opts.Log, opts.Log
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = realserver.SysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start ffmpeg: %w", err)
 	}

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/spacetui/spacetui/internal/realserver"
 )
 
 // Start-up and shutdown bounds.
@@ -85,7 +87,7 @@ func StartIcecast(ctx context.Context, opts IcecastOptions) (*Icecast, error) {
 		return nil, errors.New("streamtest: IcecastOptions.Dir is required")
 	}
 	if opts.Port == 0 {
-		if opts.Port, err = freePort(); err != nil {
+		if opts.Port, err = realserver.FreeTCPPort(); err != nil {
 			return nil, err
 		}
 	}
@@ -110,7 +112,7 @@ func StartIcecast(ctx context.Context, opts IcecastOptions) (*Icecast, error) {
 	}
 	cmd := exec.Command(bin, "-c", conf)
 	cmd.Stdout, cmd.Stderr = opts.Log, opts.Log
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = realserver.SysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start icecast2: %w", err)
 	}
@@ -201,15 +203,6 @@ func waitListening(ctx context.Context, addr string, exited <-chan struct{}) err
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func randomHex(n int) string {

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"sync"
 	"time"
+
+	"github.com/spacetui/spacetui/internal/realserver"
 )
 
 // SourceOptions configures a Source.
@@ -63,7 +65,7 @@ func (src *Source) Start(ctx context.Context) error {
 		"-c", "copy", "-content_type", "application/ogg", "-ice_name", o.Name, "-ice_description", o.Description,
 		"-f", "ogg", "icecast://source:"+src.ice.SourcePassword+"@"+src.ice.Addr+src.mount)
 	cmd.Stdout, cmd.Stderr = o.Log, o.Log
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = realserver.SysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start ffmpeg: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/spacetui/spacetui/internal/realserver"
 )
 
 // NeedPrograms skips the test unless the programs named are installed; under
@@ -15,12 +17,8 @@ import (
 func NeedPrograms(t testing.TB, names ...string) {
 	t.Helper()
 	for _, name := range names {
-		if _, err := Binary(name); err != nil {
-			if os.Getenv("SPACETUI_E2E") == "require" {
-				t.Fatalf("SPACETUI_E2E=require: %v", err)
-			}
-			t.Skipf("skipping: %v", err)
-		}
+		_, err := Binary(name)
+		realserver.Need(t, err)
 	}
 }
 
