@@ -48,7 +48,8 @@ func BenchmarkView(b *testing.B) {
 // talkingFrames is 20 s of snapshots, one per tick: with talk, Ada speaks for 9 s and
 // Grace for 9 s, in syllables of -30 to -10 dBFS with short pauses, and then nobody for
 // 2 s; without, nobody at all. The levels come from audio.Meter fed 20 ms frames, as the
-// pipeline's meters are, and the recording clock runs.
+// pipeline's meters are, the recording clock runs, and the playout delay wanders between
+// 35 and 46 ms, as the demo room's does from one tick to the next.
 func talkingFrames(base session.Snapshot, talk bool) []session.Snapshot {
 	const (
 		frame = 20 * time.Millisecond
@@ -96,6 +97,7 @@ func talkingFrames(base session.Snapshot, talk bool) []session.Snapshot {
 			{ID: "linus", Level: meters[2].Level(), Talking: meters[2].Talking()},
 		}
 		s.Recording.Seconds += (at + frame).Seconds()
+		s.BufferMs = 35 + rng.IntN(12)
 		out = append(out, s)
 	}
 	return out

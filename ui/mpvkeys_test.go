@@ -195,11 +195,26 @@ func TestSpeakerVolume(t *testing.T) {
 	}
 }
 
+// TestDelayBehindLive: the status line says how far behind live playback is, read once
+// a second: the delay changes with every packet.
 func TestDelayBehindLive(t *testing.T) {
 	f := newFixture(t, true)
-	f.pb.snap.BufferMs = 1500
-	f.m.Update(snapshotMsg{snap: f.pb.Snapshot()})
-	if l := lineWith(f.view(), "● live"); !strings.Contains(l, "1.5 s behind") {
-		t.Errorf("status line %q does not say how far behind live", l)
+	at := t0
+	f.m.now = func() time.Time { return at }
+	for _, step := range []struct {
+		later time.Duration
+		ms    int
+		want  string
+	}{
+		{500 * time.Millisecond, 1500, "60 ms behind"},
+		{500 * time.Millisecond, 1500, "1.5 s behind"},
+		{500 * time.Millisecond, 80, "1.5 s behind"},
+	} {
+		at = at.Add(step.later)
+		f.pb.snap.BufferMs = step.ms
+		f.m.Update(snapshotMsg{snap: f.pb.Snapshot()})
+		if l := lineWith(f.view(), "● live"); !strings.Contains(l, step.want) {
+			t.Errorf("%v after the first snapshot, status line %q; want %q", at.Sub(t0), l, step.want)
+		}
 	}
 }

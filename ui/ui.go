@@ -78,6 +78,10 @@ const (
 	TickInterval     = 50 * time.Millisecond
 	IdleTickInterval = 250 * time.Millisecond
 	idleAfter        = time.Second
+	// figuresEvery is how often the status line reads how far behind live playback is
+	// and the loss: both change with every packet, and a figure that changes on every
+	// tick can neither be read nor left undrawn.
+	figuresEvery = time.Second
 	// noteFor is how long "resumed, nothing lost" or "12.4 s lost" stays up.
 	noteFor = 10 * time.Second
 	// rosterGrace is how long an empty roster waits for the room to fall silent before
@@ -164,7 +168,8 @@ type Model struct {
 	resumedAt    time.Time // when the last outage ended
 	lostSeconds  float64   // audio lost in the last outage, from Gap events
 
-	movedAt time.Time // when a meter last moved, or a speaker began or stopped talking
+	movedAt   time.Time // when a meter last moved, or a speaker began or stopped talking
+	figuresAt time.Time // when the figures shown were read
 
 	windowTitle string
 	drawn       screen // what screen was put together from
@@ -275,8 +280,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setFlash("saved "+msg.path, false)
 		}
 	case snapshotMsg:
+		held := m.snap
 		m.snap = msg.snap
 		now := m.now()
+		if now.Sub(m.figuresAt) < figuresEvery {
+			m.snap.BufferMs, m.snap.LossPct = held.BufferMs, held.LossPct
+		} else {
+			m.figuresAt = now
+		}
 		if m.speakers.SetLevels(levels(msg.snap)) {
 			m.movedAt = now
 		}
