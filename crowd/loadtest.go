@@ -89,7 +89,9 @@ type LoadtestReport struct {
 
 // FrameCounts are audio frames as their sequence numbers tell. Received counts every
 // frame that arrived, Duplicates and Late included; Lost counts the numbers skipped that
-// never arrived (a reordered frame that arrives later is not lost); Duplicates are
+// never arrived (a reordered frame that arrives later is not lost), among them the frames
+// of ticks a server too late to send them skipped, which keep their numbers
+// (docs/protocol.md, "Audio"); Duplicates are
 // frames received twice; Late frames arrived more than reorderWindow behind the newest
 // of their track, too old to tell.
 type FrameCounts struct {

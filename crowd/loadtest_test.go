@@ -28,6 +28,7 @@ func TestLoadtestSeqTrack(t *testing.T) {
 		{"in order", []uint32{1, 2, 3, 4}, FrameCounts{Received: 4}},
 		{"first frame anywhere", []uint32{1000, 1001}, FrameCounts{Received: 2}},
 		{"gap", []uint32{1, 2, 6, 7}, FrameCounts{Received: 4, Lost: 3}},
+		{"ticks the server skipped keep their numbers", []uint32{1, 2, 3, 60, 61}, FrameCounts{Received: 5, Lost: 56}},
 		{"wrap in order", []uint32{top - 1, top, 0, 1}, FrameCounts{Received: 4}},
 		{"gap across the wrap", []uint32{top - 1, 2}, FrameCounts{Received: 2, Lost: 3}},
 		{"duplicate", []uint32{1, 2, 2, 3}, FrameCounts{Received: 4, Duplicates: 1}},
