@@ -82,7 +82,7 @@ func (m *Model) View() string {
 			d.enabled |= 1 << i
 		}
 	}
-	if d != m.drawn || m.line == "" {
+	if d != m.drawn { // never equal at first: the quit key is always enabled
 		m.line, m.drawn = m.draw(), d
 	}
 	return m.line
