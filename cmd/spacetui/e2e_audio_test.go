@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/hraban/opus.v2"
 
+	"github.com/spacetui/spacetui/internal/mumbletest"
 	"github.com/spacetui/spacetui/transport"
 )
 
@@ -20,9 +21,17 @@ import (
 // PortAudio -> ALSA -> PulseAudio path into a null sink, captures the sink's monitor with
 // parec, and compares it with the room's frames received and decoded independently.
 func TestWhatLeavesTheSoundCardIsWhatTheRoomSent(t *testing.T) {
+	url, _ := startServer(t)
+	soundCardPlaysTheRoom(t, url)
+}
+
+// soundCardPlaysTheRoom joins url with the real binary for 10 s, capturing the sound
+// card, while a reference listener in this process records what the room sends; what
+// left the sound card must correlate with the room's frames decoded independently.
+func soundCardPlaysTheRoom(t *testing.T, url string) {
+	t.Helper()
 	need(t, haveTool("parec"), "parec (pulseaudio-utils) is not installed")
 	need(t, pulseReady(), "no PulseAudio server with a null sink named spk")
-	url, _ := startServer(t)
 	dir := t.TempDir()
 
 	// Capture everything the sound card plays, from before the client starts.
@@ -139,4 +148,16 @@ func decodeTimeline(t *testing.T, frames []transport.AudioFrame) []float64 {
 		}
 	}
 	return out
+}
+
+// TestMumbleSoundCard: what leaves the sound card in a Mumble channel is what its
+// speakers sent, decoded independently.
+func TestMumbleSoundCard(t *testing.T) {
+	s := mumbletest.StartT(t, mumbletest.Options{})
+	mumbletest.PublishT(t, s, "Demo", mumbletest.PublishOptions{})
+	// The reference listener (in this process) and the binary share the remembered
+	// certificate.
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	t.Setenv("SPACETUI_TOKEN", "")
+	soundCardPlaysTheRoom(t, s.URL("Demo"))
 }
