@@ -204,9 +204,9 @@ func (r *room) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		r.tick(n)
+		listeners := r.tick(n)
 		late := max(now.Sub(start.Add(time.Duration(n)*tick)), 0)
-		if width := r.rounds.tick(n, late); width != 0 {
+		if width := r.rounds.tick(n, late, listeners); width != 0 {
 			r.log.Info("room paces its listeners' writes", "room", r.id, "every", time.Duration(width)*tick)
 		}
 		r.ticks.Store(n + 1)
@@ -338,8 +338,9 @@ func (r *room) stop() {
 }
 
 // tick sends tick n: its audio frame, its caption segments, and on schedule a ping and
-// the listener count. Each message is encoded once; fan-out never blocks.
-func (r *room) tick(n int64) {
+// the listener count. Each message is encoded once; fan-out never blocks. It returns
+// how many listeners it was sent to.
+func (r *room) tick(n int64) (listeners int) {
 	c := r.content
 	i, loop := n%int64(len(c.packets)), n/int64(len(c.packets))
 	nowMs := n * tick.Milliseconds()
@@ -388,6 +389,7 @@ func (r *room) tick(n int64) {
 		default: // the mixer is behind: it misses this tick rather than stall the room
 		}
 	}
+	return len(r.listeners)
 }
 
 // sendLocked records tick n's records in the replay window and sends them to every

@@ -7,9 +7,14 @@ import (
 
 // How a room spaces its listeners' writes when the machine cannot keep up.
 const (
-	// maxRoundTicks bounds the ticks a round may gather: a listener pays up to 40 ms of
-	// latency for a third of the wake-ups and system calls.
-	maxRoundTicks = 3
+	// maxRoundTicks bounds the ticks a round may gather: a listener pays up to 80 ms of
+	// latency for a fifth of the wake-ups and system calls. Three ticks held 5,000
+	// listeners on the 2-core development machine, five 6,000 (docs/benchmarks.md).
+	maxRoundTicks = 5
+	// roundListeners is the fewest listeners for which a room widens its rounds: below,
+	// the wake-ups it would save are not worth any latency, and a small room on a busy
+	// machine keeps writing every tick.
+	roundListeners = 1000
 	// roundsJudged is how many ticks the room's lateness is averaged over before it
 	// decides to widen or narrow its rounds.
 	roundsJudged = 50
@@ -50,14 +55,19 @@ func (rs *rounds) wait() <-chan struct{} {
 	return nil
 }
 
-// tick notes that tick n started late by late (0 when on time) and ends the round when
-// n closes one. It returns the new width of the rounds when it changed, else 0.
-func (rs *rounds) tick(n int64, late time.Duration) (width int64) {
+// tick notes that tick n, sent to listeners, started late by late (0 when on time) and
+// ends the round when n closes one. It returns the new width of the rounds when it
+// changed, else 0.
+func (rs *rounds) tick(n int64, late time.Duration, listeners int) (width int64) {
 	rs.late += late
 	if rs.judged++; rs.judged == roundsJudged {
 		mean := rs.late / roundsJudged
 		rs.late, rs.judged = 0, 0
 		switch {
+		case listeners < roundListeners:
+			if rs.ticks > 1 {
+				width = rs.set(1)
+			}
 		case mean > lateWiden && rs.ticks < maxRoundTicks:
 			width = rs.set(rs.ticks + 1)
 		case mean < lateCalm && rs.ticks > 1:
