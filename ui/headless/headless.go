@@ -235,8 +235,8 @@ func stateLine(e transport.State) string {
 		}
 		return "ended · " + e.Reason
 	case transport.StateLive:
-		if e.Reason == transport.ReasonNoSpeakers && e.Detail != "" {
-			return "live · " + e.Detail // "nobody is publishing in this room yet"
+		if e.Detail != "" {
+			return "live · " + e.Detail // e.g. "nobody is publishing in this room yet"
 		}
 	}
 	return string(e.State)

@@ -142,8 +142,10 @@ func (m *Model) left() string {
 	switch c.State {
 	case transport.StateLive:
 		parts = append(parts, st.Live.Render("● live"))
-		if c.Reason == transport.ReasonNoSpeakers && c.Detail != "" {
-			add(c.Detail) // joined, but nobody is publishing yet: say so rather than sound like silence
+		if c.Detail != "" {
+			// What the protocol says of this join: nobody publishes yet (so silence is not
+			// mistaken for a quiet room), or a certificate remembered or not checked.
+			add(c.Detail)
 		}
 		if c.Note != "" {
 			add(c.Note)

@@ -24,4 +24,9 @@ func TestLiveWithNobodyPublishing(t *testing.T) {
 	if v := m.View(); strings.Contains(v, "nobody") {
 		t.Errorf("a room with speakers still says nobody publishes: %q", v)
 	}
+	// A join with an unchecked certificate (mumble --insecure) says so.
+	m.SetConn(Conn{State: transport.StateLive, Detail: "the server's certificate is not checked (--insecure)"})
+	if v := ansi.Strip(m.View()); !strings.Contains(v, "● live · the server's certificate is not checked") {
+		t.Errorf("status line %q", v)
+	}
 }
