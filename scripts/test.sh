@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up (packages, a PulseAudio null sink) and runs every test: vet, format,
-# the unit, fuzz-seed and race tests, the LiveKit transport against a real LiveKit server,
+# the unit, fuzz-seed and race tests, the LiveKit, Mumble and HTTP-stream transports against
+# real servers (LiveKit, murmurd, icecast2, FFmpeg),
 # and the end-to-end tests against the real binary (tmux for the TUI, parec on the null
 # sink for the sound, LiveKit rooms). Nothing is skipped here:
 # SPACETUI_E2E=require turns a missing tool into a failure.
@@ -27,14 +28,14 @@ CGO_ENABLED=0 go build -o /dev/null ./cmd/spacetui
 done_stage
 
 # Packages that run real servers wait for the unit tests, so as not to starve their timing.
-real='/cmd/spacetui$|/transport/livekit$|/internal/lktest$'
+real='/cmd/spacetui$|/transport/livekit$|/internal/lktest$|/transport/mumble$|/transport/httpstream$'
 
 stage "unit tests (race)"
 go test -race -count=1 -timeout 10m $(go list ./... | grep -vE "$real")
 done_stage
 
-stage "LiveKit tests (race, a real LiveKit server)"
-SPACETUI_E2E=require go test -race -count=1 -timeout 10m ./internal/lktest ./transport/livekit
+stage "real-server transport tests (race: LiveKit, murmurd, icecast2 and FFmpeg's HLS)"
+SPACETUI_E2E=require go test -race -count=1 -timeout 10m ./internal/lktest ./transport/livekit ./transport/mumble ./transport/httpstream
 done_stage
 
 # The end-to-end tests run real processes (thousands of simulated listeners among them):
