@@ -105,7 +105,7 @@ func run(duration time.Duration, runs int, out io.Writer) error {
 	printTable(out, subjects, results, missing, duration, runs)
 	fmt.Fprintln(out, "\nGo benchmarks (hot paths):")
 	bench := command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", "200ms",
-		"./audio/", "./ui/components/transcript/")
+		"./audio/", "./ui/", "./ui/components/transcript/")
 	bench.Stdout, bench.Stderr = out, out
 	return bench.Run()
 }
