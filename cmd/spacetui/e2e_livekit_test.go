@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -213,17 +212,9 @@ func TestLiveKitTUI(t *testing.T) {
 	tmux, session := tuiSession(t, fmt.Sprintf("%s join %s %s --log %s",
 		spacetuiBin(t), s.RoomURL("tui"), strings.Join(lkAuth(s), " "), logFile))
 
-	talking := regexp.MustCompile(`▶ (Ada|Grace|Linus)`)
-	lit := map[string]bool{}
-	var screen string
-	deadline := time.Now().Add(25 * time.Second)
-	for time.Now().Before(deadline) && (len(lit) < 2 || transcriptLines(screen) < 2) {
-		time.Sleep(500 * time.Millisecond)
-		screen = tmux("capture-pane", "-p", "-t", session)
-		for _, m := range talking.FindAllStringSubmatch(screen, -1) {
-			lit[m[1]] = true
-		}
-	}
+	lit, screen := watchSpeakers(tmux, session, func(lit map[string]bool, screen string) bool {
+		return len(lit) >= 2 && transcriptLines(screen) >= 2
+	})
 	t.Logf("screen:\n%s", screen)
 	if len(lit) < 2 {
 		t.Errorf("speakers lit up: %v, want two or more", lit)

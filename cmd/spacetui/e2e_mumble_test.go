@@ -10,11 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spacetui/spacetui/internal/mumbletest"
 )
@@ -141,17 +139,9 @@ func TestMumbleTUI(t *testing.T) {
 	tmux, session := tuiSession(t, fmt.Sprintf("XDG_STATE_HOME=%s SPACETUI_TOKEN= %s join %s --log %s",
 		t.TempDir(), spacetuiBin(t), s.URL("Demo"), filepath.Join(t.TempDir(), "tui.log")))
 
-	talking := regexp.MustCompile(`▶ (Ada|Grace|Linus)`)
-	lit := map[string]bool{}
-	var screen string
-	deadline := time.Now().Add(25 * time.Second)
-	for time.Now().Before(deadline) && (len(lit) < 2 || !strings.Contains(screen, "[chat]")) {
-		time.Sleep(500 * time.Millisecond)
-		screen = tmux("capture-pane", "-p", "-t", session)
-		for _, m := range talking.FindAllStringSubmatch(screen, -1) {
-			lit[m[1]] = true
-		}
-	}
+	lit, screen := watchSpeakers(tmux, session, func(lit map[string]bool, screen string) bool {
+		return len(lit) >= 2 && strings.Contains(screen, "[chat]")
+	})
 	t.Logf("screen:\n%s", screen)
 	if len(lit) < 2 {
 		t.Errorf("speakers lit up: %v, want two or more", lit)

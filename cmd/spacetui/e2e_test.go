@@ -216,6 +216,23 @@ func quitTUI(t *testing.T, tmux func(args ...string) string, session string) {
 	}
 }
 
+// watchSpeakers reads the TUI's screen twice a second for up to 25 s, noting which of the
+// demo's speakers it shows talking (▶), until done says it has seen enough; it returns
+// who lit up and the last screen.
+func watchSpeakers(tmux func(args ...string) string, session string, done func(lit map[string]bool, screen string) bool) (map[string]bool, string) {
+	talking := regexp.MustCompile(`▶ (Ada|Grace|Linus)`)
+	lit := map[string]bool{}
+	var screen string
+	for deadline := time.Now().Add(25 * time.Second); time.Now().Before(deadline) && !done(lit, screen); {
+		time.Sleep(500 * time.Millisecond)
+		screen = tmux("capture-pane", "-p", "-t", session)
+		for _, m := range talking.FindAllStringSubmatch(screen, -1) {
+			lit[m[1]] = true
+		}
+	}
+	return lit, screen
+}
+
 // transcriptLines counts lines that look like transcript entries: a clock time followed
 // by a speaker name.
 func transcriptLines(screen string) int {
