@@ -33,6 +33,20 @@ func (m *Mixer) Add(pcm []int16) {
 	}
 }
 
+// AddAt sums one speaker's frame at volume percent (clamped to 0..MaxVolume), before the
+// limiter, so a speaker turned up is bent with the rest rather than clipped on its own.
+func (m *Mixer) AddAt(pcm []int16, volume int) {
+	volume = min(max(volume, 0), MaxVolume)
+	if volume == 100 {
+		m.Add(pcm)
+		return
+	}
+	acc := m.acc[:min(len(m.acc), len(pcm))]
+	for i, s := range pcm[:len(acc)] {
+		acc[i] += int32(s) * int32(volume) / 100
+	}
+}
+
 // Mix writes the sum at volume percent (clamped to 0..MaxVolume) through the limiter
 // into out, which must hold the mixer's frame. It leaves the sum in place: Reset starts
 // the next frame.

@@ -99,3 +99,22 @@ func BenchmarkMixer(b *testing.B) {
 		m.Mix(out, 120)
 	}
 }
+
+// A speaker's own volume scales only its share of the sum, and a speaker turned up past
+// full scale goes through the limiter with the rest instead of being clipped alone.
+func TestMixerAddAt(t *testing.T) {
+	m := NewMixer(2)
+	m.AddAt(constant(1000, 2), 50)
+	m.AddAt(constant(1000, 2), 100)
+	out := make([]int16, 2)
+	m.Mix(out, 100)
+	if out[0] != 1500 {
+		t.Fatalf("half of 1000 plus 1000 = %d, want 1500", out[0])
+	}
+	m.Reset()
+	m.AddAt(constant(30000, 2), 150)
+	m.Mix(out, 100)
+	if out[0] <= limiterKnee || out[0] >= 32767 || out[0] != limit(45000) {
+		t.Fatalf("30000 at 150%% = %d, want the limiter's %d", out[0], limit(45000))
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -437,10 +436,7 @@ func (p *Pipeline) tick(now time.Time, mixed bool) {
 		}
 		p.room.Add(pcm)
 		if !sp.muted.Load() {
-			if v := sp.vol.Load(); v != 100 {
-				scale(pcm, v) // after the room mix took it: the recording is unscaled
-			}
-			p.play.Add(pcm)
+			p.play.AddAt(pcm, int(sp.vol.Load())) // the room mix, for the recording, is unscaled
 		}
 	}
 	vol := int(p.volume.Load())
@@ -450,13 +446,6 @@ func (p *Pipeline) tick(now time.Time, mixed bool) {
 	p.play.Mix(p.out, vol)
 	if mixed {
 		p.room.Mix(p.mixed, 100)
-	}
-}
-
-// scale applies a volume in percent to pcm in place, saturating.
-func scale(pcm []int16, pct int32) {
-	for i, s := range pcm {
-		pcm[i] = int16(min(max(int32(s)*pct/100, math.MinInt16), math.MaxInt16))
 	}
 }
 
