@@ -2,34 +2,15 @@ package main
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 
+	"github.com/spacetui/spacetui/internal/servertest"
 	"github.com/spacetui/spacetui/server"
 )
 
-// startRoomServer runs the reference server in-process until the test ends and returns
-// its host:port.
-func startRoomServer(t *testing.T) string {
-	t.Helper()
-	srv, err := server.New(server.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-served })
-	return ln.Addr().String()
-}
-
 func TestRoomsCommand(t *testing.T) {
-	addr := startRoomServer(t)
+	addr := servertest.Start(t, server.Config{})
 	tests := []struct {
 		name     string
 		args     []string

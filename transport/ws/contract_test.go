@@ -1,8 +1,6 @@
 package ws_test
 
 import (
-	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/spacetui/spacetui/internal/servertest"
 	"github.com/spacetui/spacetui/server"
 	"github.com/spacetui/spacetui/transport/transporttest"
 	"github.com/spacetui/spacetui/transport/wire"
@@ -20,25 +19,9 @@ import (
 // TestContract runs the transport contract against the reference server's demo room,
 // in which Ada and Grace speak within the first ten seconds.
 func TestContract(t *testing.T) {
-	srv, err := server.New(server.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	addr := servertest.Start(t, server.Config{})
 	transporttest.Run(t, transporttest.Room{
-		URL:      "ws://" + ln.Addr().String() + "/rooms/demo",
+		URL:      "ws://" + addr + "/rooms/demo",
 		Speakers: 2,
 		Within:   30 * time.Second,
 	})

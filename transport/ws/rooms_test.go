@@ -3,42 +3,18 @@ package ws_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/spacetui/spacetui/internal/servertest"
 	"github.com/spacetui/spacetui/server"
 	"github.com/spacetui/spacetui/transport"
 )
 
-// startServer runs the reference server with its demo room until the test ends and
-// returns its host:port.
-func startServer(t *testing.T) string {
-	t.Helper()
-	srv, err := server.New(server.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return ln.Addr().String()
-}
-
 func TestRooms(t *testing.T) {
-	addr := startServer(t)
+	addr := servertest.Start(t, server.Config{})
 	for _, u := range []string{"ws://" + addr, "ws://" + addr + "/rooms/", "ws://" + addr + "/rooms/demo"} {
 		rooms, err := transport.Rooms(context.Background(), u, transport.DialOptions{})
 		if err != nil {
