@@ -261,9 +261,16 @@ Room URLs:
   livekit://HOST:PORT/ROOM     a LiveKit room (signalling over ws): needs --token, or
                                --api-key and --api-secret to mint a listen-only token
   livekit+wss://HOST/ROOM      the same over TLS
+  mumble://[USER@]HOST[:PORT]/CHANNEL
+                               a Mumble channel (password: --token; the server's
+                               certificate is remembered on first use, --insecure skips it)
+  http(s)://HOST/PATH          an Icecast or HTTP Ogg Opus stream, or an HLS playlist of
+                               fMP4 Opus (see docs/streams.md for what is not played yet)
+"spacetui rooms URL" lists a server's rooms where the protocol can.
 
-Keys in the TUI: space mute · +/- volume · m mute the selected speaker · tab focus ·
-PgUp/PgDn/Home/End scroll the transcript · r retry now · ? help · q quit.
+Keys in the TUI: space or m mute · +/- or 0/9 volume · x mute the selected speaker ·
+[/] its volume · tab focus · PgUp/PgDn/Home/End or the wheel scroll the transcript ·
+/ search (n/N) · s save the transcript · r retry now · ? help · q quit.
 
 When the server is overloaded or down, spacetui waits and retries with jittered
 backoff (honouring Retry-After) and says so on the status line; it never gives up

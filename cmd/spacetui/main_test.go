@@ -27,6 +27,8 @@ func TestCommandLine(t *testing.T) {
 		{"bad room flag", []string{"serve", "--room", "nofile"}, 2, "ID=FILE.ogg"},
 		{"unknown command", []string{"teleport"}, 2, "unknown command"},
 		{"join help names livekit", []string{"join", "--help"}, 0, "livekit://HOST:PORT/ROOM"},
+		{"join help names mumble", []string{"join", "--help"}, 0, "mumble://[USER@]HOST[:PORT]/CHANNEL"},
+		{"join help names the mute-speaker key", []string{"join", "--help"}, 0, "x mute the selected speaker"},
 		{"livekit without credentials", []string{"join", "livekit://127.0.0.1:1/demo"}, 2, "needs --token"},
 		{"api key without secret", []string{"record", "-o", "x", "--api-key", "k", "livekit://h:1/demo"}, 2, "go together"},
 		{"serve help lists every fault", []string{"serve", "--help"}, 0, "abruptclose  drop every listener"},
