@@ -38,13 +38,21 @@ type Roster struct {
 // Codec names the coding of an AudioFrame's payload.
 type Codec string
 
-// The codecs a transport may deliver. Only Opus is played and recorded today; a frame of
-// another codec is reported once by the pipeline and the recorder and skipped.
+// The codecs a transport may deliver. Every payload is self-describing, so that a
+// decoder and a track writer need nothing but the frames: an AAC frame carries its ADTS
+// header (a transport that receives raw access units, from fMP4 or MPEG-TS, prepends one
+// built from the AudioSpecificConfig), an MP3 frame its MPEG header. A frame of a codec
+// the pipeline or the recorder cannot handle is reported once by each and skipped.
+//
+// Timestamps count 48 kHz samples whatever the codec's own rate: a transport advances
+// them by the frame's duration at 48 kHz, computed from the running total of samples so
+// that rounding does not drift. Frames need not be 20 ms long (AAC carries 1024 samples,
+// MP3 1152); the pipeline decodes each to 48 kHz mono and plays it out in 20 ms steps.
 const (
 	CodecOpus   Codec = "opus"   // one Opus packet (RFC 6716)
-	CodecAAC    Codec = "aac"    // one raw AAC access unit
-	CodecMP3    Codec = "mp3"    // one MPEG audio frame
-	CodecVorbis Codec = "vorbis" // one Vorbis packet
+	CodecAAC    Codec = "aac"    // one ADTS frame of AAC-LC: header and one raw data block
+	CodecMP3    Codec = "mp3"    // one MPEG-1/2/2.5 audio frame, header included
+	CodecVorbis Codec = "vorbis" // one Vorbis packet (not played or recorded yet)
 )
 
 // AudioFrame is one encoded packet of one speaker's track. Seq increases by one per
