@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -64,8 +65,7 @@ func TestPolicyWaitSpreads(t *testing.T) {
 // The Reconnector waits exactly what the policy function says.
 func TestReconnectorUsesThePolicy(t *testing.T) {
 	r := &Reconnector{Policy: DefaultPolicy(), Rand: func() float64 { return 0.5 }}
-	err := &OverloadError{RetryAfter: 20 * time.Second}
-	got := r.backoff(ClassOverload, 4, time.Minute, err)
+	got := r.backoff(ClassOverload, 4, time.Minute, retryAfter(fmt.Errorf("dial: %w", &OverloadError{RetryAfter: 20 * time.Second})))
 	want := r.Policy.Wait(ClassOverload, 4, time.Minute, 20*time.Second, func() float64 { return 0.5 })
 	if got != want {
 		t.Errorf("backoff = %v, Wait = %v", got, want)

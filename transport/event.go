@@ -121,6 +121,10 @@ type State struct {
 	Reason  string
 	Attempt int
 	RetryIn time.Duration
+	// RetryAfter is, while reconnecting after an overload, the Retry-After the server
+	// gave (0 for none): RetryIn waits at least that long, and a server that paces its
+	// crowd (a WaitingRoom) keeps a place for us then, which retrying early gives up.
+	RetryAfter time.Duration
 	// Silence is, when stalled, how long nothing had arrived when the state was
 	// reported.
 	Silence time.Duration

@@ -187,10 +187,11 @@ func (r *Reconnector) Run(ctx context.Context, emit func(Event)) error {
 			return &GiveUpError{After: now.Sub(outageStart), Last: err}
 		}
 		attempt++
-		wait := r.backoff(cls, attempt, now.Sub(outageStart), err)
+		ra := retryAfter(err)
+		wait := r.backoff(cls, attempt, now.Sub(outageStart), ra)
 		log.Info("reconnect scheduled", "reason", reason, "attempt", attempt,
 			"retry_in", wait.Round(time.Millisecond), "err", err)
-		emit(Clean(State{State: StateReconnecting, Reason: reason, Attempt: attempt, RetryIn: wait, Detail: err.Error()}))
+		emit(Clean(State{State: StateReconnecting, Reason: reason, Attempt: attempt, RetryIn: wait, RetryAfter: ra, Detail: err.Error()}))
 		select {
 		case <-ctx.Done():
 			return nil
@@ -296,13 +297,18 @@ func (r *Reconnector) pump(ctx context.Context, conn Conn, emit func(Event), log
 	}
 }
 
-// backoff is the wait before attempt n (1-based) of an outage that began elapsed ago.
-func (r *Reconnector) backoff(cls Class, n int, elapsed time.Duration, err error) time.Duration {
-	var ra time.Duration
+// retryAfter is the Retry-After an overloaded server gave with err, 0 for none.
+func retryAfter(err error) time.Duration {
 	var oe *OverloadError
 	if errors.As(err, &oe) {
-		ra = oe.RetryAfter
+		return oe.RetryAfter
 	}
+	return 0
+}
+
+// backoff is the wait before attempt n (1-based) of an outage that began elapsed ago,
+// after a failure that came with the Retry-After ra (0 for none).
+func (r *Reconnector) backoff(cls Class, n int, elapsed, ra time.Duration) time.Duration {
 	rnd := rand.Float64
 	if r.Rand != nil {
 		rnd = r.Rand

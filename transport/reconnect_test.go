@@ -123,19 +123,24 @@ func TestOverloadRetryAfterIsAFloor(t *testing.T) {
 				t.Fatalf("rnd %v: wait %v, want in [RA, 1.2 RA]", rnd, w)
 			}
 		}
-		if s := reconnecting(states)[0]; s.Reason != ReasonOverloaded || s.RetryIn != clock.Waits()[0] {
+		// The front ends are told the server's Retry-After, to say the wait is a place
+		// in its queue.
+		if s := reconnecting(states)[0]; s.Reason != ReasonOverloaded || s.RetryIn != clock.Waits()[0] || s.RetryAfter != 10*time.Second {
 			t.Fatalf("state %+v", s)
 		}
 	}
 }
 
 func TestOverloadCap(t *testing.T) {
-	clock, _, _ := run(t, DefaultPolicy(), 0.999999, 30, func(int) (Conn, error) {
+	clock, states, _ := run(t, DefaultPolicy(), 0.999999, 30, func(int) (Conn, error) {
 		return nil, &OverloadError{Reason: "1013"}
 	})
 	last := clock.Waits()[len(clock.Waits())-1]
 	if last > 120*time.Second || last < 119*time.Second {
 		t.Fatalf("overload waits should reach and hold the 120 s cap, last %v", last)
+	}
+	if s := reconnecting(states)[0]; s.RetryAfter != 0 {
+		t.Fatalf("an overload without Retry-After reported one: %+v", s)
 	}
 }
 
