@@ -9,6 +9,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/spacetui/spacetui/internal/fakeclock"
 	"github.com/spacetui/spacetui/record"
 	"github.com/spacetui/spacetui/session"
 	"github.com/spacetui/spacetui/transport"
@@ -308,6 +309,74 @@ func TestRetryNow(t *testing.T) {
 	}
 	if v := m.View().Content; strings.Contains(v, "r retry now") || !strings.Contains(v, "connection lost") {
 		t.Errorf("status without RetryNow: %q", lineWith(v, "◌"))
+	}
+}
+
+// While we wait for our turn in a server's queue (it gave a Retry-After), the status
+// line counts the turn down, and r first says that retrying early gives the turn up:
+// only a second r within a few seconds retries. Without a place in a queue r retries
+// at once (TestRetryNow).
+func TestRetryNowAsksBeforeGivingUpOurTurn(t *testing.T) {
+	queued := transport.State{State: transport.StateReconnecting, Reason: transport.ReasonOverloaded,
+		Attempt: 2, RetryIn: 41 * time.Second, RetryAfter: 40 * time.Second, Detail: "server overloaded (overloaded), retry after 40s"}
+	warning := "r again gives up your turn"
+	press := func(f *fixture) {
+		if cmd := f.key(keyR); cmd != nil {
+			cmd()
+		}
+	}
+	status := func(f *fixture) string { return lineWith(f.view(), "◌ server busy") }
+	tests := []struct {
+		name    string
+		steps   func(f *fixture, clk *fakeclock.Clock)
+		retries int
+		status  string // in the status line at the end
+	}{
+		{"the turn counts down", func(f *fixture, clk *fakeclock.Clock) { clk.Advance(11 * time.Second) },
+			0, "◌ server busy · your turn in ~30 s · r retry now"},
+		{"a first r warns", func(f *fixture, clk *fakeclock.Clock) { press(f) },
+			0, "◌ server busy · your turn in ~41 s · " + warning},
+		{"a second r retries", func(f *fixture, clk *fakeclock.Clock) {
+			press(f)
+			clk.Advance(4 * time.Second)
+			press(f)
+		}, 1, "r retry now"},
+		{"the warning lapses", func(f *fixture, clk *fakeclock.Clock) {
+			press(f)
+			clk.Advance(5 * time.Second)
+		}, 0, "◌ server busy · your turn in ~36 s · r retry now"},
+		{"r after the warning lapsed warns again", func(f *fixture, clk *fakeclock.Clock) {
+			press(f)
+			clk.Advance(5 * time.Second)
+			press(f)
+		}, 0, warning},
+		{"a new wait needs its own warning", func(f *fixture, clk *fakeclock.Clock) {
+			press(f)
+			f.send(queued)
+			press(f)
+		}, 0, warning},
+		{"once the turn has come r retries at once", func(f *fixture, clk *fakeclock.Clock) {
+			clk.Advance(41 * time.Second)
+			press(f)
+		}, 1, "retrying (attempt 2)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, true)
+			clk := fakeclock.NewManual(t0)
+			f.m.now = clk.Now
+			f.send(queued)
+			tt.steps(f, clk)
+			if f.retries != tt.retries {
+				t.Errorf("RetryNow called %d times, want %d", f.retries, tt.retries)
+			}
+			if got := status(f); !strings.Contains(got, tt.status) {
+				t.Errorf("status line %q lacks %q", got, tt.status)
+			}
+			if !strings.Contains(tt.status, warning) && strings.Contains(status(f), warning) {
+				t.Errorf("status line %q still warns", status(f))
+			}
+		})
 	}
 }
 

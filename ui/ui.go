@@ -84,6 +84,9 @@ const (
 	figuresEvery = time.Second
 	// noteFor is how long "resumed, nothing lost" or "12.4 s lost" stays up.
 	noteFor = 10 * time.Second
+	// retryConfirmFor is how long after a first r, while we wait for our turn in the
+	// server's queue, a second r retries at once and gives the turn up.
+	retryConfirmFor = 5 * time.Second
 	// rosterGrace is how long an empty roster waits for the room to fall silent before
 	// it empties the speaker list.
 	rosterGrace = 5 * time.Second
@@ -167,6 +170,7 @@ type Model struct {
 	troubleSince time.Time // start of the current outage; zero while live
 	resumedAt    time.Time // when the last outage ended
 	lostSeconds  float64   // audio lost in the last outage, from Gap events
+	retryAsked   time.Time // when r was pressed once while queued; zero if not since conn
 
 	movedAt   time.Time // when a meter last moved, or a speaker began or stopped talking
 	figuresAt time.Time // when the figures shown were read
@@ -394,11 +398,37 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, km.End):
 		m.transcript.End()
 	case key.Matches(k, km.Retry):
-		if f := m.opts.RetryNow; f != nil {
-			return func() tea.Msg { f(); return nil }
-		}
+		return m.retry()
 	}
 	return nil
+}
+
+// retry cuts the reconnect wait short (r). While we wait for our turn in the server's
+// queue, retrying early gives the turn up, so the first r only says so and a second
+// within retryConfirmFor retries.
+func (m *Model) retry() tea.Cmd {
+	f := m.opts.RetryNow
+	if f == nil {
+		return nil
+	}
+	now := m.now()
+	if m.queued(now) && !m.confirming(now) {
+		m.retryAsked = now
+		return nil
+	}
+	m.retryAsked = time.Time{}
+	return func() tea.Msg { f(); return nil }
+}
+
+// queued reports whether we wait, now, for our turn in the server's queue: the server
+// gave a Retry-After, and it has not come yet.
+func (m *Model) queued(now time.Time) bool {
+	return m.conn.State == transport.StateReconnecting && m.conn.RetryAfter > 0 && m.conn.RetryIn > now.Sub(m.connAt)
+}
+
+// confirming reports whether a first r, now, waits for the second that gives the turn up.
+func (m *Model) confirming(now time.Time) bool {
+	return !m.retryAsked.IsZero() && now.Sub(m.retryAsked) < retryConfirmFor
 }
 
 // searchKey takes a key while a search is typed: enter searches, esc gives up, and
@@ -617,6 +647,7 @@ func (m *Model) setConn(s transport.State, now time.Time) {
 	}
 	m.header.SetOffline(s.State == transport.StateReconnecting || s.State == transport.StateStalled)
 	m.conn, m.connAt = s, now
+	m.retryAsked = time.Time{} // a new wait: a second r must not give up a turn it never saw
 }
 
 func (m *Model) setSize(w, h int) {
@@ -770,6 +801,8 @@ func (m *Model) statusConn(now time.Time) statusbar.Conn {
 	switch m.conn.State {
 	case transport.StateReconnecting:
 		c.RetryIn = m.conn.RetryIn - since
+		c.Queued = m.conn.RetryAfter > 0
+		c.ConfirmRetry = m.queued(now) && m.confirming(now)
 	case transport.StateStalled:
 		c.NoDataFor = m.conn.Silence + since
 	case transport.StateLive:

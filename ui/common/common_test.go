@@ -27,6 +27,18 @@ func TestClock(t *testing.T) {
 	}
 }
 
+func TestAbout(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		40 * time.Second: "~40 s", 39100 * time.Millisecond: "~40 s", 59 * time.Second: "~59 s",
+		59001 * time.Millisecond: "~1 min", 89 * time.Second: "~1 min", 90 * time.Second: "~2 min",
+		10 * time.Minute: "~10 min", 0: "~0 s", -time.Second: "~0 s",
+	} {
+		if got := About(d); got != want {
+			t.Errorf("About(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
 func TestTruncateAndFit(t *testing.T) {
 	tests := []struct {
 		in   string

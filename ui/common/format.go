@@ -2,8 +2,21 @@ package common
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
+
+// About says a wait for one's turn the way a queue is read: "~40 s" under a minute
+// (whole seconds, rounded up, so "~0 s" is never said early), then "~3 min" (to the
+// nearest minute), for a countdown of minutes that ticks every second is read as
+// precision nobody has.
+func About(d time.Duration) string {
+	secs := int(math.Ceil(d.Seconds()))
+	if secs < 60 {
+		return fmt.Sprintf("~%d s", max(secs, 0))
+	}
+	return fmt.Sprintf("~%d min", int(math.Round(float64(secs)/60)))
+}
 
 // Clock formats an offset or a duration as mm:ss, or h:mm:ss from one hour on, or
 // "3d 04:05:06" from 100 hours on, so that no offset the network sends makes it wider

@@ -16,6 +16,7 @@ import (
 	"github.com/spacetui/spacetui/session"
 	"github.com/spacetui/spacetui/transport"
 	"github.com/spacetui/spacetui/transport/jsonl"
+	"github.com/spacetui/spacetui/ui/common"
 )
 
 // Intervals of the headless output.
@@ -225,8 +226,11 @@ func stateLine(e transport.State) string {
 		if what == "" {
 			what = "connection lost"
 		}
-		if e.RetryIn <= 0 {
+		switch {
+		case e.RetryIn <= 0:
 			return fmt.Sprintf("%s · retrying (attempt %d)", what, e.Attempt)
+		case e.RetryAfter > 0: // a place in the server's queue
+			return fmt.Sprintf("server busy · your turn in %s (attempt %d)", common.About(e.RetryIn), e.Attempt)
 		}
 		return fmt.Sprintf("%s · retry in %s (attempt %d)", what, e.RetryIn.Round(100*time.Millisecond), e.Attempt)
 	case transport.StateEnded:

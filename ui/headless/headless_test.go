@@ -19,6 +19,11 @@ func TestStateLine(t *testing.T) {
 			"live · nobody is publishing in this room yet"},
 		{transport.State{State: transport.StateReconnecting, Reason: transport.ReasonOverloaded, Attempt: 3, RetryIn: 7 * time.Second},
 			"server overloaded · retry in 7s (attempt 3)"},
+		// A server that paces its crowd keeps us a place: the wait is our turn.
+		{transport.State{State: transport.StateReconnecting, Reason: transport.ReasonOverloaded, Attempt: 2, RetryIn: 41300 * time.Millisecond, RetryAfter: 40 * time.Second},
+			"server busy · your turn in ~42 s (attempt 2)"},
+		{transport.State{State: transport.StateReconnecting, Reason: transport.ReasonOverloaded, Attempt: 2, RetryIn: 200 * time.Second, RetryAfter: 180 * time.Second},
+			"server busy · your turn in ~3 min (attempt 2)"},
 		{transport.State{State: transport.StateReconnecting, Reason: transport.ReasonDropped, Attempt: 1, RetryIn: 420 * time.Millisecond},
 			"connection lost · retry in 400ms (attempt 1)"},
 		{transport.State{State: transport.StateReconnecting, Reason: transport.ReasonDropped, Attempt: 1},

@@ -30,6 +30,12 @@ type Conn struct {
 	NoDataFor time.Duration       // while stalled
 	Note      string              // a passing remark once live again, e.g. "resumed, nothing lost"
 	CanRetry  bool                // the r key works
+	// Queued says the wait is our turn in the server's queue (it gave a Retry-After):
+	// the line says "server busy · your turn in ~40 s" rather than a retry countdown.
+	Queued bool
+	// ConfirmRetry says r was pressed once while queued: the line says what a second r
+	// gives up.
+	ConfirmRetry bool
 }
 
 // Model is the status line.
@@ -45,10 +51,11 @@ type Model struct {
 	dirty bool
 }
 
-// conn is the connection as shown: its clocks in whole seconds.
+// conn is the connection as shown: its clocks in whole seconds, or our turn as said.
 type conn struct {
-	Conn          // with RetryIn and NoDataFor zero
-	retryIn   int // rounded up, so "retry in 0 s" is never shown early
+	Conn             // with RetryIn and NoDataFor zero
+	retryIn   int    // rounded up, so "retry in 0 s" is never shown early; 0 while turn is said
+	turn      string // "~40 s", "~3 min": when queued, until the turn comes
 	noDataFor int
 }
 
@@ -74,6 +81,9 @@ func (m *Model) SetSize(width, _ int) { common.Set(&m.dirty, &m.width, width) }
 // SetConn sets the connection state.
 func (m *Model) SetConn(c Conn) {
 	shown := conn{retryIn: int(math.Ceil(c.RetryIn.Seconds())), noDataFor: int(c.NoDataFor / time.Second)}
+	if c.Queued && shown.retryIn > 0 {
+		shown.turn, shown.retryIn = common.About(c.RetryIn), 0 // drawn again when the words change
+	}
 	c.RetryIn, c.NoDataFor = 0, 0
 	shown.Conn = c
 	common.Set(&m.dirty, &m.conn, shown)
@@ -159,16 +169,25 @@ func (m *Model) left() string {
 		}
 	case transport.StateReconnecting:
 		what := words(c.Reason, "reconnecting")
-		if c.Reason == transport.ReasonUnreachable && c.Detail != "" {
+		switch {
+		case c.Queued:
+			what = "server busy" // and it keeps us a place: no alarm in the words
+		case c.Reason == transport.ReasonUnreachable && c.Detail != "":
 			what = c.Detail // "cannot reach HOST:PORT (connection refused)": names the host
 		}
 		parts = append(parts, st.Trouble.Render("◌ "+what))
-		if s := c.retryIn; s > 0 {
-			add(fmt.Sprintf("retry in %d s (attempt %d)", s, c.Attempt))
-		} else {
+		switch {
+		case c.turn != "":
+			add("your turn in " + c.turn)
+		case c.retryIn > 0:
+			add(fmt.Sprintf("retry in %d s (attempt %d)", c.retryIn, c.Attempt))
+		default:
 			add(fmt.Sprintf("retrying (attempt %d)", c.Attempt))
 		}
-		if c.CanRetry {
+		switch {
+		case c.CanRetry && c.ConfirmRetry:
+			parts = append(parts, st.Error.Render("r again gives up your turn"))
+		case c.CanRetry:
 			add("r retry now")
 		}
 		outErr()
