@@ -1,6 +1,7 @@
 package streamtest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,11 +20,26 @@ import (
 // hlsPlaylist is the name of the media playlist an HLS writes.
 const hlsPlaylist = "index.m3u8"
 
+// HLSFormat is what kind of segments an HLS writes.
+type HLSFormat string
+
+// The segment formats: what the world's HLS streams are made of.
+const (
+	// FMP4Opus is fMP4 (CMAF) segments of the demo room's Opus packets, copied.
+	FMP4Opus HLSFormat = "fmp4-opus"
+	// ADTS is packed audio as an X Space's chunks are: raw ADTS AAC-LC, 48 kHz stereo,
+	// 96 kbit/s, about 3 s a chunk (FFmpeg's segment muxer; EXTINF 3.008). An Origin
+	// with XStyle puts ID3 tags before each chunk.
+	ADTS HLSFormat = "adts"
+)
+
 // HLSOptions configures an HLS.
 type HLSOptions struct {
 	// File is the Ogg Opus file to loop; empty means the demo room's (DemoOgg).
 	File string
-	// SegmentSeconds is the target segment length; zero means 2.
+	// Format is the segments' format; empty means FMP4Opus.
+	Format HLSFormat
+	// SegmentSeconds is the target segment length; zero means 2 (3 for ADTS).
 	SegmentSeconds int
 	// ListSize is how many segments the playlist lists; zero means 6.
 	ListSize int
@@ -32,8 +48,9 @@ type HLSOptions struct {
 }
 
 // HLS is FFmpeg writing a live HLS stream into a directory: an Ogg Opus file looped at
-// its own pace, its packets copied into fMP4 (CMAF) segments, the media playlist
-// index.m3u8 with PROGRAM-DATE-TIME on every segment, old segments deleted.
+// its own pace, in segments of opts.Format, and the media playlist index.m3u8 listing
+// the newest of them (fMP4 Opus: with PROGRAM-DATE-TIME on every segment, old segments
+// deleted).
 type HLS struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -49,18 +66,11 @@ func StartHLS(ctx context.Context, dir string, opts HLSOptions) (*HLS, error) {
 	if opts.File == "" {
 		opts.File = DemoOgg()
 	}
-	if opts.SegmentSeconds == 0 {
-		opts.SegmentSeconds = 2
+	args, err := hlsArgs(dir, opts)
+	if err != nil {
+		return nil, err
 	}
-	if opts.ListSize == 0 {
-		opts.ListSize = 6
-	}
-	cmd := exec.Command(bin, "-nostdin", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", opts.File,
-		"-c:a", "copy", "-f", "hls", "-hls_segment_type", "fmp4",
-		"-hls_time", strconv.Itoa(opts.SegmentSeconds), "-hls_list_size", strconv.Itoa(opts.ListSize),
-		"-hls_flags", "delete_segments+program_date_time+temp_file",
-		"-hls_fmp4_init_filename", "init.mp4", "-hls_segment_filename", filepath.Join(dir, "seg%d.m4s"),
-		filepath.Join(dir, hlsPlaylist))
+	cmd := exec.Command(bin, append([]string{"-nostdin", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", opts.File}, args...)...)
 	cmd.Stdout, cmd.Stderr = opts.Log, opts.Log
 	cmd.SysProcAttr = realserver.SysProcAttr()
 	if err := cmd.Start(); err != nil {
@@ -83,6 +93,30 @@ func StartHLS(ctx context.Context, dir string, opts HLSOptions) (*HLS, error) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// hlsArgs are FFmpeg's output options for opts.Format, writing into dir.
+func hlsArgs(dir string, opts HLSOptions) ([]string, error) {
+	if opts.ListSize == 0 {
+		opts.ListSize = 6
+	}
+	list := strconv.Itoa(opts.ListSize)
+	switch opts.Format {
+	case "", FMP4Opus:
+		return []string{"-c:a", "copy", "-f", "hls", "-hls_segment_type", "fmp4",
+			"-hls_time", strconv.Itoa(cmp.Or(opts.SegmentSeconds, 2)), "-hls_list_size", list,
+			"-hls_flags", "delete_segments+program_date_time+temp_file",
+			"-hls_fmp4_init_filename", "init.mp4", "-hls_segment_filename", filepath.Join(dir, "seg%d.m4s"),
+			filepath.Join(dir, hlsPlaylist)}, nil
+	case ADTS:
+		// The segment muxer lists a chunk once it is complete; it keeps old chunks.
+		return []string{"-c:a", "aac", "-ar", "48000", "-ac", "2", "-b:a", "96k", "-f", "segment",
+			"-segment_time", strconv.Itoa(cmp.Or(opts.SegmentSeconds, 3)), "-segment_format", "adts",
+			"-segment_list", filepath.Join(dir, hlsPlaylist), "-segment_list_type", "m3u8",
+			"-segment_list_flags", "+live", "-segment_list_size", list,
+			filepath.Join(dir, "chunk%05d.aac")}, nil
+	}
+	return nil, fmt.Errorf("streamtest: HLS format %q", opts.Format)
 }
 
 // Stop stops FFmpeg; it is idempotent.

@@ -2,7 +2,6 @@ package streamtest
 
 import (
 	"context"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -79,8 +78,15 @@ func (w logWriter) Write(b []byte) (int, error) {
 }
 
 // HLST runs FFmpeg's live HLS output of the demo room until the test ends, served over
-// HTTP from its directory, and returns the playlist's URL once it lists a segment.
+// HTTP by an Origin, and returns the playlist's URL once it lists a segment.
 func HLST(t testing.TB, opts HLSOptions) string {
+	t.Helper()
+	return OriginT(t, &Origin{Dir: HLSDirT(t, opts)}) + "/" + hlsPlaylist
+}
+
+// HLSDirT runs FFmpeg's live HLS output of the demo room until the test ends, and
+// returns the directory it writes once the playlist lists a segment.
+func HLSDirT(t testing.TB, opts HLSOptions) string {
 	t.Helper()
 	NeedPrograms(t, "ffmpeg")
 	if opts.Log == nil {
@@ -92,7 +98,13 @@ func HLST(t testing.TB, opts HLSOptions) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = h.Stop() })
-	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	return dir
+}
+
+// OriginT serves o over HTTP until the test ends and returns its base URL.
+func OriginT(t testing.TB, o *Origin) string {
+	t.Helper()
+	srv := httptest.NewServer(o)
 	t.Cleanup(srv.Close)
-	return srv.URL + "/" + hlsPlaylist
+	return srv.URL
 }

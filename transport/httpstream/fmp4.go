@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/spacetui/spacetui/audio"
+	"github.com/spacetui/spacetui/transport"
 )
 
 // Bounds of the fMP4 reader: boxes nest this deep at most, and a segment holds at most
@@ -271,4 +274,20 @@ func parseTraf(seg []byte, moofOff int, traf []byte, tr mp4Track, have int) ([]m
 		return nil
 	})
 	return out, err
+}
+
+// packets reads a media segment's samples as packets on the track's timeline, placed
+// by their decode times: an Opus sample is one Opus packet (invalid ones are skipped).
+func (tr mp4Track) packets(b []byte) ([]packet, error) {
+	ss, err := parseSegment(b, tr)
+	ps := make([]packet, 0, len(ss))
+	for _, s := range ss {
+		n, perr := audio.PacketSamples(s.data)
+		if perr != nil {
+			continue
+		}
+		pos := s.time * sampleRate / uint64(tr.timescale)
+		ps = append(ps, packet{codec: transport.CodecOpus, data: s.data, pos: pos, end: pos + uint64(n), duration: samples(uint64(n))})
+	}
+	return ps, err
 }

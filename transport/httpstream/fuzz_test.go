@@ -56,11 +56,12 @@ func FuzzOggStream(f *testing.F) {
 		}
 		br := bufio.NewReaderSize(src, bufferSize)
 		clk := fakeclock.New(time.Unix(0, 0))
-		c, err := newOggConn(br, icy, newWatchdog(io.NopCloser(nil), time.Minute), func() {},
-			streamInfo{room: "r", id: "s", finite: true}, kept{origin: clk.Now()}, clk, slog.New(slog.DiscardHandler))
+		r, err := newOggReader(br, slog.New(slog.DiscardHandler))
 		if err != nil {
 			return
 		}
+		c := newStreamConn(br, r, icy, newWatchdog(io.NopCloser(nil), time.Minute), func() {},
+			streamInfo{room: "r", id: "s", finite: true}, kept{origin: clk.Now()}, clk)
 		var last transport.AudioFrame
 		for i := 0; ; i++ {
 			if i > len(in)+10 {

@@ -1,6 +1,7 @@
 package httpstream
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +11,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/spacetui/spacetui/audio"
 	"github.com/spacetui/spacetui/transport"
 )
 
@@ -30,6 +30,9 @@ const (
 	maxSegmentBytes = 16 << 20
 	// requestTimeout bounds one request for a playlist or a segment, body included.
 	requestTimeout = 20 * time.Second
+	// dateSlack is how far a segment's PROGRAM-DATE-TIME may put it from the end of the
+	// last frame, in 48 kHz samples (50 ms), and still be taken to follow it.
+	dateSlack = sampleRate / 20
 )
 
 // hlsKept is what an HLS connection hands the next attempt, in kept.
@@ -128,13 +131,10 @@ func (c *hlsConn) start(pl *playlist) ([]segment, bool) {
 	return pl.segments[i:], false
 }
 
-// loadInit reads the init section seg needs, if it is not the one read last, and
-// refuses segments spacetui cannot play.
+// loadInit reads the init section seg needs, if it has one and it is not the one read
+// last, and refuses fMP4 segments spacetui cannot play.
 func (c *hlsConn) loadInit(ctx context.Context, seg segment) error {
-	if seg.initURI == "" {
-		return fmt.Errorf("HLS with MPEG-TS or raw AAC segments (an X Space's are AAC), which spacetui does not play yet (only fMP4 Opus): %w", transport.ErrProtocol)
-	}
-	if seg.initURI == c.initURI {
+	if seg.initURI == "" || seg.initURI == c.initURI {
 		return nil
 	}
 	b, err := c.get(ctx, seg.initURI)
@@ -263,38 +263,63 @@ func (c *hlsConn) play(ctx context.Context, seg segment) error {
 		c.k.hls.next = seg.seq // fetch it again on the next attempt
 		return err
 	}
-	ss, err := parseSegment(b, c.track)
-	if err != nil || len(ss) == 0 {
+	ps, err := c.segmentPackets(seg, b)
+	if len(ps) == 0 {
 		c.log.Warn("httpstream: unreadable segment", "seq", seg.seq, "err", err)
 		c.gap(seg, "segment unreadable")
 		return nil
 	}
+	if err != nil {
+		c.log.Warn("httpstream: segment partly unreadable", "seq", seg.seq, "frames", len(ps), "err", err)
+	}
 	start := c.place(seg)
-	t0 := ss[0].time
-	for _, s := range ss {
-		n, err := audio.PacketSamples(s.data)
-		if err != nil {
-			continue
-		}
-		ts := start + (s.time-t0)*sampleRate/uint64(c.track.timescale)
-		ts = max(ts, c.k.end)
-		c.k.seq++
-		c.k.end, c.k.played = ts+uint64(n), true
-		c.pending = append(c.pending, transport.AudioFrame{Speaker: c.info.id, Codec: transport.CodecOpus,
-			Seq: c.k.seq, Timestamp: uint32(ts), Duration: samples(uint64(n)), Payload: s.data})
+	p0 := ps[0].pos
+	for _, p := range ps {
+		c.pending = append(c.pending, c.k.frame(c.info.id, p, start+max(p.pos, p0)-p0))
 	}
 	return nil
 }
 
+// segmentPackets reads a segment's packets, on the segment's own timeline: the
+// samples of an fMP4 segment by its init section's track, else the frames of packed
+// audio (ADTS or MP3 frames after ID3 tags, as an X Space's chunks are).
+func (c *hlsConn) segmentPackets(seg segment, b []byte) ([]packet, error) {
+	if seg.initURI != "" {
+		return c.track.packets(b)
+	}
+	return esPackets(b)
+}
+
+// esPackets reads the frames of a packed audio segment, at most maxSegmentFrames. A
+// segment cut short keeps the frames before the cut.
+func esPackets(b []byte) ([]packet, error) {
+	r := newESReader(bytes.NewReader(b))
+	var ps []packet
+	for len(ps) < maxSegmentFrames {
+		p, err := r.readPacket()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return ps, err
+		}
+		ps = append(ps, p)
+	}
+	if r.resyncs > 0 {
+		return ps, fmt.Errorf("lost sync %d times", r.resyncs)
+	}
+	return ps, nil
+}
+
 // place returns where seg starts on the room clock: by its PROGRAM-DATE-TIME, mapped
 // through the first date seen (and kept across reconnects), else right after the last
-// frame, else now. A date that would put it before the last frame's end, or more than
-// maxGranuleJump after it, is taken for a new timeline.
+// frame, else now. A date within dateSlack of the last frame's end is taken to mean
+// that end (dates are rounded to the millisecond, or worse); one that would put the
+// segment earlier, or more than maxGranuleJump after it, is taken for a new timeline.
 func (c *hlsConn) place(seg segment) uint64 {
-	now := uint64(max(c.clock.Now().Sub(c.k.origin), 0) * sampleRate / time.Second)
 	fallback := c.k.end
 	if !c.k.played {
-		fallback = max(now, c.k.end)
+		fallback = c.k.nowTS(c.clock)
 	}
 	h := &c.k.hls
 	if seg.date.IsZero() {
@@ -303,7 +328,10 @@ func (c *hlsConn) place(seg segment) uint64 {
 	if !h.dateAnchor.IsZero() && !seg.discont {
 		if d := seg.date.Sub(h.dateAnchor); d >= 0 {
 			ts := h.dateTS + uint64(d*sampleRate/time.Second)
-			if ts >= c.k.end && ts-c.k.end <= maxGranuleJump {
+			switch {
+			case ts+dateSlack >= c.k.end && ts <= c.k.end+dateSlack:
+				return c.k.end
+			case ts > c.k.end && ts-c.k.end <= maxGranuleJump:
 				return ts
 			}
 		}

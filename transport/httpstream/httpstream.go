@@ -1,17 +1,19 @@
 // Package httpstream joins the audio streams the world already serves over plain HTTP,
 // registered for http:// and https://: an Icecast mount, or any server that answers a GET
-// with an endless (or finite) Ogg Opus body, and HLS media playlists (RFC 8216) of fMP4
-// Opus segments. It decides what a URL is by what the server answers (the first bytes,
-// else the Content-Type), never by the URL's look.
+// with an endless (or finite) Ogg Opus, MP3 or AAC (ADTS) body, and HLS media playlists
+// (RFC 8216) of fMP4 Opus segments or of packed audio (raw ADTS AAC after ID3 tags, as
+// an X Space's chunks are). It decides what a URL is by what the server answers (the
+// first bytes, else the Content-Type), never by the URL's look.
 //
-// A stream is one room with one speaker: the stream. Its Opus packets are the audio
-// frames as received, placed on a room clock (by the Ogg granule positions, or by an HLS
-// segment's PROGRAM-DATE-TIME and its samples' decode times) and paced at the stream's
-// own rate. For Ogg, icy-name and icy-description name the room, and a chained stream's
+// A stream is one room with one speaker: the stream. Its frames are handed on as
+// received (Opus packets; whole ADTS and MPEG audio frames, headers included), placed on
+// a room clock (by the Ogg granule positions, by the running total of samples, or by an
+// HLS segment's PROGRAM-DATE-TIME) and paced at the stream's own rate. The transport
+// decodes nothing. icy-name and icy-description name the room, and a chained stream's
 // new OpusTags or ICY metadata (StreamTitle) change its title live. An HLS playlist is
 // reloaded as RFC 8216 section 6.3.4 says and each segment fetched once. Other formats
-// (master playlists, MPEG-TS and AAC segments, MP3, AAC, Ogg Vorbis) are recognised and
-// refused with one line that says so; docs/streams.md says why and what is left.
+// are recognised and refused with one line that says so; docs/streams.md says why and
+// what is left.
 package httpstream
 
 import (
@@ -22,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net"
 	"net/http"
@@ -172,11 +175,6 @@ func (d *dialer) Dial(ctx context.Context, u *url.URL, opts transport.DialOption
 		log.Info("httpstream: joined", "url", shown, "format", kind, "target", c.pl.target, "resumed", c.resumed)
 		return c, nil
 	}
-	if kind != formatOgg || !bytes.Contains(head, []byte("OpusHead")) {
-		body.Close()
-		cancel()
-		return nil, fmt.Errorf("%s is %s: %w", shown, describe(kind, head), transport.ErrProtocol)
-	}
 	info := streamInfo{
 		room:        roomID(u),
 		id:          speakerID(resp.Header.Get("icy-name"), u),
@@ -184,7 +182,7 @@ func (d *dialer) Dial(ctx context.Context, u *url.URL, opts transport.DialOption
 		description: header(resp, "icy-description"),
 		finite:      resp.ContentLength >= 0,
 	}
-	c, err := newOggConn(br, icy, body, cancel, info, prev, d.clock, log)
+	pr, err := openStream(kind, head, br, log)
 	if err != nil {
 		body.Close()
 		cancel()
@@ -193,8 +191,28 @@ func (d *dialer) Dial(ctx context.Context, u *url.URL, opts transport.DialOption
 		}
 		return nil, fmt.Errorf("%s: %w", shown, err)
 	}
+	c := newStreamConn(br, pr, icy, body, cancel, info, prev, d.clock)
 	log.Info("httpstream: joined", "url", shown, "format", kind, "name", info.name, "icy_metaint", icy != nil)
 	return c, nil
+}
+
+// openStream starts reading a stream of kind whose first bytes are head: Ogg Opus
+// (its headers read), or MP3 or AAC (up to its first frame). What it cannot play is
+// refused (transport.ErrProtocol).
+func openStream(kind format, head []byte, br *bufio.Reader, log *slog.Logger) (packetReader, error) {
+	switch {
+	case kind == formatOgg && bytes.Contains(head, []byte("OpusHead")):
+		return newOggReader(br, log)
+	case kind == formatMP3 || kind == formatAAC:
+		r := newESReader(br)
+		if _, err := r.find(); errors.Is(err, errNoFrames) {
+			return nil, fmt.Errorf("labelled %s, but %w in its first %d bytes: %w", kind, errNoFrames, maxResync, transport.ErrProtocol)
+		} else if err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
+	return nil, fmt.Errorf("%s: %w", describe(kind, head), transport.ErrProtocol)
 }
 
 // statusError classifies a response that is not a stream: 429 and 503 are an overload
@@ -267,10 +285,6 @@ func describe(f format, head []byte) string {
 			return "an Ogg Vorbis stream, which spacetui does not play yet (only Ogg Opus)"
 		}
 		return "an Ogg stream without Opus, which spacetui does not play"
-	case formatMP3:
-		return "an MP3 stream, which spacetui does not play yet (only Ogg Opus)"
-	case formatAAC:
-		return "an AAC stream, which spacetui does not play yet (only Ogg Opus)"
 	case formatHTML:
 		return "a web page, not an audio stream"
 	}

@@ -1,6 +1,7 @@
 package httpstream
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -181,10 +182,14 @@ func TestRefusals(t *testing.T) {
 			func(err error) bool {
 				return errors.Is(err, transport.ErrProtocol) && strings.Contains(err.Error(), "EXT-X-TARGETDURATION")
 			}, "a refusal naming what is wrong"},
-		{"mp3", stream{body: []byte{0xff, 0xfb, 0x90, 0x64, 0, 0, 0, 0}, headers: map[string]string{"Content-Type": "audio/mpeg"}}, transport.DialOptions{},
+		{"mp3 without frames", stream{body: bytes.Repeat([]byte("\xff\xfb not audio"), 10000), headers: map[string]string{"Content-Type": "audio/mpeg"}}, transport.DialOptions{},
 			func(err error) bool {
-				return errors.Is(err, transport.ErrProtocol) && strings.Contains(err.Error(), "MP3")
-			}, "an MP3 refusal"},
+				return errors.Is(err, transport.ErrProtocol) && strings.Contains(err.Error(), "no ADTS or MPEG audio frame")
+			}, "a refusal: no frames"},
+		{"ogg vorbis", stream{body: append([]byte("OggS\x00\x02"), "\x01vorbis"...), headers: map[string]string{"Content-Type": "audio/ogg"}}, transport.DialOptions{},
+			func(err error) bool {
+				return errors.Is(err, transport.ErrProtocol) && strings.Contains(err.Error(), "Ogg Vorbis")
+			}, "a Vorbis refusal"},
 		{"html", stream{body: []byte("<html>hello</html>"), headers: map[string]string{"Content-Type": "text/html"}}, transport.DialOptions{},
 			func(err error) bool {
 				return errors.Is(err, transport.ErrProtocol) && strings.Contains(err.Error(), "web page")

@@ -1,0 +1,110 @@
+package httpstream
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/spacetui/spacetui/internal/streamtest"
+	"github.com/spacetui/spacetui/transport"
+)
+
+// xToken stands for the access token an X Space's URLs carry in their path.
+const xToken = "AbCdEf0123456789aBcDeF_-9876543210zYxWvUtSrQpOnMlKjIhGfEdCbA0123456789"
+
+// xPath is the path of an X Space's live playlist, in the shape the issue found.
+const xPath = "/Transcoding/v1/hls/" + xToken + "/non_transcode/us-east-1/periscope-replay-direct-prod-us-east-1-public/audio-space/"
+
+// liveFrames reads what c sends for d and returns the frames; any gap, end or error
+// fails the test.
+func liveFrames(t *testing.T, c transport.Conn, d time.Duration) []transport.AudioFrame {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), d)
+	defer cancel()
+	var fs []transport.AudioFrame
+	for {
+		ev, err := c.Recv(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				t.Fatalf("after %d frames: %v", len(fs), err)
+			}
+			return fs
+		}
+		switch e := ev.(type) {
+		case transport.AudioFrame:
+			fs = append(fs, e)
+		case transport.Gap, transport.Ended:
+			t.Fatalf("%#v in a healthy stream", e)
+		}
+	}
+}
+
+// checkLive wants frames of codec in order: seq up by one, each a whole frame (its
+// header's length is the payload's), each timestamp where the running total of rate's
+// samples puts it, durations of per samples at rate.
+func checkLive(t *testing.T, fs []transport.AudioFrame, atLeast int, codec transport.Codec, rate, per int) {
+	t.Helper()
+	if len(fs) < atLeast {
+		t.Fatalf("%d frames, want at least %d", len(fs), atLeast)
+	}
+	dur := time.Duration(per) * time.Second / time.Duration(rate)
+	for i, f := range fs {
+		h, ok := parseADTS(f.Payload)
+		if codec == transport.CodecMP3 {
+			h, ok = parseMPA(f.Payload)
+		}
+		if f.Codec != codec || !ok || h.length != len(f.Payload) || h.rate != rate || f.Duration != dur {
+			t.Fatalf("frame %d: %s, %d bytes, %s, header %+v %v; want %s frames of %s at %d Hz", i, f.Codec, len(f.Payload), f.Duration, h, ok, codec, dur, rate)
+		}
+		if i == 0 {
+			continue
+		}
+		want := uint32(uint64(i)*uint64(per)*sampleRate/uint64(rate) - uint64(i-1)*uint64(per)*sampleRate/uint64(rate))
+		if f.Seq != fs[i-1].Seq+1 || f.Timestamp-fs[i-1].Timestamp != want {
+			t.Fatalf("frame %d: seq %d ts %d after seq %d ts %d; want the next, %d samples on",
+				i, f.Seq, f.Timestamp, fs[i-1].Seq, fs[i-1].Timestamp, want)
+		}
+	}
+}
+
+// TestHLSXSpace: an X Space's live playlist, as FFmpeg's segment muxer and the test
+// origin make it (HLS version 6, ~3 s raw ADTS chunks each after ID3 tags that hold a
+// fake sync word, PROGRAM-DATE-TIME on every chunk, the token in the path): every
+// chunk fetched once, its AAC frames handed on whole and in order, and the room clock
+// moving by exactly 1024 samples from frame to frame, across the chunks' seams too.
+func TestHLSXSpace(t *testing.T) {
+	o := &streamtest.Origin{Dir: streamtest.HLSDirT(t, streamtest.HLSOptions{Format: streamtest.ADTS}), XStyle: true}
+	u := streamtest.OriginT(t, o) + xPath + "dynamic_playlist.m3u8?type=live"
+	c, err := transport.Dial(t.Context(), u, transport.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fs := liveFrames(t, c, 10*time.Second)
+	// FFmpeg lists its first chunk 3 s in; about 7 s of audio follow at their own pace.
+	checkLive(t, fs, 250, transport.CodecAAC, 48000, 1024)
+	// What was handed on is FFmpeg's ADTS stream, byte for byte: no tag, no frame twice.
+	var got, want []byte
+	for _, f := range fs {
+		got = append(got, f.Payload...)
+	}
+	for i := 0; len(want) < len(got); i++ {
+		name := fmt.Sprintf("chunk%05d.aac", i)
+		if n := o.Requests(name); n != 1 {
+			t.Errorf("%s fetched %d times, want once", name, n)
+		}
+		b, err := os.ReadFile(filepath.Join(o.Dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, b...)
+	}
+	if !bytes.Equal(got, want[:len(got)]) {
+		t.Error("the frames handed on are not the chunks' ADTS frames")
+	}
+	t.Logf("%d frames in 10 s, %d playlist reloads", len(fs), o.Reloads())
+}
