@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"sync"
 	"time"
@@ -17,14 +18,40 @@ import (
 type SourceOptions struct {
 	// File is the Ogg Opus file to loop; empty means the demo room's (DemoOgg).
 	File string
+	// Codec is what the mount carries: empty for the file's Opus packets copied into
+	// Ogg (application/ogg), MP3 or AAC for the file encoded by FFmpeg.
+	Codec SourceCodec
 	// Name and Description become the stream's icy-name and icy-description.
 	Name, Description string
 	// Log receives FFmpeg's warnings and errors.
 	Log io.Writer
 }
 
+// SourceCodec is what a Source sends its mount.
+type SourceCodec string
+
+// The codecs of a Source besides Ogg Opus.
+const (
+	// MP3 is MPEG-1 Layer III, 44.1 kHz stereo, 64 kbit/s (audio/mpeg): Icecast
+	// interleaves ICY metadata into it.
+	MP3 SourceCodec = "mp3"
+	// AAC is ADTS AAC-LC, 48 kHz stereo, 64 kbit/s (audio/aac).
+	AAC SourceCodec = "aac"
+)
+
+// args are FFmpeg's output options for the codec.
+func (c SourceCodec) args() []string {
+	switch c {
+	case MP3:
+		return []string{"-c:a", "libmp3lame", "-ar", "44100", "-ac", "2", "-b:a", "64k", "-content_type", "audio/mpeg", "-f", "mp3"}
+	case AAC:
+		return []string{"-c:a", "aac", "-ar", "48000", "-ac", "2", "-b:a", "64k", "-content_type", "audio/aac", "-f", "adts"}
+	}
+	return []string{"-c", "copy", "-content_type", "application/ogg", "-f", "ogg"}
+}
+
 // Source is FFmpeg feeding a mount of an Icecast: an Ogg Opus file looped at its own
-// pace (-re), its packets copied, not re-encoded.
+// pace (-re), its packets copied (or encoded as MP3 or AAC).
 type Source struct {
 	ice   *Icecast
 	mount string
@@ -61,9 +88,10 @@ func (src *Source) Start(ctx context.Context) error {
 		return errors.New("streamtest: source already running")
 	}
 	o := src.opts
-	cmd := exec.Command(bin, "-nostdin", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", o.File,
-		"-c", "copy", "-content_type", "application/ogg", "-ice_name", o.Name, "-ice_description", o.Description,
-		"-f", "ogg", "icecast://source:"+src.ice.SourcePassword+"@"+src.ice.Addr+src.mount)
+	args := append([]string{"-nostdin", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", o.File}, o.Codec.args()...)
+	args = append(args, "-ice_name", o.Name, "-ice_description", o.Description,
+		"icecast://source:"+src.ice.SourcePassword+"@"+src.ice.Addr+src.mount)
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = o.Log, o.Log
 	cmd.SysProcAttr = realserver.SysProcAttr()
 	if err := cmd.Start(); err != nil {
@@ -87,6 +115,27 @@ func (src *Source) Stop() error {
 	if src.cmd != nil {
 		stop(src.cmd, src.done)
 		src.cmd = nil
+	}
+	return nil
+}
+
+// SetTitle sets what the mount says is playing (Icecast's metadata update, as a
+// source client sends it between songs); Icecast interleaves it into MP3 and AAC
+// streams as ICY StreamTitle.
+func (src *Source) SetTitle(ctx context.Context, title string) error {
+	q := url.Values{"mount": {src.mount}, "mode": {"updinfo"}, "song": {title}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src.ice.URL("/admin/metadata?"+q.Encode()), nil)
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth("source", src.ice.SourcePassword)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("icecast metadata update: %s", resp.Status)
 	}
 	return nil
 }

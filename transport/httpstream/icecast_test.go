@@ -125,3 +125,66 @@ func TestIcecastSourceRestart(t *testing.T) {
 		back.Sub(stopped).Round(time.Millisecond), at[resumed].Sub(back).Round(time.Millisecond),
 		at[resumed].Sub(stopped).Round(time.Millisecond), len(fs), len(states))
 }
+
+// TestIcecastMP3AndAAC: a real Icecast mount of MP3 or AAC, encoded by FFmpeg: whole
+// frames in order on the room clock by the running total of samples (the 44.1 kHz MP3
+// without drift), and a title the source sets mid-stream, which Icecast interleaves as
+// ICY metadata, changes the room's title.
+func TestIcecastMP3AndAAC(t *testing.T) {
+	for _, tc := range []struct {
+		codec     streamtest.SourceCodec
+		mount     string
+		want      transport.Codec
+		rate, per int
+	}{
+		{streamtest.MP3, "/live.mp3", transport.CodecMP3, 44100, 1152},
+		{streamtest.AAC, "/live.aac", transport.CodecAAC, 48000, 1024},
+	} {
+		t.Run(string(tc.codec), func(t *testing.T) {
+			ice := streamtest.IcecastT(t, streamtest.IcecastOptions{BurstSize: 8192})
+			src := streamtest.SourceT(t, ice, tc.mount, streamtest.SourceOptions{Codec: tc.codec, Name: "Demo Radio"})
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			c, err := transport.Dial(ctx, ice.URL(tc.mount), transport.DialOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			var (
+				fs     []transport.AudioFrame
+				titles []string
+				set    int // frames before the title was set
+			)
+			perSecond := tc.rate / tc.per
+			for len(titles) == 0 || titles[len(titles)-1] != "Demo Radio — Ada - Opening" || len(fs) < set+perSecond {
+				ev, err := c.Recv(ctx)
+				if err != nil {
+					t.Fatalf("after %d frames, titles %q: %v", len(fs), titles, err)
+				}
+				switch e := ev.(type) {
+				case transport.AudioFrame:
+					fs = append(fs, e)
+				case transport.RoomInfo:
+					titles = append(titles, e.Title)
+				case transport.Roster:
+					if len(e.Speakers) != 1 || e.Speakers[0].Name != "Demo Radio" {
+						t.Errorf("roster %+v, want the stream, named by icy-name", e.Speakers)
+					}
+				default:
+					t.Fatalf("%#v in a healthy stream", e)
+				}
+				if len(fs) == 2*perSecond && set == 0 {
+					set = len(fs)
+					if err := src.SetTitle(ctx, "Ada - Opening"); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			checkLive(t, fs, 3*perSecond, tc.want, tc.rate, tc.per)
+			if titles[0] != "Demo Radio" {
+				t.Errorf("first title %q, want the stream's name", titles[0])
+			}
+			t.Logf("%d frames, titles %q", len(fs), titles)
+		})
+	}
+}
