@@ -118,7 +118,7 @@ func emptyDir(name string) bool {
 	return err == io.EOF
 }
 
-// maxStem bounds a track's file name before its suffix and ".ogg".
+// maxStem bounds a track's file name before its suffix and extension.
 const maxStem = 48
 
 // safeStem maps a name from the room to a file name stem: lower-case ASCII letters,
@@ -148,10 +148,11 @@ func safeStem(s string) string {
 	return strings.Trim(b.String(), "-.")
 }
 
-// trackFile picks the file of a new track in dir: the speaker's name made safe, else
-// its id, else "speaker", with -2, -3, ... appended on a collision with a name in used
-// or a file already on disk (a forced recording into an old directory).
-func trackFile(dir, name, id string, used map[string]bool) string {
+// trackFile picks the file of a new track in dir, with extension ext: the speaker's
+// name made safe, else its id, else "speaker", with -2, -3, ... appended on a collision
+// with a name in used or a file already on disk (a forced recording into an old
+// directory).
+func trackFile(dir, name, id, ext string, used map[string]bool) string {
 	stem := safeStem(name)
 	if stem == "" {
 		stem = safeStem(id)
@@ -160,9 +161,9 @@ func trackFile(dir, name, id string, used map[string]bool) string {
 		stem = "speaker"
 	}
 	for i := 1; ; i++ {
-		file := stem + ".ogg"
+		file := stem + ext
 		if i > 1 {
-			file = stem + "-" + strconv.Itoa(i) + ".ogg"
+			file = stem + "-" + strconv.Itoa(i) + ext
 		}
 		if used[file] {
 			continue

@@ -142,8 +142,8 @@ type Recorder struct {
 
 	// Owned by the run goroutine.
 	clock      roomClock
-	mixed      *oggFile
-	tracks     map[string]*track
+	mixed      *audioFile
+	tracks     map[trackKey]*track
 	files      map[string]bool // track file names taken
 	roster     map[string]transport.Speaker
 	lastRoster []byte
@@ -187,7 +187,7 @@ func Open(opts Options) (*Recorder, error) {
 		queue:   make(chan item, queueLen),
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
-		tracks:  map[string]*track{},
+		tracks:  map[trackKey]*track{},
 		files:   map[string]bool{},
 		roster:  map[string]transport.Speaker{},
 		skipped: map[transport.Codec]bool{},
@@ -241,7 +241,7 @@ func (r *Recorder) openFiles(mixed bool) error {
 		return err
 	}
 	if mixed {
-		if r.mixed, err = r.openOgg("audio.ogg", r.tags("")); err != nil {
+		if r.mixed, err = r.openAudio("audio.ogg", newOggFrames, r.tags("")); err != nil {
 			return err
 		}
 	}
@@ -256,17 +256,18 @@ func (r *Recorder) openSink(name string) (*sink, error) {
 	return &sink{f: f, name: name, total: &r.bytes}, nil
 }
 
-func (r *Recorder) openOgg(name string, tags []string) (*oggFile, error) {
+// openAudio creates an audio file written by the frameWriter open returns.
+func (r *Recorder) openAudio(name string, open func(*sink, []string) (frameWriter, error), tags []string) (*audioFile, error) {
 	s, err := r.openSink(name)
 	if err != nil {
 		return nil, err
 	}
-	w, err := audio.NewOggWriter(s, audio.OggOptions{Channels: 1, Comments: tags})
+	w, err := open(s, tags)
 	if err != nil {
 		_ = s.close()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &oggFile{s: s, w: w}, nil
+	return &audioFile{s: s, w: w}, nil
 }
 
 // tags are the OpusTags comments of a file: the room's title, the speaker and the date.
@@ -466,15 +467,15 @@ func (r *Recorder) tick(now time.Time) {
 	if r.live && now.Sub(r.liveAt) >= replayGrace {
 		for _, t := range r.tracks {
 			if err == nil {
-				err = r.fill(t.ogg, r.wall(now)-trackSlack)
+				err = r.fill(t.file, r.wall(now)-trackSlack)
 			}
 		}
 	}
-	for _, o := range r.oggs() {
+	for _, o := range r.audioFiles() {
 		if err != nil {
 			break
 		}
-		err = o.w.Flush()
+		err = o.w.flush()
 	}
 	if err != nil {
 		r.fail(err)
@@ -490,14 +491,15 @@ func (r *Recorder) timeAt(pos int64) time.Time {
 	return r.start.Add(time.Duration(pos * 62500 / 3))
 }
 
-// oggs returns every Ogg file, mixed first, tracks in file name order.
-func (r *Recorder) oggs() []*oggFile {
-	var all []*oggFile
+// audioFiles returns every audio file, mixed first, tracks in file name order.
+func (r *Recorder) audioFiles() []*audioFile {
+	var all []*audioFile
 	if r.mixed != nil {
 		all = append(all, r.mixed)
 	}
-	for _, id := range slices.Sorted(maps.Keys(r.tracks)) {
-		all = append(all, r.tracks[id].ogg)
+	tracks := slices.SortedFunc(maps.Values(r.tracks), func(a, b *track) int { return cmp.Compare(a.path, b.path) })
+	for _, t := range tracks {
+		all = append(all, t.file)
 	}
 	return all
 }
@@ -522,21 +524,22 @@ func (r *Recorder) writeMixed(pkt []byte) error {
 }
 
 // frame places one speaker's frame on the room clock and writes it to the speaker's
-// track after whatever silence it takes to get there.
+// track in its codec after whatever silence it takes to get there.
 func (r *Recorder) frame(f transport.AudioFrame, at time.Time, wall int64) error {
-	if f.Codec != transport.CodecOpus {
-		// A track's writer is chosen by its codec, and Ogg Opus is the only one yet.
-		if !r.skipped[f.Codec] {
-			r.skipped[f.Codec] = true
-			r.log.Warn("not recording a track: no writer for its codec yet", "dir", r.dir, "codec", f.Codec, "speaker", f.Speaker)
-		}
-		return nil
-	}
-	t := r.tracks[f.Speaker]
+	key := trackKey{f.Speaker, f.Codec}
+	t := r.tracks[key]
 	if t != nil && t.seen(f.Seq, f.Timestamp) {
 		return nil // a duplicate, as a resume can deliver at its seam
 	}
 	if t == nil {
+		format, ok := formatOf(f.Codec)
+		if !ok {
+			if !r.skipped[f.Codec] {
+				r.skipped[f.Codec] = true
+				r.log.Warn("not recording a track: no writer for its codec yet", "dir", r.dir, "codec", f.Codec, "speaker", f.Speaker)
+			}
+			return nil
+		}
 		if len(r.tracks) >= maxTracks {
 			if !r.warnedMax {
 				r.warnedMax = true
@@ -545,7 +548,7 @@ func (r *Recorder) frame(f transport.AudioFrame, at time.Time, wall int64) error
 			return nil
 		}
 		var err error
-		if t, err = r.newTrack(at, f.Speaker); err != nil {
+		if t, err = r.newTrack(at, key, format); err != nil {
 			return err
 		}
 	}
@@ -557,72 +560,115 @@ func (r *Recorder) frame(f transport.AudioFrame, at time.Time, wall int64) error
 		}
 	}
 	t.remember(f.Seq, f.Timestamp)
-	if err := r.fill(t.ogg, pos); err != nil {
-		return fmt.Errorf("record %s: %w", t.file, err)
-	}
-	n, err := audio.PacketSamples(f.Payload)
+	l, err := t.file.w.length(f.Payload)
 	if err != nil {
-		n = frame // write records it as silence
+		// Recorded as silence (write), which keeps the timeline; before any frame could
+		// be read there is no format to be silent in.
+		if l = t.file.w.silenceLen(); l.samples == 0 {
+			return nil
+		}
 	}
-	if t.ogg.next+int64(n) > wall+maxAhead {
+	n := l.at48()
+	if err := r.fill(t.file, pos); err != nil {
+		return fmt.Errorf("record %s: %w", t.path, err)
+	}
+	if t.file.next+n > wall+maxAhead {
 		// More audio than time: one id carries several streams, or a stream comes
 		// faster than real time. Writing it would stretch the track.
-		if !t.warnedFast {
-			t.warnedFast = true
-			r.log.Warn("a speaker's audio comes faster than real time: dropping the excess", "dir", r.dir, "speaker", t.id, "file", t.file)
-		}
+		r.drop(t, dropFast)
 		return nil
 	}
-	if err := r.write(t.ogg, f.Payload); err != nil {
-		return fmt.Errorf("record %s: %w", t.file, err)
+	if err := r.write(t.file, f.Payload); err != nil {
+		return fmt.Errorf("record %s: %w", t.path, err)
 	}
 	return nil
 }
 
-func (r *Recorder) newTrack(at time.Time, id string) (*track, error) {
-	sp, ok := r.roster[id]
+// Why frames are dropped from a track, and the log line the first of each gets.
+const (
+	dropFast = iota
+)
+
+var dropWhy = [...]string{
+	dropFast: "a speaker's audio comes faster than real time: dropping the excess",
+}
+
+// drop counts a frame left out of t in room.json, and logs the first of each kind.
+func (r *Recorder) drop(t *track, why int) {
+	r.meta.Tracks[t.meta].Dropped++
+	r.metaDirty = true
+	if !t.warned[why] {
+		t.warned[why] = true
+		r.log.Warn(dropWhy[why], "dir", r.dir, "speaker", t.id, "file", t.path)
+	}
+}
+
+func (r *Recorder) newTrack(at time.Time, key trackKey, format trackFormat) (*track, error) {
+	sp, ok := r.roster[key.speaker]
 	name := sp.Name
 	if !ok || name == "" {
-		name = id
+		name = key.speaker
 	}
-	file := "tracks/" + trackFile(filepath.Join(r.dir, "tracks"), name, id, r.files)
-	o, err := r.openOgg(file, r.tags(name))
+	path := "tracks/" + trackFile(filepath.Join(r.dir, "tracks"), name, key.speaker, format.ext, r.files)
+	o, err := r.openAudio(path, format.open, r.tags(name))
 	if err != nil {
 		return nil, err
 	}
-	t := &track{id: id, name: name, file: file, ogg: o}
-	r.tracks[id] = t
-	r.speakers.Add(1)
-	r.meta.Tracks = append(r.meta.Tracks, trackMeta{ID: t.id, Name: name, File: file})
+	t := &track{id: key.speaker, name: name, path: path, file: o, meta: len(r.meta.Tracks)}
+	if !slices.ContainsFunc(r.meta.Tracks, func(m trackMeta) bool { return m.ID == key.speaker }) {
+		r.speakers.Add(1) // a speaker's first track; a change of codec opens another
+	}
+	r.tracks[key] = t
+	r.meta.Tracks = append(r.meta.Tracks, trackMeta{ID: t.id, Name: name, File: path, Codec: key.codec})
 	return t, r.saveRoomJSON(at)
 }
 
-// fill inserts silence into o up to pos, to the nearest 20 ms.
-func (r *Recorder) fill(o *oggFile, pos int64) error {
-	for pos-o.next >= frame/2 {
-		if err := r.write(o, audio.SilencePacket()); err != nil {
+// fill inserts silence into o up to pos, to the nearest frame.
+func (r *Recorder) fill(o *audioFile, pos int64) error {
+	for l := o.w.silenceLen(); l.samples > 0 && pos-o.next >= l.at48()/2; l = o.w.silenceLen() {
+		if err := r.writeSilence(o); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// write adds one packet to o; a packet whose duration cannot be read becomes silence,
+// write adds one frame to o; a frame whose duration cannot be read becomes silence,
 // which keeps the timeline.
-func (r *Recorder) write(o *oggFile, pkt []byte) error {
-	n, err := audio.PacketSamples(pkt)
+func (r *Recorder) write(o *audioFile, p []byte) error {
+	l, err := o.w.length(p)
 	if err != nil {
-		pkt, n = audio.SilencePacket(), frame
+		return r.writeSilence(o)
 	}
-	if err := o.w.WritePacket(pkt); err != nil {
+	if err := o.w.write(p); err != nil {
 		return err
 	}
-	o.next += int64(n)
+	r.advance(o, l)
+	return nil
+}
+
+// writeSilence adds one frame of silence to o, if it knows its format.
+func (r *Recorder) writeSilence(o *audioFile) error {
+	l := o.w.silenceLen()
+	if l.samples == 0 {
+		return nil
+	}
+	if err := o.w.writeSilence(); err != nil {
+		return err
+	}
+	r.advance(o, l)
+	return nil
+}
+
+// advance moves o along the timeline by a frame of length l.
+func (r *Recorder) advance(o *audioFile, l frameLen) {
+	o.rem += int64(l.samples) * sampleRate
+	o.next += o.rem / int64(l.rate)
+	o.rem %= int64(l.rate)
 	if o.next > r.end {
 		r.end = o.next
 		r.samples.Store(r.end)
 	}
-	return nil
 }
 
 // segment writes a transcript segment to transcript.jsonl and, when final, a cue to
@@ -803,11 +849,11 @@ func (r *Recorder) finish(at time.Time, cause error) {
 		// The recording ends during an outage: that silence is a gap too.
 		keep(r.writeGap(at, r.liveAt, at, whyDisconnected))
 	}
-	for _, o := range r.oggs() {
+	for _, o := range r.audioFiles() {
 		if cause == nil {
 			keep(r.fill(o, end))
 		}
-		keep(o.w.Close())
+		keep(o.w.close())
 	}
 	if cause == nil {
 		keep(r.writeCues(end, true))
@@ -839,7 +885,7 @@ func (r *Recorder) closeFiles() error {
 			sinks = append(sinks, l.s)
 		}
 	}
-	for _, o := range r.oggs() {
+	for _, o := range r.audioFiles() {
 		sinks = append(sinks, o.s)
 	}
 	for _, s := range sinks {
@@ -876,18 +922,19 @@ func (r *Recorder) sync() {
 	<-b
 }
 
-// oggFile is one Ogg Opus file and its position on the timeline.
-type oggFile struct {
-	s    *sink
-	w    *audio.OggWriter
-	next int64 // samples written: where the next packet starts
+// trackKey names a track: a speaker's frames in one codec. A speaker whose codec
+// changes (a stream whose source restarts with another encoder) gets a second track.
+type trackKey struct {
+	speaker string
+	codec   transport.Codec
 }
 
-// track is one speaker's file.
+// track is one speaker's file in one codec.
 type track struct {
-	id, name, file string
-	ogg            *oggFile
-	warnedFast     bool // it dropped frames to stay within maxAhead, and said so
+	id, name, path string
+	file           *audioFile
+	meta           int                // its index in room.json's tracks
+	warned         [len(dropWhy)]bool // it dropped frames of each kind, and said so
 	recent         [recentSeqs]struct {
 		seq, ts uint32
 		ok      bool
@@ -960,9 +1007,13 @@ type roomInfoMeta struct {
 }
 
 type trackMeta struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-	File string `json:"file"`
+	ID    string          `json:"id"`
+	Name  string          `json:"name"`
+	File  string          `json:"file"`
+	Codec transport.Codec `json:"codec"`
+	// Dropped counts the frames received and not written: more audio than time
+	// (Recorder.drop).
+	Dropped int `json:"dropped,omitempty"`
 }
 
 // saveRoomJSON rewrites room.json at once unless it was rewritten less than

@@ -246,7 +246,7 @@ func TestTimeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	if meta.URL != "ws://h:1/rooms/demo" || meta.Room == nil || meta.Room.ID != "demo" || len(meta.Tracks) != 2 ||
-		meta.Tracks[1] != (trackMeta{ID: "g1", Name: "../Grace", File: "tracks/grace.ogg"}) || meta.Seconds != 28.0 ||
+		meta.Tracks[1] != (trackMeta{ID: "g1", Name: "../Grace", File: "tracks/grace.ogg", Codec: transport.CodecOpus}) || meta.Seconds != 28.0 ||
 		meta.Started != start.Format(time.RFC3339Nano) {
 		t.Errorf("room.json: %s", b)
 	}
