@@ -524,12 +524,14 @@ func (r *Recorder) writeMixed(pkt []byte) error {
 }
 
 // frame places one speaker's frame on the room clock and writes it to the speaker's
-// track in its codec after whatever silence it takes to get there.
+// track in its codec after whatever silence it takes to get there. A frame already
+// written (the same number and timestamp, as a resume can deliver at its seam), or one
+// that lies behind what the track already holds, is not written again.
 func (r *Recorder) frame(f transport.AudioFrame, at time.Time, wall int64) error {
 	key := trackKey{f.Speaker, f.Codec}
 	t := r.tracks[key]
 	if t != nil && t.seen(f.Seq, f.Timestamp) {
-		return nil // a duplicate, as a resume can deliver at its seam
+		return nil
 	}
 	if t == nil {
 		format, ok := formatOf(f.Codec)
@@ -569,6 +571,13 @@ func (r *Recorder) frame(f transport.AudioFrame, at time.Time, wall int64) error
 		}
 	}
 	n := l.at48()
+	if t.epoch == r.clock.epoch && pos < t.heard-n/2 {
+		// A frame of what the track already holds: the same audio under another number
+		// (a seam between segments), or one overtaken by later frames. Writing it now
+		// would put it out of order.
+		r.drop(t, dropBehind)
+		return nil
+	}
 	if err := r.fill(t.file, pos); err != nil {
 		return fmt.Errorf("record %s: %w", t.path, err)
 	}
@@ -581,16 +590,19 @@ func (r *Recorder) frame(f transport.AudioFrame, at time.Time, wall int64) error
 	if err := r.write(t.file, f.Payload); err != nil {
 		return fmt.Errorf("record %s: %w", t.path, err)
 	}
+	t.epoch, t.heard = r.clock.epoch, pos+n
 	return nil
 }
 
 // Why frames are dropped from a track, and the log line the first of each gets.
 const (
-	dropFast = iota
+	dropBehind = iota
+	dropFast
 )
 
 var dropWhy = [...]string{
-	dropFast: "a speaker's audio comes faster than real time: dropping the excess",
+	dropBehind: "a speaker's frame lies behind what the track holds (reordered, or sent again): dropping it",
+	dropFast:   "a speaker's audio comes faster than real time: dropping the excess",
 }
 
 // drop counts a frame left out of t in room.json, and logs the first of each kind.
@@ -935,7 +947,11 @@ type track struct {
 	file           *audioFile
 	meta           int                // its index in room.json's tracks
 	warned         [len(dropWhy)]bool // it dropped frames of each kind, and said so
-	recent         [recentSeqs]struct {
+	// epoch and heard are the room clock's epoch and the position in it of the end of
+	// the last frame written: a frame that starts well before it is not written.
+	epoch  int
+	heard  int64
+	recent [recentSeqs]struct {
 		seq, ts uint32
 		ok      bool
 	}
@@ -955,12 +971,15 @@ func (t *track) remember(seq, ts uint32) {
 }
 
 // roomClock maps the room's 32-bit timestamps to positions on the recording. It holds
-// the latest timestamp seen, its position and the wall position it arrived at.
+// the latest timestamp seen, its position and the wall position it arrived at. Each
+// anchoring starts a new epoch: positions of different epochs are different streams,
+// which say nothing of each other's order.
 type roomClock struct {
-	ok   bool
-	ts   uint32
-	pos  int64
-	wall int64
+	ok    bool
+	ts    uint32
+	pos   int64
+	wall  int64
+	epoch int // from 1 at the first anchoring
 }
 
 // place returns the position of a frame with timestamp ts that arrived at wall. The
@@ -978,7 +997,7 @@ func (c *roomClock) place(ts uint32, wall int64) (pos int64, jumped bool) {
 		}
 		jumped = true
 	}
-	*c = roomClock{ok: true, ts: ts, pos: wall, wall: wall}
+	*c = roomClock{ok: true, ts: ts, pos: wall, wall: wall, epoch: c.epoch + 1}
 	return wall, jumped
 }
 
@@ -1011,8 +1030,8 @@ type trackMeta struct {
 	Name  string          `json:"name"`
 	File  string          `json:"file"`
 	Codec transport.Codec `json:"codec"`
-	// Dropped counts the frames received and not written: more audio than time
-	// (Recorder.drop).
+	// Dropped counts the frames received and not written: behind what the track held,
+	// or more audio than time (Recorder.drop).
 	Dropped int `json:"dropped,omitempty"`
 }
 

@@ -26,7 +26,7 @@ type sentFrame struct {
 // TestTimeline records a room through everything the timeline must survive: silent
 // speakers, a timestamp wrap, a duplicate at a resume seam, an outage reported as a
 // Gap with a new stream epoch, and discontinuities (a jump back, a jump far forward)
-// with no Gap. Every file must validate and last as long as the wall time covered;
+// with no Gap. A frame sent again under a new number lies behind what its track holds. Every file must validate and last as long as the wall time covered;
 // every sent packet must be in its track, unaltered, exactly where the room clock puts
 // it, with silence everywhere else; cues must sit on the same timeline.
 func TestTimeline(t *testing.T) {
@@ -74,6 +74,11 @@ func TestTimeline(t *testing.T) {
 			}
 			if n == 251 {
 				r.Event(lastGrace) // a duplicate at a resume seam: dropped
+			}
+			if n == 252 {
+				again := lastGrace
+				again.Seq += 1000
+				r.Event(again) // the same frame under a new number (a segment seam): dropped
 			}
 		case n == 700:
 			r.Event(transport.Gap{From: start.Add(450 * tick), To: wallAt(0), Why: transport.WhyNotResumed}) // a fresh join: a new epoch
@@ -246,7 +251,7 @@ func TestTimeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	if meta.URL != "ws://h:1/rooms/demo" || meta.Room == nil || meta.Room.ID != "demo" || len(meta.Tracks) != 2 ||
-		meta.Tracks[1] != (trackMeta{ID: "g1", Name: "../Grace", File: "tracks/grace.ogg", Codec: transport.CodecOpus}) || meta.Seconds != 28.0 ||
+		meta.Tracks[1] != (trackMeta{ID: "g1", Name: "../Grace", File: "tracks/grace.ogg", Codec: transport.CodecOpus, Dropped: 1}) || meta.Seconds != 28.0 ||
 		meta.Started != start.Format(time.RFC3339Nano) {
 		t.Errorf("room.json: %s", b)
 	}
