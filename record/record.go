@@ -1,25 +1,28 @@
 // Package record writes a recording of a room to a directory that every standard tool
-// opens: the room mixed (audio.ogg), each speaker's Opus packets as received
-// (tracks/<speaker>.ogg), the transcript as WebVTT and JSON lines, the room's events as
-// JSON lines, and room.json.
+// opens: the room mixed (audio.ogg), each speaker's frames as received in the file
+// format of their codec (tracks/<speaker>.ogg for Opus, .aac raw ADTS for AAC, .mp3 for
+// MP3: the track writers of tracks.go), the transcript as WebVTT and JSON lines, the
+// room's events as JSON lines, and room.json.
 //
 // It owns the recording's timeline. Time 0 is Open (the join). Audio frames are placed
 // on the room clock, their timestamps anchored at the wall-clock offset of the first
-// frame; where a speaker is silent or audio is missing, Opus silence packets are inserted
-// so that every file stays aligned with the others and with the transcript cues. A Gap,
-// or a timestamp discontinuity (a new stream epoch, or a clock that would put the
-// timeline more than a second ahead of wall time), re-anchors the room clock to wall
-// time; every gap is logged in events.jsonl. No track runs more than a second ahead of
-// wall time either: a speaker id that carries more than one stream loses the excess
-// rather than stretch its file. Repeated events are coalesced and each JSON lines file
-// has a budget of bytes a minute (lineLog), so the logs grow at a bounded rate whatever
-// the room sends.
+// frame; where a speaker is silent or audio is missing, frames of silence in the track's
+// codec are inserted so that every file stays aligned with the others and with the
+// transcript cues. A frame already in its track (a seam between segments, a resume) or
+// behind what the track holds is dropped, never written out of order. A Gap, or a
+// timestamp discontinuity (a new stream epoch, or a clock that would put the timeline
+// more than a second ahead of wall time), re-anchors the room clock to wall time; every
+// gap is logged in events.jsonl. No track runs more than a second ahead of wall time
+// either: a speaker id that carries more than one stream loses the excess rather than
+// stretch its file. Repeated events are coalesced and each JSON lines file has a budget
+// of bytes a minute (lineLog), so the logs grow at a bounded rate whatever the room
+// sends.
 //
 // A Recorder writes on a goroutine of its own, so that Event and WriteMixed never wait
 // for the disk. Every 100 ms of wall time (flushEvery) that goroutine writes the pending
-// Ogg pages, so a recording cut off by a crash plays to within half a second of the
-// crash. A failed write stops the recording, leaving every file valid up to its last
-// whole page or line.
+// Ogg pages; ADTS and MP3 frames are written as they come, each whole. So a recording
+// cut off by a crash plays to within half a second of the crash. A failed write stops
+// the recording, leaving every file valid up to its last whole page, frame or line.
 //
 // record sees only transport's event types and the pure Go parts of audio, so it builds
 // without cgo.

@@ -3,9 +3,11 @@ package record
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -257,17 +259,31 @@ func TestTimeline(t *testing.T) {
 	}
 }
 
-// A track's writer is chosen by its codec: a codec without one (AAC, until it has a
-// writer) is skipped, never written into an Ogg Opus file; the Opus track beside it is.
+// A track's writer is chosen by its codec: Opus into Ogg, AAC into ADTS, MP3 into MPEG
+// audio frames. A codec without one (Vorbis) is skipped with one warning, never written
+// into another's file; a speaker whose codec changes gets a second track.
 func TestTrackWriterByCodec(t *testing.T) {
-	r, err := Open(Options{Dir: filepath.Join(t.TempDir(), "rec"), Now: newClock().Now})
+	var logBuf bytes.Buffer
+	r, err := Open(Options{Dir: filepath.Join(t.TempDir(), "rec"), Now: newClock().Now, Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.Event(transport.State{State: transport.StateLive})
+	aac := loadStream(t, testStreams[0]).frames
+	mp3 := loadStream(t, testStreams[2]).frames
 	for i, p := range demoPackets(t, 10) {
-		r.Event(transport.AudioFrame{Codec: transport.CodecOpus, Speaker: "ada", Seq: uint32(i), Timestamp: uint32(i * 960), Payload: p})
-		r.Event(transport.AudioFrame{Codec: transport.CodecAAC, Speaker: "radio", Seq: uint32(i), Timestamp: uint32(i * 960), Payload: p})
+		for _, f := range []transport.AudioFrame{
+			{Codec: transport.CodecOpus, Speaker: "ada", Payload: p},
+			{Codec: transport.CodecAAC, Speaker: "radio", Payload: aac[i]},
+			{Codec: transport.CodecVorbis, Speaker: "vorbis", Payload: p},
+			{Codec: transport.CodecVorbis, Speaker: "vorbis2", Payload: p},
+		} {
+			f.Seq, f.Timestamp = uint32(i), uint32(i*960)
+			r.Event(f)
+		}
+	}
+	for i, p := range mp3[:10] { // the radio's source comes back with another encoder
+		r.Event(transport.AudioFrame{Codec: transport.CodecMP3, Speaker: "radio", Seq: uint32(10 + i), Timestamp: uint32(9600 + i*1254), Payload: p})
 	}
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
@@ -276,8 +292,18 @@ func TestTrackWriterByCodec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 1 || files[0].Name() != "ada.ogg" {
-		t.Errorf("tracks = %v, want only ada.ogg", files)
+	var names []string
+	for _, f := range files {
+		names = append(names, f.Name())
+	}
+	if want := []string{"ada.ogg", "radio.aac", "radio.mp3"}; !slices.Equal(names, want) {
+		t.Errorf("tracks = %v, want %v", names, want)
+	}
+	if n := strings.Count(logBuf.String(), "no writer for its codec"); n != 1 {
+		t.Errorf("%d warnings of a codec without a writer, want 1:\n%s", n, logBuf.String())
+	}
+	if st := r.Stats(); st.Speakers != 2 {
+		t.Errorf("%d speakers, want 2 (ada, radio)", st.Speakers)
 	}
 }
 

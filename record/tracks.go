@@ -6,9 +6,9 @@ import (
 )
 
 // A speaker's track holds its frames as received, in the file format of their codec,
-// with frames of silence where the timeline has none: Ogg Opus (.ogg). Where each frame
-// goes is decided once, by the Recorder (frame, fill, write); a frameWriter knows only
-// its format.
+// with frames of silence where the timeline has none: Ogg Opus (.ogg), raw ADTS for AAC
+// (.aac), MPEG audio frames for MP3 (.mp3). Where each frame goes is decided once, by
+// the Recorder (frame, fill, write); a frameWriter knows only its format.
 
 // trackFormat is how a track in one codec is written: the file's extension and the
 // writer of its frames.
@@ -23,6 +23,10 @@ func formatOf(c transport.Codec) (f trackFormat, ok bool) {
 	switch c {
 	case transport.CodecOpus:
 		return trackFormat{".ogg", newOggFrames}, true
+	case transport.CodecAAC:
+		return trackFormat{".aac", func(s *sink, _ []string) (frameWriter, error) { return &adtsWriter{rawWriter: rawWriter{s}}, nil }}, true
+	case transport.CodecMP3:
+		return trackFormat{".mp3", func(s *sink, _ []string) (frameWriter, error) { return &mpegWriter{rawWriter: rawWriter{s}}, nil }}, true
 	}
 	return trackFormat{}, false
 }
@@ -57,8 +61,8 @@ type audioFile struct {
 	s    *sink
 	w    frameWriter
 	next int64 // samples at 48 kHz written: where the next frame starts
-	// rem is what next leaves out, in 1/rate of a sample: frames at other rates than
-	// 48 kHz add their fractions up rather than drift.
+	// rem is what next leaves out, in 1/rate of a sample: 1024 samples at 44.1 kHz
+	// are 1114.56 at 48 kHz, and the fractions add up rather than drift.
 	rem int64
 }
 
@@ -83,3 +87,16 @@ func (o oggFrames) write(p []byte) error { return o.w.WritePacket(p) }
 func (o oggFrames) writeSilence() error  { return o.w.WritePacket(audio.SilencePacket()) }
 func (o oggFrames) flush() error         { return o.w.Flush() }
 func (o oggFrames) close() error         { return o.w.Close() }
+
+// rawWriter writes frames back to back, each with one Write and nothing buffered: the
+// formats that need no container (ADTS, MPEG audio) are valid cut at any frame, so a
+// crash leaves a file that ends on its last whole frame, as does a failed write (sink).
+type rawWriter struct{ s *sink }
+
+func (w rawWriter) write(p []byte) error {
+	_, err := w.s.Write(p)
+	return err
+}
+
+func (rawWriter) flush() error { return nil }
+func (rawWriter) close() error { return nil }

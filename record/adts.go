@@ -1,0 +1,170 @@
+package record
+
+import "errors"
+
+// An AAC track is raw ADTS (ISO/IEC 14496-3, 1.A.2): the frames as received, back to
+// back, each with its header.
+
+// adtsHeaderLen is the length of an ADTS header without a CRC.
+const adtsHeaderLen = 7
+
+// aacRates are the sampling frequencies by sampling_frequency_index; 13 to 15 are
+// reserved.
+var aacRates = [...]int{96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350}
+
+// The ids of the syntactic elements of a raw data block (ISO/IEC 14496-3, Table 4.85).
+const (
+	aacSCE = 0 // single channel element
+	aacCPE = 1 // channel pair element
+	aacLFE = 3 // low-frequency effects channel
+	aacFIL = 6 // fill element
+	aacEND = 7
+)
+
+// aacElements are the elements of a raw data block by channel configuration (ISO/IEC
+// 14496-3, Table 1.19). Configuration 0 leaves the layout to a program config element,
+// for which no silence is written: such a frame is not read.
+var aacElements = [8][]int{nil, {aacSCE}, {aacCPE}, {aacSCE, aacCPE}, {aacSCE, aacCPE, aacSCE},
+	{aacSCE, aacCPE, aacCPE}, {aacSCE, aacCPE, aacCPE, aacLFE}, {aacSCE, aacCPE, aacCPE, aacCPE, aacLFE}}
+
+// adtsWriter writes an AAC track. Its silence is a frame of the stream's profile, rate
+// and channel configuration in which no channel has spectral data, padded with fill
+// elements, as a constant bit rate encoder pads its frames, to the mean size of the
+// frames received: the file keeps the stream's bit rate, from which players estimate
+// an ADTS file's duration and where to seek.
+type adtsWriter struct {
+	rawWriter
+	fixed         [3]byte // header bytes 1 to 3 of the last frame read, less its length: the format
+	last          int     // the size of the last frame read
+	bytes, frames int64   // of the frames received and written
+	silent        []byte  // the last frame of silence built...
+	silentOf      adtsKey // ... and what for
+}
+
+// adtsKey is what a frame of silence is built for: a format and a size.
+type adtsKey struct {
+	fixed [3]byte
+	size  int
+}
+
+func (w *adtsWriter) length(p []byte) (frameLen, error) {
+	if len(p) < adtsHeaderLen || p[0] != 0xff || p[1]&0xf6 != 0xf0 {
+		return frameLen{}, errors.New("no ADTS header")
+	}
+	rate, channels := adtsFormat(p[1:4])
+	n := int(p[3]&3)<<11 | int(p[4])<<3 | int(p[5]>>5)
+	hdr := adtsHeaderLen
+	if p[1]&1 == 0 {
+		hdr += 2 // a CRC
+	}
+	if rate == 0 || channels == 0 || n != len(p) || n <= hdr {
+		return frameLen{}, errors.New("an ADTS frame that cannot be read")
+	}
+	w.fixed, w.last = [3]byte{p[1], p[2], p[3] & 0xf0}, n
+	return frameLen{1024 * (int(p[6]&3) + 1), rate}, nil
+}
+
+// adtsFormat reads the rate and the channel configuration of the ADTS header bytes 1
+// to 3; zero where they are reserved or not supported.
+func adtsFormat(b []byte) (rate, channels int) {
+	if i := int(b[1]>>2) & 0xf; i < len(aacRates) {
+		rate = aacRates[i]
+	}
+	if c := int(b[1]&1)<<2 | int(b[2]>>6); len(aacElements[c]) > 0 {
+		channels = c
+	}
+	return rate, channels
+}
+
+func (w *adtsWriter) silenceLen() frameLen {
+	if w.last == 0 {
+		return frameLen{}
+	}
+	rate, _ := adtsFormat(w.fixed[:])
+	return frameLen{1024, rate}
+}
+
+func (w *adtsWriter) write(p []byte) error {
+	w.bytes += int64(len(p))
+	w.frames++
+	return w.rawWriter.write(p)
+}
+
+func (w *adtsWriter) writeSilence() error {
+	size := w.last
+	if w.frames > 0 {
+		size = int((w.bytes + w.frames/2) / w.frames)
+	}
+	if k := (adtsKey{w.fixed, size}); w.silent == nil || w.silentOf != k {
+		w.silent, w.silentOf = adtsSilence(w.fixed, size), k
+	}
+	return w.rawWriter.write(w.silent)
+}
+
+// adtsSilence returns a frame of silence of size bytes (or as few as it takes) in the
+// format of the header bytes 1 to 3 in fixed: no CRC, and every channel's stream empty:
+// a long window with no scale factor bands (max_sfb 0), no pulse, TNS or gain control
+// data. It decodes to zeros on its own.
+func adtsSilence(fixed [3]byte, size int) []byte {
+	_, channels := adtsFormat(fixed[:])
+	var b bitWriter
+	var tags [8]uint
+	for _, el := range aacElements[channels] {
+		b.put(uint(el), 3)
+		b.put(tags[el], 4) // element_instance_tag: each kind numbered from 0
+		tags[el]++
+		const ics = 8 + 11 + 3 // global_gain, ics_info, and the three *_present flags
+		if el == aacCPE {
+			b.put(0, 1+2*ics) // common_window 0, then each channel's stream
+		} else {
+			b.put(0, ics)
+		}
+	}
+	// Fill elements take up the room left but 3 bits for END: a count of up to 14
+	// bytes, or 15 and an escape byte for up to 269, then EXT_FILL and fill bytes.
+	for room := 8*(size-adtsHeaderLen) - b.n - 3; room >= 7; room = 8*(size-adtsHeaderLen) - b.n - 3 {
+		b.put(aacFIL, 3)
+		n := min((room-7)/8, 14)
+		if room >= 15+8*15 {
+			n = min((room-15)/8, 269)
+			b.put(15, 4)
+			b.put(uint(n-14), 8)
+		} else {
+			b.put(uint(n), 4)
+		}
+		if n > 0 {
+			b.put(0, 8) // extension_type EXT_FILL, fill_nibble
+			for range n - 1 {
+				b.put(0xa5, 8) // fill_byte
+			}
+		}
+	}
+	b.put(aacEND, 3)
+	n := adtsHeaderLen + len(b.b)
+	return append([]byte{
+		0xff,
+		fixed[0] | 1, // protection_absent: no CRC
+		fixed[1],
+		fixed[2]&0xf0 | byte(n>>11), // channels, original_copy, home
+		byte(n >> 3),
+		byte(n)<<5 | 0x1f, // buffer fullness 0x7ff: variable bit rate...
+		0xfc,              // ... and one raw data block
+	}, b.b...)
+}
+
+// bitWriter appends bits, most significant first, for the few fields a frame of
+// silence has.
+type bitWriter struct {
+	b []byte
+	n int // bits written
+}
+
+func (w *bitWriter) put(v uint, bits int) {
+	for i := bits - 1; i >= 0; i-- {
+		if w.n%8 == 0 {
+			w.b = append(w.b, 0)
+		}
+		w.b[len(w.b)-1] |= byte(v>>i&1) << (7 - w.n%8)
+		w.n++
+	}
+}
