@@ -9,7 +9,7 @@ bench:
 	. scripts/pulse-null.sh && go run ./bench -duration 60s -runs 3
 
 bench-short:
-	. scripts/pulse-null.sh && go run ./bench -duration 5s -runs 1
+	. scripts/pulse-null.sh && go run ./bench -duration 5s -latency 12s -runs 1
 
 test:
 	scripts/test.sh

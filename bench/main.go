@@ -5,7 +5,12 @@
 // a busy machine skews them alike; the PulseAudio daemon's CPU beside each; and the Go
 // benchmarks of the hot paths. It prints one table (docs/benchmarks.md keeps a real run).
 //
-//	go run ./bench [-duration 60s] [-runs 3]     (make bench; make bench-short in CI)
+// Then it times `join --headless`, ffplay and mpv on a clicks room (latency.go): time to
+// first audio, mouth-to-ear latency with PulseAudio's share read from pactl, and bursts
+// cut, stretched or lost. It exits 1 if spacetui altered or lost a burst: a correction
+// or an underrun inside sound is a bug, whatever the timings.
+//
+//	go run ./bench [-duration 60s] [-latency 30s] [-runs 3]   (make bench; make bench-short in CI)
 //
 // It needs the README's set-up (scripts/setup.sh --test, which brings ffplay; mpv with
 // --bench) and a running sound server (scripts/pulse-null.sh). A player that is missing is
@@ -36,10 +41,15 @@ const clockTicks = 100
 
 // subject is one thing measured: how to start it, given the room URL and a scratch dir.
 type subject struct {
-	name  string
-	need  string // the program it needs on PATH, if any
-	start func(b *bench, dir string) (pid int, stop func(), err error)
+	name    string
+	need    string // the program it needs on PATH, if any
+	latency bool   // also timed on the clicks room (latency.go)
+	ours    bool   // spacetui, not a reference player
+	start   func(b *bench, t target, dir string) (pid int, stop func(), err error)
 }
+
+// target is a room as spacetui joins it and as a plain player plays it.
+type target struct{ room, listen string }
 
 // sample is one measurement of one subject.
 type sample struct {
@@ -48,49 +58,65 @@ type sample struct {
 }
 
 type bench struct {
-	bin, room, listen string
-	duration          time.Duration
+	bin          string
+	demo, clicks target
+	duration     time.Duration
+	latencyFor   time.Duration // each run on the clicks room
 }
 
 func main() {
 	duration := flag.Duration("duration", 60*time.Second, "how long each subject runs")
+	latency := flag.Duration("latency", 30*time.Second, "how long each player runs on the clicks room")
 	runs := flag.Int("runs", 3, "interleaved runs; the table shows medians")
 	flag.Parse()
-	if err := run(*duration, *runs, os.Stdout); err != nil {
+	if err := run(*duration, *latency, *runs, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(duration time.Duration, runs int, out io.Writer) error {
+func run(duration, latency time.Duration, runs int, out io.Writer) error {
 	dir, err := os.MkdirTemp("", "spacetui-bench")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	b := &bench{bin: filepath.Join(dir, "spacetui"), duration: duration}
+	b := &bench{bin: filepath.Join(dir, "spacetui"), duration: duration, latencyFor: latency}
 	fmt.Fprintln(out, "building spacetui ...")
 	if err := command("go", "build", "-buildvcs=auto", "-o", b.bin, "./cmd/spacetui").Run(); err != nil {
 		return fmt.Errorf("build: %w", err)
 	}
-	addr, stopServer, err := b.startServer()
+	clicks, err := makeClicks(dir)
+	if err != nil {
+		return err
+	}
+	addr, stopServer, err := b.startServer("--room", "clicks="+clicks)
 	if err != nil {
 		return err
 	}
 	defer stopServer()
-	b.room = "ws://" + addr + "/rooms/demo"
-	b.listen = "http://" + addr + "/rooms/demo/listen.ogg"
+	room := func(id string) target {
+		return target{room: "ws://" + addr + "/rooms/" + id, listen: "http://" + addr + "/rooms/" + id + "/listen.ogg"}
+	}
+	b.demo, b.clicks = room("demo"), room("clicks")
 
 	subjects := b.subjects()
-	results := map[string][]sample{}
 	missing := map[string]string{}
+	present := func(s subject) bool {
+		if s.need == "" {
+			return true
+		}
+		if _, err := exec.LookPath(s.need); err != nil {
+			missing[s.name] = s.need + " is not installed"
+			return false
+		}
+		return true
+	}
+	results := map[string][]sample{}
 	for r := range runs {
 		for _, s := range subjects {
-			if s.need != "" {
-				if _, err := exec.LookPath(s.need); err != nil {
-					missing[s.name] = s.need + " is not installed"
-					continue
-				}
+			if !present(s) {
+				continue
 			}
 			fmt.Fprintf(out, "run %d/%d: %s for %s\n", r+1, runs, s.name, duration)
 			sm, err := b.measure(s, dir)
@@ -103,6 +129,17 @@ func run(duration time.Duration, runs int, out io.Writer) error {
 	}
 	fmt.Fprintln(out)
 	printTable(out, subjects, results, missing, duration, runs)
+
+	fmt.Fprintln(out)
+	timed, err := b.latencyRuns(subjects, present, runs, dir, out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out)
+	printLatency(out, subjects, timed, missing, latency, runs)
+	if err := checkLatency(subjects, timed); err != nil {
+		return err
+	}
 	fmt.Fprintln(out, "\nGo benchmarks (hot paths):")
 	bench := command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", "200ms",
 		"./audio/", "./ui/", "./ui/components/transcript/")
@@ -117,14 +154,14 @@ func command(name string, args ...string) *exec.Cmd {
 }
 
 // startServer starts `spacetui serve` on a free loopback port and waits for it.
-func (b *bench) startServer() (string, func(), error) {
+func (b *bench) startServer(args ...string) (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	srv := exec.Command(b.bin, "serve", "--addr", addr)
+	srv := exec.Command(b.bin, append([]string{"serve", "--addr", addr}, args...)...)
 	if err := srv.Start(); err != nil {
 		return "", nil, err
 	}
@@ -141,9 +178,9 @@ func (b *bench) startServer() (string, func(), error) {
 }
 
 func (b *bench) subjects() []subject {
-	plain := func(args func(dir string) []string) func(*bench, string) (int, func(), error) {
-		return func(b *bench, dir string) (int, func(), error) {
-			a := args(dir)
+	plain := func(args func(t target, dir string) []string) func(*bench, target, string) (int, func(), error) {
+		return func(b *bench, t target, dir string) (int, func(), error) {
+			a := args(t, dir)
 			c := exec.Command(a[0], a[1:]...)
 			if err := c.Start(); err != nil {
 				return 0, nil, err
@@ -151,11 +188,11 @@ func (b *bench) subjects() []subject {
 			return c.Process.Pid, func() { _ = c.Process.Signal(syscall.SIGTERM); waitOrKill(c) }, nil
 		}
 	}
-	tui := func(w, h int) func(*bench, string) (int, func(), error) {
-		return func(b *bench, dir string) (int, func(), error) {
+	tui := func(w, h int) func(*bench, target, string) (int, func(), error) {
+		return func(b *bench, t target, dir string) (int, func(), error) {
 			session := fmt.Sprintf("spacetui-bench-%d", os.Getpid())
 			err := exec.Command("tmux", "new-session", "-d", "-s", session, "-x", strconv.Itoa(w), "-y", strconv.Itoa(h),
-				"exec "+b.bin+" join "+b.room+" --log "+filepath.Join(dir, "tui.log")).Run()
+				"exec "+b.bin+" join "+t.room+" --log "+filepath.Join(dir, "tui.log")).Run()
 			if err != nil {
 				return 0, nil, fmt.Errorf("tmux: %w", err)
 			}
@@ -174,19 +211,19 @@ func (b *bench) subjects() []subject {
 		}
 	}
 	return []subject{
-		{name: "join --headless", start: plain(func(string) []string {
-			return []string{b.bin, "join", b.room, "--headless"}
+		{name: "join --headless", latency: true, ours: true, start: plain(func(t target, _ string) []string {
+			return []string{b.bin, "join", t.room, "--headless"}
 		})},
 		{name: "TUI 80x24", need: "tmux", start: tui(80, 24)},
 		{name: "TUI 200x50", need: "tmux", start: tui(200, 50)},
-		{name: "record", start: plain(func(dir string) []string {
-			return []string{b.bin, "record", b.room, "-o", filepath.Join(dir, "rec"), "--force"}
+		{name: "record", start: plain(func(t target, dir string) []string {
+			return []string{b.bin, "record", t.room, "-o", filepath.Join(dir, "rec"), "--force"}
 		})},
-		{name: "ffplay", need: "ffplay", start: plain(func(string) []string {
-			return []string{"ffplay", "-nodisp", "-loglevel", "quiet", b.listen}
+		{name: "ffplay", need: "ffplay", latency: true, start: plain(func(t target, _ string) []string {
+			return []string{"ffplay", "-nodisp", "-loglevel", "quiet", t.listen}
 		})},
-		{name: "mpv", need: "mpv", start: plain(func(string) []string {
-			return []string{"mpv", "--no-video", "--really-quiet", "--no-config", b.listen}
+		{name: "mpv", need: "mpv", latency: true, start: plain(func(t target, _ string) []string {
+			return []string{"mpv", "--no-video", "--really-quiet", "--no-config", t.listen}
 		})},
 	}
 }
@@ -196,7 +233,7 @@ func (b *bench) subjects() []subject {
 func (b *bench) measure(s subject, dir string) (sample, error) {
 	pulse := pulsePID()
 	pulse0 := cpuTicks(pulse)
-	pid, stop, err := s.start(b, dir)
+	pid, stop, err := s.start(b, b.demo, dir)
 	if err != nil {
 		return sample{}, err
 	}
