@@ -175,7 +175,8 @@ func simulate(ctx context.Context, n Night, p Policy) (Result, error) {
 		held       = 0
 		connected  = 0
 		limit      = int(float64(n.Listeners) * n.HeldFraction)
-		budget     float64
+		burst      = transport.AdmitBurst(n.Capacity)
+		budget     = burst
 		room       = transport.NewWaitingRoom(n.Capacity) // the paced server's
 		epoch      = time.Unix(0, 0)                      // the virtual clock's zero
 		targets    = [4]int{n.Listeners / 2, n.Listeners * 9 / 10, n.Listeners * 99 / 100, n.Listeners}
@@ -189,7 +190,10 @@ func simulate(ctx context.Context, n Night, p Policy) (Result, error) {
 		if s == recovery {
 			limit = n.Listeners
 		}
-		budget = n.Capacity * n.Step.Seconds()
+		// The server admits as a token bucket does (the reference server's): what a step
+		// left unused carries over, up to the burst, and refusals spend it but leave no
+		// debt. Without the carry-over a step refused what the real server admits.
+		budget = min(max(budget, 0), burst) + n.Capacity*n.Step.Seconds()
 		now := time.Duration(s) * n.Step
 		sec := s / perSecond
 		for _, id := range buckets[s] {

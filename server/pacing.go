@@ -24,7 +24,7 @@ type pacer struct {
 }
 
 func newPacer(rate float64, clock Clock) *pacer {
-	burst := max(rate/10, 1)
+	burst := transport.AdmitBurst(rate)
 	return &pacer{clock: clock, room: transport.NewWaitingRoom(rate), rate: rate, burst: burst, tokens: burst, last: clock.Now()}
 }
 

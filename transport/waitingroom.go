@@ -6,6 +6,11 @@ import (
 	"time"
 )
 
+// AdmitBurst is how many joins a server that admits rate a second lets in at once: a
+// tenth of a second's worth, and at least one. The reference server's token bucket
+// holds that many (serve --admit-rate), and so does the crowd simulator's server.
+func AdmitBurst(rate float64) float64 { return max(rate/10, 1) }
+
 // WaitingRoom is how a server paces a crowd it cannot admit at once: it hands each
 // refused listener a Retry-After that is the next free slot at the rate it expects to
 // admit, so the crowd comes back at that rate rather than in waves. A client that
