@@ -31,6 +31,10 @@ const (
 	// 96 kbit/s, about 3 s a chunk (FFmpeg's segment muxer; EXTINF 3.008). An Origin
 	// with XStyle puts ID3 tags before each chunk.
 	ADTS HLSFormat = "adts"
+	// TSAAC is MPEG-TS segments of ADTS AAC-LC, 48 kHz stereo, 96 kbit/s.
+	TSAAC HLSFormat = "ts-aac"
+	// TSMP3 is MPEG-TS segments of MP3, 44.1 kHz stereo, 96 kbit/s.
+	TSMP3 HLSFormat = "ts-mp3"
 )
 
 // HLSOptions configures an HLS.
@@ -101,13 +105,21 @@ func hlsArgs(dir string, opts HLSOptions) ([]string, error) {
 		opts.ListSize = 6
 	}
 	list := strconv.Itoa(opts.ListSize)
-	switch opts.Format {
-	case "", FMP4Opus:
-		return []string{"-c:a", "copy", "-f", "hls", "-hls_segment_type", "fmp4",
+	// hls is the HLS muxer's options: a live playlist with dates, old segments deleted.
+	hls := func(typ, ext string) []string {
+		return []string{"-f", "hls", "-hls_segment_type", typ,
 			"-hls_time", strconv.Itoa(cmp.Or(opts.SegmentSeconds, 2)), "-hls_list_size", list,
 			"-hls_flags", "delete_segments+program_date_time+temp_file",
-			"-hls_fmp4_init_filename", "init.mp4", "-hls_segment_filename", filepath.Join(dir, "seg%d.m4s"),
-			filepath.Join(dir, hlsPlaylist)}, nil
+			"-hls_fmp4_init_filename", "init.mp4", "-hls_segment_filename", filepath.Join(dir, "seg%d."+ext),
+			filepath.Join(dir, hlsPlaylist)}
+	}
+	switch opts.Format {
+	case "", FMP4Opus:
+		return append([]string{"-c:a", "copy"}, hls("fmp4", "m4s")...), nil
+	case TSAAC:
+		return append([]string{"-c:a", "aac", "-ar", "48000", "-ac", "2", "-b:a", "96k"}, hls("mpegts", "ts")...), nil
+	case TSMP3:
+		return append([]string{"-c:a", "libmp3lame", "-ar", "44100", "-ac", "2", "-b:a", "96k"}, hls("mpegts", "ts")...), nil
 	case ADTS:
 		// The segment muxer lists a chunk once it is complete; it keeps old chunks.
 		return []string{"-c:a", "aac", "-ar", "48000", "-ac", "2", "-b:a", "96k", "-f", "segment",

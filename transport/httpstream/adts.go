@@ -3,6 +3,8 @@ package httpstream
 import (
 	"errors"
 	"fmt"
+
+	"github.com/spacetui/spacetui/transport"
 )
 
 // AAC in ADTS (ISO/IEC 13818-7 and 14496-3, 1.A.2): the form in which spacetui hands on
@@ -84,23 +86,20 @@ func parseAudioConfig(b []byte) (audioConfig, error) {
 	switch object {
 	case aacObjectLC:
 	case 5, 29:
-		return audioConfig{}, fmt.Errorf("HE-AAC (audio object type %d), which spacetui does not play yet (only AAC-LC): %w", object, errUnsupported)
+		return audioConfig{}, fmt.Errorf("HE-AAC (audio object type %d), which spacetui does not play yet (only AAC-LC): %w", object, transport.ErrProtocol)
 	default:
-		return audioConfig{}, fmt.Errorf("AAC of audio object type %d, which spacetui does not play (only AAC-LC): %w", object, errUnsupported)
+		return audioConfig{}, fmt.Errorf("AAC of audio object type %d, which spacetui does not play (only AAC-LC): %w", object, transport.ErrProtocol)
 	}
 	c := audioConfig{rateIndex: int(v>>7) & 0xf, channels: int(v>>3) & 0xf}
 	if c.rateIndex >= len(aacRates) {
 		// 15 is an explicit 24-bit rate, which ADTS cannot carry.
-		return audioConfig{}, fmt.Errorf("AudioSpecificConfig: sampling frequency index %d: %w", c.rateIndex, errUnsupported)
+		return audioConfig{}, fmt.Errorf("AudioSpecificConfig: sampling frequency index %d: %w", c.rateIndex, transport.ErrProtocol)
 	}
 	if c.channels == 0 || c.channels > 7 {
-		return audioConfig{}, fmt.Errorf("AudioSpecificConfig: channel configuration %d: %w", c.channels, errUnsupported)
+		return audioConfig{}, fmt.Errorf("AudioSpecificConfig: channel configuration %d: %w", c.channels, transport.ErrProtocol)
 	}
 	return c, nil
 }
-
-// errUnsupported marks a stream spacetui recognises and cannot play.
-var errUnsupported = errors.New("unsupported")
 
 // adtsFrame returns an ADTS frame of the raw access unit au: a header without a CRC
 // written from c, then au. ok is false for an access unit too long for ADTS.

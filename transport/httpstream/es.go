@@ -149,12 +149,10 @@ func (r *esReader) resync() error {
 		r.resyncs++
 	}
 	b, _ := r.br.Peek(r.br.Buffered())
-	n := 1
-	if len(b) > 1 {
-		if i := bytes.IndexAny(b[1:], "\xffI"); i >= 0 {
-			n += i
-		} else {
-			n = len(b)
+	n := len(b)
+	for _, c := range []byte{0xff, 'I'} { // a sync word's first byte, an ID3 tag's
+		if i := bytes.IndexByte(b[1:], c); i >= 0 {
+			n = min(n, 1+i)
 		}
 	}
 	r.skipped += n

@@ -130,3 +130,45 @@ func FuzzFMP4(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTS: whatever a server sends as an MPEG-TS segment, the demuxer returns an error
+// or whole frames (each one its header describes), no more bytes than it was sent,
+// never more than the segment bound, in order on the timeline.
+func FuzzTS(f *testing.F) {
+	ts := readES(f, "aac.ts")
+	f.Add(ts)
+	f.Add(ts[:len(ts)/2+100])
+	f.Add(without(ts, 6*tsPacketLen))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		ps, err := tsPackets(in, &sampleClock{})
+		if err != nil && len(ps) == 0 {
+			return
+		}
+		checkFuzzedFrames(t, ps, len(in))
+	})
+}
+
+// checkFuzzedFrames wants whole frames, at most n bytes of them, within the segment
+// bound, each at or after the end of the one before.
+func checkFuzzedFrames(t *testing.T, ps []packet, n int) {
+	t.Helper()
+	if len(ps) > maxSegmentFrames {
+		t.Fatalf("%d frames", len(ps))
+	}
+	total := 0
+	var end uint64
+	for i, p := range ps {
+		h, ok := parseADTS(p.data)
+		if p.codec == transport.CodecMP3 {
+			h, ok = parseMPA(p.data)
+		}
+		if !ok || h.length != len(p.data) || p.pos < end || p.end <= p.pos {
+			t.Fatalf("frame %d: %d bytes at %d-%d after %d, header %+v %v", i, len(p.data), p.pos, p.end, end, h, ok)
+		}
+		total += len(p.data)
+		end = p.end
+	}
+	if total > n {
+		t.Fatalf("%d bytes of frames out of %d in", total, n)
+	}
+}

@@ -64,6 +64,7 @@ type hlsConn struct {
 	queue     []segment
 	initURI   string
 	track     mp4Track
+	esClock   sampleClock // where the last packed audio or MPEG-TS segment ended
 	resumed   bool
 
 	pending []transport.Event
@@ -264,6 +265,9 @@ func (c *hlsConn) play(ctx context.Context, seg segment) error {
 		return err
 	}
 	ps, err := c.segmentPackets(seg, b)
+	if errors.Is(err, transport.ErrProtocol) {
+		return err // segments spacetui cannot play
+	}
 	if len(ps) == 0 {
 		c.log.Warn("httpstream: unreadable segment", "seq", seg.seq, "err", err)
 		c.gap(seg, "segment unreadable")
@@ -273,29 +277,43 @@ func (c *hlsConn) play(ctx context.Context, seg segment) error {
 		c.log.Warn("httpstream: segment partly unreadable", "seq", seg.seq, "frames", len(ps), "err", err)
 	}
 	start := c.place(seg)
-	p0 := ps[0].pos
+	p0, end := ps[0].pos, ps[0].pos
 	for _, p := range ps {
+		if p.lost || p.pos > end+dateSlack {
+			lost := samples(max(p.pos, end) - end)
+			now := c.clock.Now()
+			c.log.Warn("httpstream: audio lost inside a segment", "seq", seg.seq, "lost", lost)
+			c.pending = append(c.pending, transport.Gap{From: now, To: now.Add(lost), Why: "audio lost inside a segment"})
+		}
+		end = p.end
 		c.pending = append(c.pending, c.k.frame(c.info.id, p, start+max(p.pos, p0)-p0))
 	}
 	return nil
 }
 
 // segmentPackets reads a segment's packets, on the segment's own timeline: the
-// samples of an fMP4 segment by its init section's track, else the frames of packed
-// audio (ADTS or MP3 frames after ID3 tags, as an X Space's chunks are).
+// samples of an fMP4 segment by its init section's track, else the audio frames of
+// MPEG-TS or of packed audio (ADTS or MP3 frames after ID3 tags, as an X Space's chunks
+// are), counted on from the last segment's so that the room clock does not drift by
+// rounding from one segment to the next.
 func (c *hlsConn) segmentPackets(seg segment, b []byte) ([]packet, error) {
-	if seg.initURI != "" {
+	switch {
+	case seg.initURI != "":
 		return c.track.packets(b)
+	case isTS(b):
+		return tsPackets(b, &c.esClock)
 	}
-	return esPackets(b)
+	return esPackets(b, &c.esClock, maxSegmentFrames)
 }
 
-// esPackets reads the frames of a packed audio segment, at most maxSegmentFrames. A
-// segment cut short keeps the frames before the cut.
-func esPackets(b []byte) ([]packet, error) {
+// esPackets reads at most limit frames of an elementary stream (a packed audio segment,
+// a run of MPEG-TS), placed by clk. A stream cut short keeps the frames before the cut.
+func esPackets(b []byte, clk *sampleClock, limit int) ([]packet, error) {
 	r := newESReader(bytes.NewReader(b))
+	r.clock = *clk
+	defer func() { *clk = r.clock }()
 	var ps []packet
-	for len(ps) < maxSegmentFrames {
+	for len(ps) < limit {
 		p, err := r.readPacket()
 		if errors.Is(err, io.EOF) {
 			break

@@ -41,6 +41,7 @@ type packet struct {
 	pos, end uint64        // its first sample and the one after its last, at 48 kHz
 	duration time.Duration // its length at its own rate
 	restart  bool          // the stream's timeline starts afresh here (a new stream)
+	lost     bool          // audio was lost just before it
 }
 
 // packetReader reads the packets of one kind of stream: Ogg Opus (oggReader), or ADTS

@@ -108,3 +108,30 @@ func TestHLSXSpace(t *testing.T) {
 	}
 	t.Logf("%d frames in 10 s, %d playlist reloads", len(fs), o.Reloads())
 }
+
+// TestHLSFormats: FFmpeg's live HLS output in each segment format the world serves,
+// through the test origin: frames of the stream's codec, whole and in order, on the
+// room clock by the running total of samples across the segments' seams (their
+// PROGRAM-DATE-TIMEs, rounded to the millisecond, agree within dateSlack).
+func TestHLSFormats(t *testing.T) {
+	for _, tc := range []struct {
+		format    streamtest.HLSFormat
+		codec     transport.Codec
+		rate, per int
+	}{
+		{streamtest.TSAAC, transport.CodecAAC, 48000, 1024},
+		{streamtest.TSMP3, transport.CodecMP3, 44100, 1152},
+	} {
+		t.Run(string(tc.format), func(t *testing.T) {
+			u := streamtest.HLST(t, streamtest.HLSOptions{Format: tc.format})
+			c, err := transport.Dial(t.Context(), u, transport.DialOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			fs := liveFrames(t, c, 7*time.Second)
+			checkLive(t, fs, 5*tc.rate/tc.per, tc.codec, tc.rate, tc.per)
+			t.Logf("%d frames in 7 s", len(fs))
+		})
+	}
+}
