@@ -35,6 +35,8 @@ const (
 	TSAAC HLSFormat = "ts-aac"
 	// TSMP3 is MPEG-TS segments of MP3, 44.1 kHz stereo, 96 kbit/s.
 	TSMP3 HLSFormat = "ts-mp3"
+	// FMP4AAC is fMP4 (CMAF) segments of AAC-LC, 44.1 kHz stereo, 96 kbit/s.
+	FMP4AAC HLSFormat = "fmp4-aac"
 )
 
 // HLSOptions configures an HLS.
@@ -118,6 +120,8 @@ func hlsArgs(dir string, opts HLSOptions) ([]string, error) {
 		return append([]string{"-c:a", "copy"}, hls("fmp4", "m4s")...), nil
 	case TSAAC:
 		return append([]string{"-c:a", "aac", "-ar", "48000", "-ac", "2", "-b:a", "96k"}, hls("mpegts", "ts")...), nil
+	case FMP4AAC:
+		return append([]string{"-c:a", "aac", "-ar", "44100", "-ac", "2", "-b:a", "96k"}, hls("fmp4", "m4s")...), nil
 	case TSMP3:
 		return append([]string{"-c:a", "libmp3lame", "-ar", "44100", "-ac", "2", "-b:a", "96k"}, hls("mpegts", "ts")...), nil
 	case ADTS:

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spacetui/spacetui/audio"
 	"github.com/spacetui/spacetui/transport"
@@ -25,6 +26,8 @@ type mp4Track struct {
 	id        uint32
 	timescale uint32
 	codec     string // the sample entry's type: "Opus", "mp4a", ...
+	format    transport.Codec
+	aac       audioConfig // for AAC: what each sample's ADTS header says
 	defDur    uint32 // trex default sample duration
 	defSize   uint32 // trex default sample size
 }
@@ -122,9 +125,8 @@ func parseInit(b []byte) (mp4Track, error) {
 		} else {
 			tr.timescale = binary.BigEndian.Uint32(mdhd[12:])
 		}
-		tr.codec = string(stsd[12:16]) // after version, flags, entry count and the entry's size
 		found = true
-		return nil
+		return sampleEntry(stsd[8:], &tr) // after version, flags and entry count
 	})
 	if err != nil {
 		return mp4Track{}, err
@@ -141,6 +143,110 @@ func parseInit(b []byte) (mp4Track, error) {
 		})
 	}
 	return tr, nil
+}
+
+// MPEG-4 object type indications (ISO/IEC 14496-1, 7.2.6.6.2) of the audio spacetui
+// takes from an esds: AAC by its AudioSpecificConfig, MP3 frames as they are.
+const (
+	otiMPEG4Audio = 0x40
+	otiMPEG2AACLC = 0x67
+	otiMPEG2Audio = 0x69
+	otiMPEG1Audio = 0x6b
+)
+
+// sampleEntry reads the track's first sample entry: its type and, for mp4a, what its
+// esds says the samples are.
+func sampleEntry(entries []byte, tr *mp4Track) error {
+	var body []byte
+	if err := forEachBox(entries, func(typ string, b []byte, _ int) error {
+		if tr.codec == "" {
+			tr.codec, body = typ, b
+		}
+		return nil
+	}); err != nil || tr.codec == "" {
+		return errors.New("fmp4 init: no sample entry")
+	}
+	switch tr.codec {
+	case "Opus":
+		tr.format = transport.CodecOpus
+		return nil
+	case "mp4a":
+	default:
+		return fmt.Errorf("HLS fMP4 segments of %q audio, which spacetui does not play: %w",
+			transport.Sanitize(tr.codec, 8), transport.ErrProtocol)
+	}
+	// An AudioSampleEntry: 28 bytes of fields, 16 or 36 more in QuickTime's versions 1
+	// and 2, then its boxes.
+	if len(body) < 28 {
+		return errTruncated
+	}
+	skip := 28 + [3]int{0, 16, 36}[min(binary.BigEndian.Uint16(body[8:]), 2)]
+	if len(body) < skip {
+		return errTruncated
+	}
+	esds, ok := findBox(body[skip:], "esds")
+	if !ok || len(esds) < 4 {
+		return errors.New("fmp4 init: mp4a without esds")
+	}
+	oti, asc, err := decoderConfig(esds[4:])
+	if err != nil {
+		return err
+	}
+	switch oti {
+	case otiMPEG4Audio, otiMPEG2AACLC:
+		tr.format = transport.CodecAAC
+		tr.aac, err = parseAudioConfig(asc)
+		return err
+	case otiMPEG1Audio, otiMPEG2Audio:
+		tr.format = transport.CodecMP3
+		return nil
+	}
+	return fmt.Errorf("HLS fMP4 segments of mp4a audio of object type 0x%02x, which spacetui does not play: %w", oti, transport.ErrProtocol)
+}
+
+// decoderConfig reads an ES_Descriptor (ISO/IEC 14496-1, 7.2.6.5) for the object type
+// of its DecoderConfigDescriptor and the DecoderSpecificInfo in it (for AAC, the
+// AudioSpecificConfig).
+func decoderConfig(b []byte) (oti byte, specific []byte, err error) {
+	es, ok := descriptor(b, 0x03)
+	if !ok || len(es) < 3 {
+		return 0, nil, errors.New("esds: no ES_Descriptor")
+	}
+	flags, p := es[2], es[3:]
+	if flags&0x80 != 0 { // streamDependenceFlag
+		p = p[min(2, len(p)):]
+	}
+	if flags&0x40 != 0 && len(p) > 0 { // URL_Flag
+		p = p[min(1+int(p[0]), len(p)):]
+	}
+	if flags&0x20 != 0 { // OCRstreamFlag
+		p = p[min(2, len(p)):]
+	}
+	dc, ok := descriptor(p, 0x04)
+	if !ok || len(dc) < 13 {
+		return 0, nil, errors.New("esds: no DecoderConfigDescriptor")
+	}
+	specific, _ = descriptor(dc[13:], 0x05)
+	return dc[0], specific, nil
+}
+
+// descriptor returns the body of the descriptor at the start of b if its tag is tag;
+// its size is written in one to four bytes of seven bits.
+func descriptor(b []byte, tag byte) ([]byte, bool) {
+	if len(b) < 2 || b[0] != tag {
+		return nil, false
+	}
+	n, i := 0, 1
+	for ; i < len(b) && i <= 4; i++ {
+		n = n<<7 | int(b[i]&0x7f)
+		if b[i]&0x80 == 0 {
+			break
+		}
+	}
+	if i >= len(b) || i > 4 || n > len(b)-i-1 {
+		return nil, false
+	}
+	return b[i+1 : i+1+n], true
 }
 
 // parseSegment returns the samples of tr in a media segment (moof and mdat boxes). The
@@ -277,17 +383,44 @@ func parseTraf(seg []byte, moofOff int, traf []byte, tr mp4Track, have int) ([]m
 }
 
 // packets reads a media segment's samples as packets on the track's timeline, placed
-// by their decode times: an Opus sample is one Opus packet (invalid ones are skipped).
+// by their decode times: an Opus sample is one Opus packet, an AAC sample one raw
+// access unit (handed on with an ADTS header), an MP3 sample one frame. A sample that
+// is none of these is skipped.
 func (tr mp4Track) packets(b []byte) ([]packet, error) {
 	ss, err := parseSegment(b, tr)
 	ps := make([]packet, 0, len(ss))
+	scale := uint64(tr.timescale)
 	for _, s := range ss {
-		n, perr := audio.PacketSamples(s.data)
-		if perr != nil {
-			continue
+		p := packet{codec: tr.format, data: s.data, pos: s.time * sampleRate / scale}
+		dur := uint64(s.duration)
+		switch tr.format {
+		case transport.CodecOpus:
+			n, perr := audio.PacketSamples(s.data)
+			if perr != nil {
+				continue
+			}
+			dur = uint64(n) * scale / sampleRate
+		case transport.CodecAAC:
+			f, ok := tr.aac.adtsFrame(s.data)
+			if !ok {
+				continue
+			}
+			p.data = f
+			if dur == 0 {
+				dur = aacFrameSamples * scale / uint64(aacRates[tr.aac.rateIndex])
+			}
+		case transport.CodecMP3:
+			h, ok := parseMPA(s.data)
+			if !ok || h.length != len(s.data) {
+				continue
+			}
+			if dur == 0 {
+				dur = uint64(h.samples) * scale / uint64(h.rate)
+			}
 		}
-		pos := s.time * sampleRate / uint64(tr.timescale)
-		ps = append(ps, packet{codec: transport.CodecOpus, data: s.data, pos: pos, end: pos + uint64(n), duration: samples(uint64(n))})
+		p.end = (s.time + dur) * sampleRate / scale
+		p.duration = time.Duration(dur) * time.Second / time.Duration(scale)
+		ps = append(ps, p)
 	}
 	return ps, err
 }

@@ -146,10 +146,6 @@ func (c *hlsConn) loadInit(ctx context.Context, seg segment) error {
 	if err != nil {
 		return err
 	}
-	if tr.codec != "Opus" {
-		return fmt.Errorf("HLS fMP4 segments of %q audio, which spacetui does not play yet (only Opus): %w",
-			transport.Sanitize(tr.codec, 8), transport.ErrProtocol)
-	}
 	c.initURI, c.track = seg.initURI, tr
 	return nil
 }

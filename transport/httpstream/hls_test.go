@@ -1,7 +1,9 @@
 package httpstream
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -46,6 +48,38 @@ func TestFMP4(t *testing.T) {
 	for i, s := range ss {
 		if s.duration != 960 || s.time != uint64(i)*960 || len(s.data) == 0 {
 			t.Fatalf("sample %d: time %d, duration %d, %d bytes", i, s.time, s.duration, len(s.data))
+		}
+	}
+}
+
+// TestFMP4AAC: FFmpeg's fMP4 AAC at 44.1 kHz (-c:a aac -ar 44100 -ac 2 -b:a 64k -f hls
+// -hls_segment_type fmp4 -hls_time 1: aac-init.mp4 and its first segment, 44 frames):
+// the esds gives the AudioSpecificConfig, each sample goes on as an ADTS frame, placed
+// by its decode time.
+func TestFMP4AAC(t *testing.T) {
+	init, seg := readES(t, "aac-init.mp4"), readES(t, "aac-seg.m4s")
+	tr, err := parseInit(init)
+	if err != nil || tr.format != transport.CodecAAC || tr.timescale != 44100 || tr.aac != (audioConfig{rateIndex: 4, channels: 2}) {
+		t.Fatalf("init: %+v, %v; want AAC-LC, 44.1 kHz stereo", tr, err)
+	}
+	ps, err := tr.packets(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The segment's first decode time is 0 (FFmpeg's priming is an edit list).
+	checkFrames(t, ps, 44, transport.CodecAAC, 44100, 1024)
+	ss, _ := parseSegment(seg, tr)
+	if !bytes.Equal(ps[3].data[adtsHeaderLen:], ss[3].data) {
+		t.Error("the ADTS frame does not hold the sample")
+	}
+	// An esds of HE-AAC, or a sample entry of another codec, is refused.
+	he := bytes.Clone(init)
+	i := bytes.Index(he, []byte{0x05, 0x80, 0x80, 0x80, 0x05, 0x12, 0x10})
+	he[i+5] = 0x2b // audio object type 5
+	ac3 := bytes.ReplaceAll(bytes.Clone(init), []byte("mp4a"), []byte("ac-3"))
+	for name, b := range map[string][]byte{"HE-AAC": he, "AC-3": ac3} {
+		if _, err := parseInit(b); !errors.Is(err, transport.ErrProtocol) {
+			t.Errorf("%s: %v, want a refusal", name, err)
 		}
 	}
 }

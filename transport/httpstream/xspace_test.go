@@ -121,6 +121,7 @@ func TestHLSFormats(t *testing.T) {
 	}{
 		{streamtest.TSAAC, transport.CodecAAC, 48000, 1024},
 		{streamtest.TSMP3, transport.CodecMP3, 44100, 1152},
+		{streamtest.FMP4AAC, transport.CodecAAC, 44100, 1024},
 	} {
 		t.Run(string(tc.format), func(t *testing.T) {
 			u := streamtest.HLST(t, streamtest.HLSOptions{Format: tc.format})
