@@ -40,7 +40,7 @@ func (p Policy) Wait(cls Class, attempt int, elapsed, retryAfter time.Duration, 
 		d := uniform(p.expCap(attempt, p.OverloadCap))
 		if retryAfter > 0 {
 			ra := min(retryAfter, MaxRetryAfter)
-			d = max(ra, d) + uniform(ra/5)
+			d = max(ra, d) + uniform(ra/retryAfterSpread)
 		}
 		return d
 	}

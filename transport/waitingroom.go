@@ -1,10 +1,14 @@
 package transport
 
 import (
-	"math"
 	"sync"
 	"time"
 )
+
+// retryAfterSpread is how a client spreads its return after a Retry-After RA: it comes
+// back at a uniform random time in [RA, RA + RA/retryAfterSpread] (Policy.Wait), so that
+// a crowd told the same second does not return in the same instant.
+const retryAfterSpread = 5
 
 // AdmitBurst is how many joins a server that admits rate a second lets in at once: a
 // tenth of a second's worth, and at least one. The reference server's token bucket
@@ -12,32 +16,101 @@ import (
 func AdmitBurst(rate float64) float64 { return max(rate/10, 1) }
 
 // WaitingRoom is how a server paces a crowd it cannot admit at once: it hands each
-// refused listener a Retry-After that is the next free slot at the rate it expects to
-// admit, so the crowd comes back at that rate rather than in waves. A client that
-// treats Retry-After as a floor (Policy.Wait) keeps its slot. The reference server and
-// the crowd simulator both use it. It is safe for concurrent use.
+// refused listener a Retry-After that books the listener's return into the time ahead,
+// no more than the rate a second, so the crowd comes back at that rate rather than in
+// waves. The reference server and the crowd simulator both use it. It is safe for
+// concurrent use.
+//
+// A client that treats Retry-After as a floor (Policy.Wait) keeps its place. It comes
+// back at a random time in [RA, RA + RA/5], and the room books each listener over that
+// spread, in quarter seconds. Handing out the next free slot at the rate was not
+// enough: a crowd told 9 s spilled up to 2 s past its slots, into the seconds that a
+// listener refused later was told 2 s for, and the two came back together at up to 1.5
+// times the rate. The price is paid by a crowd refused all within a second: waits in
+// whole seconds cannot reach every quarter of the seconds just ahead, and it comes back
+// at 75-95% of the rate. A crowd refused as it keeps coming back comes back at the rate.
 type WaitingRoom struct {
-	mu   sync.Mutex
-	rate float64   // slots a second
-	next time.Time // the next free slot
+	mu     sync.Mutex
+	perBin float64   // returns a bin takes: the rate times bookBin
+	start  time.Time // the start of booked[0]'s bin
+	booked []float64 // the returns expected in each bin from start
+	full   int       // booked[:full] takes no more
 }
 
-// NewWaitingRoom returns a waiting room that hands out rate slots a second.
-func NewWaitingRoom(rate float64) *WaitingRoom { return &WaitingRoom{rate: rate} }
+// bookBin is the resolution of the book: any second, however aligned, then expects at
+// most 5/4 of the rate, and the rate where the returns are even. Whole seconds let the
+// returns of two seconds crowd into one that straddles them.
+const bookBin = 250 * time.Millisecond
 
-// RetryAfter takes the next free slot for a listener refused at now and returns the
-// wait until it, in whole seconds as HTTP and WebSocket hints carry it: the slots of
-// [k, k+1) seconds from now are told k+1 s, so no second gets more than the rate (at
-// most MaxRetryAfter). A slot that has passed unused is not given out again: the
-// queue restarts at now.
+// NewWaitingRoom returns a waiting room that books rate returns a second.
+func NewWaitingRoom(rate float64) *WaitingRoom {
+	return &WaitingRoom{perBin: rate * bookBin.Seconds()}
+}
+
+// RetryAfter books the return of a listener refused at now and returns the wait to
+// tell it, in whole seconds as HTTP and WebSocket hints carry them: about the shortest
+// whose spread fits in the time it covers. A queue longer than MaxRetryAfter is told
+// MaxRetryAfter, unbooked.
 func (w *WaitingRoom) RetryAfter(now time.Time) time.Duration {
 	w.mu.Lock()
-	slot := w.next
-	if slot.Before(now) {
-		slot = now
+	defer w.mu.Unlock()
+	at := w.forget(now)
+	ra := max(wholeSeconds(time.Duration(w.full)*bookBin-at), time.Second)
+	for ra < MaxRetryAfter {
+		if w.fit(at, ra, false) {
+			w.fit(at, ra, true)
+			return ra
+		}
+		ra += time.Second
 	}
-	w.next = slot.Add(time.Duration(float64(time.Second) / w.rate))
-	w.mu.Unlock()
-	secs := math.Floor(slot.Sub(now).Seconds()) + 1
-	return min(time.Duration(secs)*time.Second, MaxRetryAfter)
+	return MaxRetryAfter
+}
+
+// wholeSeconds rounds d up to whole seconds.
+func wholeSeconds(d time.Duration) time.Duration {
+	return (d + time.Second - 1) / time.Second * time.Second
+}
+
+// forget drops the bins that have passed and returns now as an offset from the start
+// of the book. The first call starts the book at now.
+func (w *WaitingRoom) forget(now time.Time) time.Duration {
+	if w.start.IsZero() {
+		w.start = now
+	}
+	k := int(now.Sub(w.start) / bookBin)
+	if k > 0 {
+		w.booked = w.booked[min(k, len(w.booked)):]
+		w.start = w.start.Add(time.Duration(k) * bookBin)
+		w.full = max(w.full-k, 0)
+	}
+	return max(now.Sub(w.start), 0) // a clock that stepped back books from the start
+}
+
+// slack lets shares that fill a bin exactly fit despite rounding.
+const slack = 1e-9
+
+// fit spreads the return of a listener told ra at offset at evenly over
+// [at+ra, at+ra+ra/retryAfterSpread] and reports whether every bin has room for its
+// share; with commit, it books it (and assumes it fits).
+func (w *WaitingRoom) fit(at, ra time.Duration, commit bool) bool {
+	from := at + ra
+	to := from + ra/retryAfterSpread
+	perTime := 1 / float64(to-from)
+	last := int((to - 1) / bookBin)
+	for commit && len(w.booked) <= last {
+		w.booked = append(w.booked, 0)
+	}
+	for i := int(from / bookBin); i <= last; i++ {
+		share := float64(min(to, time.Duration(i+1)*bookBin)-max(from, time.Duration(i)*bookBin)) * perTime
+		switch {
+		case commit:
+			w.booked[i] += share
+		case i < len(w.booked) && w.booked[i]+share > w.perBin+slack, share > w.perBin+slack:
+			return false
+		}
+	}
+	for commit && w.full < len(w.booked) && w.booked[w.full] >= w.perBin-slack {
+		w.full++
+	}
+	return true
 }
