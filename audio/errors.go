@@ -22,6 +22,8 @@ var (
 	ErrUnsupportedCodec = errors.New("unsupported audio codec")
 	// ErrInvalidPacket reports an Opus packet that breaks RFC 6716 section 3.
 	ErrInvalidPacket = errors.New("invalid opus packet")
+	// ErrCorruptFrame reports an AAC or MP3 frame that does not parse or decode.
+	ErrCorruptFrame = errors.New("corrupt audio frame")
 	// ErrNotOpus reports an Ogg stream whose first logical stream is not Opus.
 	ErrNotOpus = errors.New("not an ogg opus stream")
 	// ErrBadPage reports a malformed Ogg page: bad capture pattern, version or checksum.
