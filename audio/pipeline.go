@@ -3,7 +3,6 @@ package audio
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -17,9 +16,9 @@ import (
 // Pipeline bounds: what the network can make it hold.
 const (
 	maxSpeakers    = 64               // tracks played at once; more are ignored
-	maxPayload     = 1 << 16          // an Opus packet is smaller; larger ones are lost
+	maxPayload     = 1 << 16          // an Opus, AAC or MP3 packet is smaller; larger ones are lost
 	speakerTimeout = time.Minute      // a speaker not heard from for this long is forgotten
-	decodeSamples  = 120 * 48         // the longest Opus packet, 120 ms
+	decodeSamples  = 140 * 48         // the longest packet of any codec: AAC at 7.35 kHz, 139 ms
 	sinkRetry      = FrameDuration    // pause after a failed sink write
 	warnEvery      = 10 * time.Second // at most one warning per kind this often
 )
@@ -44,29 +43,6 @@ const MixBitrate = 32000
 // on the playout goroutine, so it must not block; it may keep pkt.
 type MixWriter interface {
 	WriteMixed(pkt []byte)
-}
-
-// FrameDecoder decodes one track's packets of one codec to mono 48 kHz PCM and conceals
-// lost packets. It is for one goroutine.
-type FrameDecoder interface {
-	// Decode decodes pkt into pcm (room for 120 ms) and returns the samples written.
-	Decode(pkt []byte, pcm []int16) (int, error)
-	// Conceal fills one frame of pcm for a missing packet; next, if known, is the
-	// packet after it.
-	Conceal(next []byte, pcm []int16) error
-	// Reset forgets the stream's state, for a new stream on the same track.
-	Reset() error
-}
-
-var _ FrameDecoder = (*Decoder)(nil)
-
-// NewFrameDecoder returns a decoder for codec: Opus today. Another codec fails with
-// ErrUnsupportedCodec; Opus fails with ErrNeedsFullBuild without cgo.
-func NewFrameDecoder(codec transport.Codec) (FrameDecoder, error) {
-	if codec != transport.CodecOpus {
-		return nil, fmt.Errorf("%w: %q", ErrUnsupportedCodec, codec)
-	}
-	return NewDecoder()
 }
 
 // mixRecording is where the room mix goes, with its encoder.
