@@ -14,6 +14,12 @@ import (
 // in-band FEC as a lossy network would want.
 func encodeTone(t testing.TB, frames int, amp float64) [][]byte {
 	t.Helper()
+	return encodeTonePackets(t, frames, amp, FrameSamples)
+}
+
+// encodeTonePackets is encodeTone with packets of size samples (2.5 to 60 ms).
+func encodeTonePackets(t testing.TB, frames int, amp float64, size int) [][]byte {
+	t.Helper()
 	enc, err := opus.NewEncoder(SampleRate, 1, opus.AppVoIP)
 	if err != nil {
 		t.Fatal(err)
@@ -25,11 +31,11 @@ func encodeTone(t testing.TB, frames int, amp float64) [][]byte {
 		t.Fatal(err)
 	}
 	var pkts [][]byte
-	pcm := make([]int16, FrameSamples)
+	pcm := make([]int16, size)
 	buf := make([]byte, 1500)
 	for f := 0; f < frames; f++ {
 		for i := range pcm {
-			n := f*FrameSamples + i
+			n := f*size + i
 			pcm[i] = int16(amp * 32767 * math.Sin(2*math.Pi*440*float64(n)/SampleRate))
 		}
 		n, err := enc.Encode(pcm, buf)
@@ -127,4 +133,21 @@ func FuzzDecoder(f *testing.F) {
 			t.Fatalf("decoded %d samples", n)
 		}
 	})
+}
+
+// BenchmarkDecodeOpus decodes one 20 ms packet of a tone, the baseline for
+// BenchmarkDecodeAAC and BenchmarkDecodeMP3.
+func BenchmarkDecodeOpus(b *testing.B) {
+	pkts := encodeTone(b, 50, 0.3)
+	d, err := NewDecoder()
+	if err != nil {
+		b.Fatal(err)
+	}
+	pcm := make([]int16, decodeSamples)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := d.Decode(pkts[i%len(pkts)], pcm); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

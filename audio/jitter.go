@@ -31,7 +31,7 @@ const (
 	decayPerFrame  = float64(FrameDuration) / float64(targetDecayTau)
 )
 
-// Frame is one Opus packet of a speaker's track. Seq increases by one per packet sent and
+// Frame is one packet of a speaker's track. Seq increases by one per packet sent and
 // wraps; Timestamp is the room clock in 48 kHz samples and wraps; it jumps ahead, with no
 // gap in Seq, where the speaker was silent and sent nothing.
 type Frame struct {
@@ -72,7 +72,7 @@ func (k PlayoutKind) String() string {
 	return "unknown"
 }
 
-// Playout is the result of one Pop: what to play for the next 20 ms.
+// Playout is the result of one Pop: what to play next.
 type Playout struct {
 	Kind  PlayoutKind
 	Frame Frame  // with PlayFrame
@@ -106,9 +106,10 @@ type slot struct {
 }
 
 // JitterBuffer is one speaker's jitter buffer. Push adds frames as they arrive, in any
-// order; Pop, called once per 20 ms by the playout clock, says what to play. It reorders,
-// drops duplicates and late frames, and keeps the playout delay near an adaptive target
-// that grows at once when frames arrive late and shrinks slowly when the network is calm.
+// order; Pop, called by the playout clock whenever it needs the next packet (every 20 ms
+// for packets of 20 ms), says what to play. It reorders, drops duplicates and late
+// frames, and keeps the playout delay near an adaptive target that grows at once when
+// frames arrive late and shrinks slowly when the network is calm.
 // The same delay control corrects the drift between the room's clock and the sound card's,
 // and follows the target as it shrinks, only where it cannot be heard: concealment is
 // inserted after a quiet frame when the delay is too short, and a quiet frame that follows
@@ -319,9 +320,10 @@ func (b *JitterBuffer) peek(seq uint32) []byte {
 	return nil
 }
 
-// Pop says what to play for the next 20 ms at now. quiet tells whether the speaker is
-// quiet at the moment (from the level of the last decoded frame): delay corrections are
-// made only then, where they cannot be heard.
+// Pop says what to play next at now, the time it will start to sound (for a player that
+// still has part of the last packet to play, when that part ends). quiet tells whether
+// the speaker is quiet at the moment (from the level of the last decoded frame): delay
+// corrections are made only then, where they cannot be heard.
 func (b *JitterBuffer) Pop(now time.Time, quiet bool) Playout {
 	b.trimmed = false
 	b.shrink(now)

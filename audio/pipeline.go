@@ -74,7 +74,7 @@ type Snapshot struct {
 	Output     string // the sink's name
 }
 
-// Pipeline plays a room: per-speaker jitter buffers, Opus decoding with concealment,
+// Pipeline plays a room: per-speaker jitter buffers, decoding with concealment,
 // meters, the mix and the sink. Push is called from the network goroutine; one playout
 // goroutine, started by Start, runs at the sink's pace; everything else may be called
 // from any goroutine.
@@ -123,9 +123,15 @@ type speaker struct {
 	codec    transport.Codec
 
 	// Playout goroutine only.
-	dec      FrameDecoder
-	decCodec transport.Codec // the codec of dec
-	pcm      []int16
+	dec         FrameDecoder
+	decCodec    transport.Codec // the codec of dec
+	unsupported bool            // dec's stream was found undecodable and reported
+	decoding    bool            // the last packet decoded
+	// pcm holds decoded audio not played yet, the carry, at pcm[head:tail], and room
+	// for one more packet after it: a packet longer than 20 ms plays over several ticks.
+	pcm        []int16
+	head, tail int
+	lastLen    int // samples of the last packet decoded: a lost one is concealed as long
 }
 
 // NewPipeline returns a pipeline that plays to cfg.Sink. It fails with
@@ -239,7 +245,8 @@ func (p *Pipeline) speaker(id string, now time.Time) *speaker {
 	if len(p.speakers) >= maxSpeakers || p.closed {
 		return nil
 	}
-	sp := &speaker{id: id, meter: NewMeter(), jb: NewJitterBuffer(), lastPush: now, pcm: make([]int16, decodeSamples)}
+	sp := &speaker{id: id, meter: NewMeter(), jb: NewJitterBuffer(), lastPush: now,
+		pcm: make([]int16, FrameSamples+decodeSamples), lastLen: FrameSamples}
 	sp.muted.Store(p.speakerMute[id])
 	sp.vol.Store(100)
 	if v, ok := p.speakerVol[id]; ok {
@@ -425,86 +432,132 @@ func (p *Pipeline) tick(now time.Time, mixed bool) {
 	}
 }
 
-// render pops, decodes or conceals and meters one speaker's next frame. It returns nil
-// when the speaker has nothing to play.
+// render plays one speaker's next 20 ms and meters it. It returns nil when the speaker
+// has nothing to play.
+//
+// Packets need not be 20 ms long. Each decoded packet goes after the carry, the audio
+// that earlier ticks decoded and did not play yet; a tick plays 20 ms from the front,
+// and pops the jitter buffer only when the carry holds less than that. The buffer is
+// asked what to play at the time the next packet will start to sound, after the
+// carry, so its delay control sees the real delay however long the packets are.
 func (p *Pipeline) render(sp *speaker, now time.Time) []int16 {
-	sp.mu.Lock()
-	pl := sp.jb.Pop(now, sp.meter.Quiet())
-	sp.delay.Store(sp.jb.Delay().Milliseconds())
-	reset := sp.reset
-	sp.reset = false
-	codec := sp.codec
-	sp.mu.Unlock()
+	for sp.tail-sp.head < FrameSamples {
+		sp.tail = copy(sp.pcm, sp.pcm[sp.head:sp.tail]) // the carry to the front: room for a whole packet after it
+		sp.head = 0
+		at := now.Add(samplesToDuration(int64(sp.tail)))
+		sp.mu.Lock()
+		pl := sp.jb.Pop(at, sp.meter.Quiet())
+		sp.delay.Store(sp.jb.Delay().Milliseconds())
+		reset := sp.reset
+		sp.reset = false
+		codec := sp.codec
+		sp.mu.Unlock()
 
-	if sp.dec == nil || sp.decCodec != codec {
-		dec, err := NewFrameDecoder(codec)
-		if err != nil {
-			p.warn("decoder:"+string(codec), "cannot decode a track; it stays silent", "speaker", sp.id, "codec", codec, "err", err)
+		if !p.readyDecoder(sp, codec, reset) {
+			sp.head, sp.tail = 0, 0
 			sp.meter.Update(nil)
 			return nil
 		}
-		sp.dec, sp.decCodec = dec, codec
-	} else if reset {
-		if err := sp.dec.Reset(); err != nil {
-			p.warn("decoder", "decoder reset failed", "speaker", sp.id, "err", err)
+		if pl.Kind == PlayIdle {
+			p.lost.Add(uint64(pl.Lost))
+			if sp.tail == 0 {
+				sp.meter.Update(nil)
+				return nil
+			}
+			// The talkspurt ended, or the stream was reset, inside the carry: play out
+			// the rest.
+			clear(sp.pcm[sp.tail:FrameSamples])
+			sp.tail = FrameSamples
+			break
+		}
+		start := sp.tail
+		decoded := p.fill(sp, pl)
+		if pl.Trim && decoded && Level(sp.pcm[start:sp.tail]) < TalkingLevel {
+			// Quiet after quiet and the delay too long: drop this packet, decoded only
+			// to keep the decoder's state whole, and play the next one in its place.
+			sp.mu.Lock()
+			next, ok := sp.jb.Trim(at)
+			if ok {
+				sp.delay.Store(sp.jb.Delay().Milliseconds())
+			}
+			sp.mu.Unlock()
+			if ok {
+				sp.tail = start
+				decoded = p.fill(sp, next)
+			}
+		}
+		if decoded {
+			p.frames.Add(1)
 		}
 	}
-	pcm := sp.pcm[:FrameSamples]
-	if pl.Kind == PlayIdle {
-		p.lost.Add(uint64(pl.Lost))
-		sp.meter.Update(nil)
-		return nil
-	}
-	decoded := p.fill(sp, pl, pcm)
-	if pl.Trim && decoded && Level(pcm) < TalkingLevel {
-		// Quiet after quiet and the delay too long: drop this frame, decoded only to
-		// keep the decoder's state whole, and play the next one in its place.
-		sp.mu.Lock()
-		next, ok := sp.jb.Trim(now)
-		if ok {
-			sp.delay.Store(sp.jb.Delay().Milliseconds())
-		}
-		sp.mu.Unlock()
-		if ok {
-			decoded = p.fill(sp, next, pcm)
-		}
-	}
-	if decoded {
-		p.frames.Add(1)
-	}
+	pcm := sp.pcm[sp.head : sp.head+FrameSamples]
+	sp.head += FrameSamples
 	sp.meter.Update(pcm)
 	return pcm
 }
 
-// fill fills pcm with one frame of pl, which is not PlayIdle: decoded, or concealed. It
-// reports whether a packet was decoded.
-func (p *Pipeline) fill(sp *speaker, pl Playout, pcm []int16) bool {
+// readyDecoder makes sp's decoder for codec, or resets it for a new stream. It reports
+// false, with a warning, when codec cannot be decoded.
+func (p *Pipeline) readyDecoder(sp *speaker, codec transport.Codec, reset bool) bool {
+	if sp.dec == nil || sp.decCodec != codec {
+		dec, err := NewFrameDecoder(codec)
+		if err != nil {
+			p.warn("decoder:"+string(codec), "cannot decode a track; it stays silent", "speaker", sp.id, "codec", codec, "err", err)
+			return false
+		}
+		sp.dec, sp.decCodec, sp.unsupported = dec, codec, false
+		sp.decoding, sp.lastLen = false, FrameSamples
+	} else if reset {
+		if err := sp.dec.Reset(); err != nil {
+			p.warn("decoder", "decoder reset failed", "speaker", sp.id, "err", err)
+		}
+		sp.decoding, sp.lastLen = false, FrameSamples
+	}
+	return true
+}
+
+// fill appends pl, which is not PlayIdle, to sp's carry: the packet decoded, or
+// concealed. It reports whether a packet was decoded.
+func (p *Pipeline) fill(sp *speaker, pl Playout) bool {
 	p.lost.Add(uint64(pl.Lost))
 	switch pl.Kind {
 	case PlayFrame:
-		n, err := sp.dec.Decode(pl.Frame.Payload, sp.pcm)
-		if err != nil {
+		n, err := sp.dec.Decode(pl.Frame.Payload, sp.pcm[sp.tail:])
+		decoding := sp.decoding
+		sp.decoding = err == nil && n > 0
+		if sp.decoding {
+			sp.tail += n
+			sp.lastLen = n
+			return true
+		}
+		if errors.Is(err, ErrUnsupportedCodec) && !decoding {
+			// The stream is in a form the decoder does not take (HE-AAC): say so once,
+			// and do not count its frames as lost to the network. Right after a packet
+			// that decoded, such an error is more likely garbage that looks like it.
+			if !sp.unsupported {
+				sp.unsupported = true
+				p.log.Warn("cannot decode a track's stream; it is silent while this lasts", "speaker", sp.id, "codec", sp.decCodec, "err", err)
+			}
+		} else {
 			p.lost.Add(1)
-			p.conceal(sp, nil, pcm)
-			return false
 		}
-		if n < FrameSamples {
-			clear(pcm[n:]) // the protocol sends 20 ms frames; a shorter one is padded
-		}
-		return true
+		p.conceal(sp, nil, sp.lastLen)
 	case PlayLost:
-		p.conceal(sp, pl.FEC, pcm)
+		p.conceal(sp, pl.FEC, sp.lastLen)
 	default:
-		p.conceal(sp, nil, pcm)
+		p.conceal(sp, nil, FrameSamples)
 	}
 	return false
 }
 
-// conceal fills pcm for a missing frame, with silence if even concealment fails.
-func (p *Pipeline) conceal(sp *speaker, next []byte, pcm []int16) {
+// conceal appends n samples for a missing packet to sp's carry, silence if even
+// concealment fails.
+func (p *Pipeline) conceal(sp *speaker, next []byte, n int) {
+	pcm := sp.pcm[sp.tail : sp.tail+n]
 	if err := sp.dec.Conceal(next, pcm); err != nil {
 		clear(pcm)
 	}
+	sp.tail += n
 }
 
 // warn logs at most one warning of a kind every warnEvery. Playout goroutine only.

@@ -81,8 +81,15 @@ func opusFrame(id string, seq, ts uint32, pkt []byte) transport.AudioFrame {
 
 func newHarness(t *testing.T, volume int) *harness {
 	t.Helper()
+	return startHarness(t, PipelineConfig{Volume: volume})
+}
+
+// startHarness is newHarness with a config; its Sink and Clock are the harness's.
+func startHarness(t *testing.T, cfg PipelineConfig) *harness {
+	t.Helper()
 	h := &harness{t: t, sink: newStepSink(), clock: fakeclock.New(t0)}
-	p, err := NewPipeline(PipelineConfig{Sink: h.sink, Clock: h.clock, Volume: volume})
+	cfg.Sink, cfg.Clock = h.sink, h.clock
+	p, err := NewPipeline(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
