@@ -27,8 +27,10 @@ type Origin struct {
 	// for a name ending in .m3u8 is answered with it.
 	Playlist string
 	// XStyle serves the stream as an X Space serves its own: the playlist in HLS
-	// version 6 with a PROGRAM-DATE-TIME on every segment, and each raw AAC segment
-	// (.aac) after ID3 tags (ID3Tags), one of which holds a fake ADTS sync word.
+	// version 6 with a PROGRAM-DATE-TIME on every segment, each raw AAC segment (.aac)
+	// after ID3 tags (ID3Tags), one of which holds a fake ADTS sync word, and beside it
+	// master_playlist.m3u8, a master playlist of one variant, the media playlist
+	// dynamic_playlist.m3u8?type=live.
 	XStyle bool
 	// Fault, if set, sees every request first; it answers one itself by writing the
 	// response and returning true. n counts the playlist requests before this one.
@@ -58,6 +60,11 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if o.Fault != nil && o.Fault(w, r, n) {
 		return
 	}
+	if playlist && o.XStyle && name == XMaster {
+		w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
+		_, _ = w.Write([]byte(xMasterPlaylist))
+		return
+	}
 	if playlist {
 		b, err := o.playlist()
 		if err != nil {
@@ -78,6 +85,17 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	_, _ = w.Write(b)
 }
+
+// The names of an X Space's playlists, as the issue found them: the media playlist's
+// URL is what a listener's client is given, with ?type=live.
+const (
+	XMaster = "master_playlist.m3u8"
+	XMedia  = "dynamic_playlist.m3u8"
+)
+
+// xMasterPlaylist is what an XStyle Origin answers for XMaster.
+const xMasterPlaylist = "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n" +
+	"#EXT-X-STREAM-INF:BANDWIDTH=101000,AVERAGE-BANDWIDTH=98000,CODECS=\"mp4a.40.2\"\n" + XMedia + "?type=live\n"
 
 // Requests returns how often the segment (or init section) name was asked for.
 func (o *Origin) Requests(name string) int {

@@ -76,14 +76,33 @@ var (
 	_ transport.Resumable = (*hlsConn)(nil)
 )
 
-// newHLSConn starts playing the media playlist b, read from u: three target durations
+// newHLSConn starts playing the playlist b, read from u: three target durations
 // behind its end (or from the start of a playlist that has ended), or, on a resume,
-// from the first segment not yet played.
+// from the first segment not yet played. Of a master playlist, it plays the rendition
+// chooseRendition picks.
 func newHLSConn(ctx context.Context, client *http.Client, u *url.URL, b []byte, info streamInfo, prev kept,
 	clock transport.Clock, log *slog.Logger, cancel context.CancelFunc) (*hlsConn, error) {
+	now := clock.Now()
+	c := &hlsConn{client: client, u: u, cancel: cancel, clock: clock, log: log, info: info, k: prev,
+		loadedAt: now, changed: true, changedAt: now, pace: pacer{clock: clock}}
 	pl, err := parsePlaylist(b)
+	title := info.room
 	if errors.Is(err, errMaster) {
-		return nil, fmt.Errorf("a master playlist, which spacetui does not choose from yet: join one of its media playlists: %w", transport.ErrProtocol)
+		var r rendition
+		if r, err = chooseRendition(b); err != nil {
+			return nil, fmt.Errorf("%w: %w", err, transport.ErrProtocol)
+		}
+		if c.u, err = u.Parse(r.uri); err != nil {
+			return nil, fmt.Errorf("master playlist: URI %q: %w", clip(r.uri), transport.ErrProtocol)
+		}
+		log.Info("httpstream: chose from the master playlist", "rendition", r.describe(), "url", transport.RedactURL(c.u.String()))
+		title = join(title, r.describe())
+		if b, err = c.get(ctx, c.u.String()); err != nil {
+			return nil, fmt.Errorf("media playlist: %w", err)
+		}
+		if pl, err = parsePlaylist(b); errors.Is(err, errMaster) {
+			return nil, fmt.Errorf("a master playlist whose %s is a master playlist too: %w", r.describe(), transport.ErrProtocol)
+		}
 	}
 	if err != nil && !prev.played {
 		return nil, fmt.Errorf("%w: %w", err, transport.ErrProtocol) // not a playlist at all
@@ -91,9 +110,7 @@ func newHLSConn(ctx context.Context, client *http.Client, u *url.URL, b []byte, 
 	if err != nil {
 		return nil, err // a live playlist written badly once: try again
 	}
-	now := clock.Now()
-	c := &hlsConn{client: client, u: u, cancel: cancel, clock: clock, log: log, info: info, k: prev,
-		pl: pl, loadedAt: now, changed: true, changedAt: now, pace: pacer{clock: clock}}
+	c.pl = pl
 	c.queue, c.resumed = c.start(pl)
 	if len(c.queue) > 0 {
 		if err := c.loadInit(ctx, c.queue[0]); err != nil {
@@ -101,7 +118,7 @@ func newHLSConn(ctx context.Context, client *http.Client, u *url.URL, b []byte, 
 		}
 	}
 	c.pending = append(c.pending,
-		transport.RoomInfo{ID: info.room, Title: info.room, Listeners: 1},
+		transport.RoomInfo{ID: info.room, Title: title, Listeners: 1},
 		transport.Roster{Speakers: []transport.Speaker{{ID: info.id, Name: info.id, Role: "speaker"}}})
 	return c, nil
 }

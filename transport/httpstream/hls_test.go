@@ -117,6 +117,48 @@ func TestParsePlaylist(t *testing.T) {
 	}
 }
 
+// TestChooseRendition: of a master playlist, the default audio rendition of a group,
+// else the audio-only variant of the lowest bandwidth, else the first variant.
+func TestChooseRendition(t *testing.T) {
+	for _, tc := range []struct {
+		name, master, uri, says string
+	}{
+		{"audio group", "#EXTM3U\n" +
+			`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="English",LANGUAGE="en",URI="en/index.m3u8"` + "\n" +
+			`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="Deutsch",DEFAULT=YES,URI="de/index.m3u8"` + "\n" +
+			`#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="sub",NAME="English",DEFAULT=YES,URI="subs.m3u8"` + "\n" +
+			`#EXT-X-STREAM-INF:BANDWIDTH=800000,CODECS="avc1.4d401f,mp4a.40.2",AUDIO="aud"` + "\nvideo.m3u8\n",
+			"de/index.m3u8", `audio rendition "Deutsch" of group "aud"`},
+		{"audio group without a default", "#EXTM3U\n" +
+			`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="main",URI="main.m3u8"` + "\n" +
+			`#EXT-X-STREAM-INF:BANDWIDTH=800000,AUDIO="aud"` + "\nvideo.m3u8\n",
+			"main.m3u8", `audio rendition "main" of group "aud"`},
+		{"audio-only variants", "#EXTM3U\n" +
+			`#EXT-X-STREAM-INF:BANDWIDTH=1280000,CODECS="avc1.4d401f,mp4a.40.2"` + "\nvideo.m3u8\n" +
+			`#EXT-X-STREAM-INF:BANDWIDTH=128000,CODECS="mp4a.40.2"` + "\nhigh.m3u8\n" +
+			`#EXT-X-STREAM-INF:BANDWIDTH=64000,CODECS="mp4a.40.2"` + "\nlow.m3u8\n" +
+			`#EXT-X-STREAM-INF:BANDWIDTH=32000` + "\nunknown.m3u8\n",
+			"low.m3u8", "variant of 64 kbit/s (mp4a.40.2)"},
+		{"an X Space's", "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n" +
+			`#EXT-X-STREAM-INF:BANDWIDTH=101000,CODECS="mp4a.40.2"` + "\ndynamic_playlist.m3u8?type=live\n",
+			"dynamic_playlist.m3u8?type=live", "variant of 101 kbit/s (mp4a.40.2)"},
+		{"no codecs said", "#EXTM3U\n" +
+			`#EXT-X-STREAM-INF:BANDWIDTH=900000` + "\nfirst.m3u8\n" +
+			`#EXT-X-STREAM-INF:BANDWIDTH=100000` + "\nsecond.m3u8\n",
+			"first.m3u8", "variant of 900 kbit/s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := chooseRendition([]byte(tc.master))
+			if err != nil || r.uri != tc.uri || r.describe() != tc.says {
+				t.Errorf("chose %q (%s), %v; want %q (%s)", r.uri, r.describe(), err, tc.uri, tc.says)
+			}
+		})
+	}
+	if _, err := chooseRendition([]byte("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n")); err == nil {
+		t.Error("a master playlist of nothing: chose something")
+	}
+}
+
 // origin serves a live HLS stream made of the test segment repeated: a window of
 // size segments that moves on by one segment per playlist request, with
 // PROGRAM-DATE-TIMEs 2 s apart. fault, if set, may answer a request instead.
@@ -299,7 +341,7 @@ func TestHLSResume(t *testing.T) {
 // TestHLSRefusals: what spacetui cannot play yet is refused with one line.
 func TestHLSRefusals(t *testing.T) {
 	for name, body := range map[string]string{
-		"master": "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=64000\nlow/index.m3u8\n",
+		"empty master": "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=64000\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			u := serve(t, stream{body: []byte(body), headers: map[string]string{"Content-Type": "application/vnd.apple.mpegurl"}})

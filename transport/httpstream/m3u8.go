@@ -174,3 +174,103 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// rendition is what a master playlist offers: a variant stream (EXT-X-STREAM-INF) or
+// an audio rendition of a group (EXT-X-MEDIA TYPE=AUDIO with a URI).
+type rendition struct {
+	uri       string
+	bandwidth int    // bits per second; variants only
+	codecs    string // CODECS; variants only
+	name      string // NAME; audio renditions only
+	group     string // GROUP-ID; audio renditions only
+	isDefault bool   // DEFAULT=YES; audio renditions only
+}
+
+// describe says which rendition was chosen, for the log and the room's title.
+func (r rendition) describe() string {
+	if r.group != "" {
+		return fmt.Sprintf("audio rendition %q of group %q", clip(r.name), clip(r.group))
+	}
+	s := fmt.Sprintf("variant of %d kbit/s", r.bandwidth/1000)
+	if r.codecs != "" {
+		s += " (" + clip(r.codecs) + ")"
+	}
+	return s
+}
+
+// audioCodecs are the RFC 6381 codec names (their part before the first dot) of audio.
+var audioCodecs = map[string]bool{"mp4a": true, "opus": true, "Opus": true, "mp3": true, "ac-3": true, "ec-3": true, "fLaC": true, "flac": true, "alac": true}
+
+// audioOnly reports whether every codec of a CODECS attribute is audio.
+func (r rendition) audioOnly() bool {
+	if r.codecs == "" {
+		return false
+	}
+	for _, c := range strings.Split(r.codecs, ",") {
+		base, _, _ := strings.Cut(strings.TrimSpace(c), ".")
+		if !audioCodecs[base] {
+			return false
+		}
+	}
+	return true
+}
+
+// chooseRendition picks what to play from a master playlist (RFC 8216 section 4.3.4):
+// an audio rendition of a group (its default, else its first), else the variant of
+// the lowest bandwidth whose codecs are all audio, else the first variant.
+func chooseRendition(b []byte) (rendition, error) {
+	var variants, audio []rendition
+	sc := bufio.NewScanner(bytes.NewReader(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))))
+	sc.Buffer(make([]byte, 0, 4096), maxPlaylistBytes)
+	var next *rendition
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		tag, val, _ := strings.Cut(line, ":")
+		switch {
+		case tag == "#EXT-X-MEDIA":
+			typ, _ := attr(val, "TYPE")
+			uri, ok := attr(val, "URI")
+			if typ != "AUDIO" || !ok || uri == "" {
+				continue
+			}
+			name, _ := attr(val, "NAME")
+			group, _ := attr(val, "GROUP-ID")
+			def, _ := attr(val, "DEFAULT")
+			audio = append(audio, rendition{uri: uri, name: name, group: group, isDefault: def == "YES"})
+		case tag == "#EXT-X-STREAM-INF":
+			bw, _ := attr(val, "BANDWIDTH")
+			codecs, _ := attr(val, "CODECS")
+			n, _ := strconv.Atoi(bw)
+			next = &rendition{bandwidth: n, codecs: codecs}
+		case line == "" || strings.HasPrefix(line, "#"):
+		case next != nil:
+			next.uri = line
+			variants = append(variants, *next)
+			next = nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return rendition{}, fmt.Errorf("master playlist: %w", err)
+	}
+	for _, r := range audio {
+		if r.isDefault {
+			return r, nil
+		}
+	}
+	if len(audio) > 0 {
+		return audio[0], nil
+	}
+	var best *rendition
+	for i, r := range variants {
+		if r.audioOnly() && (best == nil || r.bandwidth < best.bandwidth) {
+			best = &variants[i]
+		}
+	}
+	switch {
+	case best != nil:
+		return *best, nil
+	case len(variants) > 0:
+		return variants[0], nil
+	}
+	return rendition{}, errors.New("a master playlist that lists nothing to play")
+}
