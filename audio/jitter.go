@@ -26,7 +26,7 @@ const (
 	correctQuiet   = 15 * time.Millisecond  // delay error corrected in a quiet frame
 	skipAhead      = 200 * time.Millisecond // delay error cut in one go (after a burst)
 	startEarly     = FrameDuration / 2      // start a talkspurt this close to the target
-	frameTS64      = int64(FrameSamples)    // timestamp step of one frame
+	frameTS64      = int64(FrameSamples)    // timestamp step of a 20 ms packet
 	rebaseAfter    = 50                     // consecutive outage-late arrivals that move the baseline
 	decayPerFrame  = float64(FrameDuration) / float64(targetDecayTau)
 )
@@ -145,12 +145,35 @@ type JitterBuffer struct {
 	delay     time.Duration // the delay of the last frame played or concealed
 	haveDelay bool
 
+	// Packet length: the step of a guessed timestamp, and the least target delay, which
+	// must cover the next packet's arrival (a stream of 23-60 ms packets would otherwise
+	// find the buffer dry whenever one is lost). SetPacket sets them.
+	step      int64
+	minTarget time.Duration
+
 	stats JitterStats
 }
 
 // NewJitterBuffer returns an empty buffer with the minimum target delay.
 func NewJitterBuffer() *JitterBuffer {
-	return &JitterBuffer{target: MinTargetDelay}
+	return &JitterBuffer{target: MinTargetDelay, step: frameTS64, minTarget: MinTargetDelay}
+}
+
+// SetPacket tells the buffer how long the track's packets are (20 ms unless told): a
+// guessed timestamp steps by it, and a packet longer than 20 ms raises the least target
+// delay to cover the next packet's arrival when one is lost. Such a packet is popped up
+// to 20 ms before it plays (the pipeline's carry), so the floor is the packet, 20 ms and
+// the jitter margin: 63 ms for AAC's 1024 samples at 48 kHz.
+func (b *JitterBuffer) SetPacket(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	b.step = max(int64(d)*SampleRate/int64(time.Second), 1)
+	b.minTarget = MinTargetDelay
+	if d > FrameDuration {
+		b.minTarget = max(MinTargetDelay, d+FrameDuration+jitterMargin)
+	}
+	b.target = max(b.target, b.minTarget)
 }
 
 // Reset forgets every frame and the stream's timing, for a replaced track or a new
@@ -232,7 +255,7 @@ func (b *JitterBuffer) begin(f Frame, now time.Time) {
 	b.refTS64 = 0
 	b.baseline = 0
 	b.outliers = 0
-	b.lastTS = -frameTS64
+	b.lastTS = -b.step
 }
 
 // slide moves the window forward so that it starts at seq, discarding what falls out.
@@ -293,11 +316,11 @@ func (b *JitterBuffer) delayAt(u int64, now time.Time) time.Duration {
 
 // shrink lets the target decay toward the minimum once the network has been calm.
 func (b *JitterBuffer) shrink(now time.Time) {
-	if b.target <= MinTargetDelay || now.Sub(b.lastRise) < targetHold {
+	if b.target <= b.minTarget || now.Sub(b.lastRise) < targetHold {
 		return
 	}
-	b.target -= time.Duration(float64(b.target-MinTargetDelay) * decayPerFrame)
-	b.target = max(b.target, MinTargetDelay)
+	b.target -= time.Duration(float64(b.target-b.minTarget) * decayPerFrame)
+	b.target = max(b.target, b.minTarget)
 }
 
 // take removes and returns the frame with sequence number seq, if it is buffered.
@@ -445,9 +468,9 @@ func (b *JitterBuffer) nextTS() int64 {
 // extrapolated back from the next buffered frame, or forward from the last one played.
 func (b *JitterBuffer) nextTSAfter(seq uint32) int64 {
 	if s, ok := b.oldestAfter(seq); ok {
-		return b.unwrap(s.ts) - int64(s.seq-seq-1)*frameTS64
+		return b.unwrap(s.ts) - int64(s.seq-seq-1)*b.step
 	}
-	return b.lastTS + frameTS64
+	return b.lastTS + b.step
 }
 
 // oldestAfter returns the lowest buffered sequence number after seq.

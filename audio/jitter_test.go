@@ -507,3 +507,28 @@ func BenchmarkJitterBuffer(b *testing.B) {
 		jb.Pop(now.Add(time.Millisecond), i%10 == 0)
 	}
 }
+
+// A track of long packets keeps a target delay that covers the next packet when one is
+// lost, however calm the network: the floor is the packet, a tick and the margin.
+func TestJitterFloorFollowsThePacket(t *testing.T) {
+	for _, tc := range []struct {
+		packet, floor time.Duration
+	}{
+		{FrameDuration, MinTargetDelay},
+		{10 * time.Millisecond, MinTargetDelay},
+		{60 * time.Millisecond, 100 * time.Millisecond},
+	} {
+		b := NewJitterBuffer()
+		b.SetPacket(tc.packet)
+		step := uint32(int64(tc.packet) * SampleRate / int64(time.Second))
+		now := t0
+		for i := range uint32(1500) { // a calm minute and more, one packet per packet length
+			b.Push(Frame{Seq: i, Timestamp: i * step, Payload: []byte{1}}, now)
+			now = now.Add(tc.packet)
+			b.Pop(now, true)
+		}
+		if got := b.Target(); got != tc.floor {
+			t.Errorf("%v packets: target %v after a calm minute, want %v", tc.packet, got, tc.floor)
+		}
+	}
+}

@@ -116,11 +116,12 @@ type speaker struct {
 	vol   atomic.Int32 // playback volume of this speaker in percent, 0..MaxVolume
 	delay atomic.Int64 // ms
 
-	mu       sync.Mutex // guards jb, lastPush, reset and codec against Push
+	mu       sync.Mutex // guards jb, lastPush, reset, codec and packet against Push
 	jb       *JitterBuffer
 	lastPush time.Time
 	reset    bool
 	codec    transport.Codec
+	packet   time.Duration // the length of the track's packets, as jb was told
 
 	// Playout goroutine only.
 	dec         FrameDecoder
@@ -225,6 +226,10 @@ func (p *Pipeline) Push(f transport.AudioFrame) {
 			sp.jb.Reset()
 		}
 		sp.codec = f.Codec
+	}
+	if f.Duration != sp.packet {
+		sp.packet = f.Duration
+		sp.jb.SetPacket(f.Duration)
 	}
 	before := sp.jb.Stats().Duplicate
 	sp.jb.Push(Frame{Seq: f.Seq, Timestamp: f.Timestamp, Payload: f.Payload}, now)

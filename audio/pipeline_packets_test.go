@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spacetui/spacetui/transport"
 )
@@ -142,9 +141,9 @@ func TestPipelinePlaysLongPacketsWhole(t *testing.T) {
 }
 
 // A lost packet is concealed as long as the packet before it, and the packets after it
-// play on from their own first sample. (The buffer is given the 100 ms of target delay a
-// jittery network would have grown: at the 40 ms minimum, a packet of 23 ms is needed
-// before the next one is due, and a loss reads as the buffer running dry.)
+// play on from their own first sample. The target delay covers a packet more than the
+// 40 ms minimum (JitterBuffer.SetPacket): at 40 ms a packet of 23 ms is needed before
+// the next one is due, and a loss would read as the buffer running dry.
 func TestPipelineConcealsALongPacketWhole(t *testing.T) {
 	ts := func(j int) int { return j * 1024 * SampleRate / 44100 }
 	const lost = 30
@@ -166,7 +165,6 @@ func TestPipelineConcealsALongPacketWhole(t *testing.T) {
 	out := h.playStream("radio", s, func() {
 		sp = h.p.speaker("radio", h.clock.Now())
 		sp.dec, sp.decCodec = counterDecoder{ts}, transport.CodecAAC
-		sp.jb.target = 100 * time.Millisecond
 	}, nil)
 	got := out[slices.IndexFunc(out, func(v int16) bool { return v != 0 }):]
 	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
