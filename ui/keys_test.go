@@ -380,6 +380,22 @@ func TestRetryNowAsksBeforeGivingUpOurTurn(t *testing.T) {
 	}
 }
 
+// Waiting to get in the first time is no outage: the first join after refusals says
+// nothing of a resume.
+func TestFirstJoinAfterRefusalsIsNoResume(t *testing.T) {
+	m := New(Options{Now: func() time.Time { return t0 }})
+	for _, ev := range []transport.Event{
+		transport.State{State: transport.StateConnecting},
+		transport.State{State: transport.StateReconnecting, Reason: transport.ReasonOverloaded, Attempt: 1, RetryIn: 11 * time.Second, RetryAfter: 10 * time.Second},
+		transport.State{State: transport.StateLive},
+	} {
+		m.Update(eventMsg{ev})
+	}
+	if line := lineWith(m.View().Content, "● live"); line == "" || strings.Contains(line, "resumed") || strings.Contains(line, "lost") {
+		t.Errorf("status line after the first join: %q", line)
+	}
+}
+
 func TestStatusLine(t *testing.T) {
 	reconnecting := transport.State{State: transport.StateReconnecting, Reason: transport.ReasonRestart, Attempt: 1, RetryIn: 2 * time.Second}
 	gap := transport.Gap{From: t0, To: t0.Add(12400 * time.Millisecond), Why: "restart"}

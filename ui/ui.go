@@ -167,6 +167,7 @@ type Model struct {
 	lastTalk      map[string]time.Time // when each speaker was last heard talking
 	endedBy       string               // the server ended the room, saying this (" " for nothing)
 
+	joined       bool      // the room was live once
 	troubleSince time.Time // start of the current outage; zero while live
 	resumedAt    time.Time // when the last outage ended
 	lostSeconds  float64   // audio lost in the last outage, from Gap events
@@ -634,10 +635,12 @@ func (m *Model) setConn(s transport.State, now time.Time) {
 	}
 	switch s.State {
 	case transport.StateReconnecting, transport.StateStalled:
-		if m.troubleSince.IsZero() {
+		// Waiting to get in the first time is no outage: nothing is resumed after it.
+		if m.troubleSince.IsZero() && m.joined {
 			m.troubleSince, m.lostSeconds, m.resumedAt = now, 0, time.Time{}
 		}
 	case transport.StateLive:
+		m.joined = true
 		if !m.troubleSince.IsZero() {
 			m.troubleSince, m.resumedAt = time.Time{}, now
 		}
