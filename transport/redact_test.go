@@ -25,6 +25,14 @@ func TestRedactURL(t *testing.T) {
 		{"ws://h/r#access_token=T", "ws://h/r"},
 		{"livekit://h:7880/demo?a=b", "livekit://h:7880/demo?a=b"},
 		{"ws://alice:pw@h:99999999999/\x7f?token=T", ""}, // unparseable: nothing of it
+		// A token in the path: the host and the last element are enough.
+		{"https://prod-fastly-us-east-1.video.pscp.tv/Transcoding/v1/hls/GQzM4Zk1ZTktNGRhNi00ZDc0LWE2YjUtZDM2YjcyNjA3OTYy/non_transcode/us-east-1/periscope-replay-direct-prod-us-east-1-public/audio-space/dynamic_playlist.m3u8?type=live",
+			"https://prod-fastly-us-east-1.video.pscp.tv/…/dynamic_playlist.m3u8?type=live"},
+		{"https://u:p@cdn.example/live/4f3a9c2e1b/index.m3u8?sig=S&x=1#f", "https://cdn.example/…/index.m3u8?x=1"},
+		{"https://cdn.example/4f3a9c2e1b7d6a5f0123/live/", "https://cdn.example/…/live/"},
+		{"https://cdn.example/4f3a9c2e1b7d6a5f0123/", "https://cdn.example/4f3a9c2e1b7d6a5f0123/"}, // the last element is kept
+		{"http://radio.example.org:8000/live.ogg", "http://radio.example.org:8000/live.ogg"},
+		{"https://cdn.example/a/v1/hls/us-east-1/non_transcode/index.m3u8", "https://cdn.example/a/v1/hls/us-east-1/non_transcode/index.m3u8"},
 	}
 	for _, tt := range tests {
 		if got := RedactURL(tt.in); got != tt.want {

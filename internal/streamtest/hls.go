@@ -101,6 +101,34 @@ func StartHLS(ctx context.Context, dir string, opts HLSOptions) (*HLS, error) {
 	}
 }
 
+// MakeSegments has FFmpeg write the first seconds of the file as a finished HLS stream
+// of opts.Format into dir, as fast as it can, and returns its playlist.
+func MakeSegments(ctx context.Context, dir string, opts HLSOptions, seconds int) (Playlist, error) {
+	bin, err := Binary("ffmpeg")
+	if err != nil {
+		return Playlist{}, err
+	}
+	if opts.File == "" {
+		opts.File = DemoOgg()
+	}
+	opts.ListSize = 1 << 20 // every segment
+	args, err := hlsArgs(dir, opts)
+	if err != nil {
+		return Playlist{}, err
+	}
+	cmd := exec.CommandContext(ctx, bin, append([]string{"-nostdin", "-loglevel", "error", "-t", strconv.Itoa(seconds), "-i", opts.File}, args...)...)
+	cmd.Stdout, cmd.Stderr = opts.Log, opts.Log
+	cmd.SysProcAttr = realserver.SysProcAttr()
+	if err := cmd.Run(); err != nil {
+		return Playlist{}, fmt.Errorf("ffmpeg: %w", err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, hlsPlaylist))
+	if err != nil {
+		return Playlist{}, err
+	}
+	return ParsePlaylist(b)
+}
+
 // hlsArgs are FFmpeg's output options for opts.Format, writing into dir.
 func hlsArgs(dir string, opts HLSOptions) ([]string, error) {
 	if opts.ListSize == 0 {

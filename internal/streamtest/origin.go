@@ -2,6 +2,7 @@ package streamtest
 
 import (
 	"bufio"
+	"cmp"
 	"bytes"
 	"fmt"
 	"net/http"
@@ -32,6 +33,9 @@ type Origin struct {
 	// master_playlist.m3u8, a master playlist of one variant, the media playlist
 	// dynamic_playlist.m3u8?type=live.
 	XStyle bool
+	// Window, if set, has the origin make up its live playlist instead of reading
+	// FFmpeg's.
+	Window *Window
 	// Fault, if set, sees every request first; it answers one itself by writing the
 	// response and returning true. n counts the playlist requests before this one.
 	Fault func(w http.ResponseWriter, r *http.Request, n int) bool
@@ -40,7 +44,57 @@ type Origin struct {
 	reloads  int
 	requests map[string]int
 	good     []byte               // the last complete playlist read
-	dates    map[uint64]time.Time // XStyle: each segment's date, by media sequence number
+	dates    map[uint64]time.Time // each segment's date, by media sequence number
+	first    int                  // Window: the stream's segment the window starts at
+}
+
+// Window is a live playlist an Origin makes up, over a stream made of the segments of
+// a finished playlist in the Origin's Dir (SegmentsT) played in a loop: the stream's
+// segment n is file Source.Segments[Order(n) % len], listed as "s<Order(n)>-<file>".
+// The window lists Size segments and moves on by Step(k) segments at the k-th playlist
+// request, so a test decides when the stream advances, stalls or jumps, with no clock.
+type Window struct {
+	Source Playlist
+	// Size is how many segments the playlist lists; zero means 4.
+	Size int
+	// End, if set, is how many segments the stream has: the playlist that lists the
+	// last one says EXT-X-ENDLIST.
+	End int
+	// Step, if set, is how far the window moves on at playlist request k; nil means 1.
+	Step func(k int) int
+	// Order, if set, maps the stream's segment n to the segment it really is: a test
+	// repeats or swaps segments with it. nil is the identity.
+	Order func(n int) int
+}
+
+// SegmentURI is the name a Window lists the stream's segment n under.
+func (w *Window) SegmentURI(n int) string {
+	if w.Order != nil {
+		n = w.Order(n)
+	}
+	return fmt.Sprintf("s%d-%s", n, w.Source.Segments[n%len(w.Source.Segments)].URI)
+}
+
+// step is how far the window moves on at playlist request k.
+func (w *Window) step(k int) int {
+	if w.Step == nil {
+		return 1
+	}
+	return w.Step(k)
+}
+
+// list makes up the playlist of a window that starts at the stream's segment first.
+func (w *Window) list(first int) Playlist {
+	pl := Playlist{Target: w.Source.Target, FirstSeq: uint64(first), Map: w.Source.Map}
+	for n := first; n < first+cmp.Or(w.Size, 4); n++ {
+		d := w.Source.Segments[n%len(w.Source.Segments)].Duration
+		pl.Segments = append(pl.Segments, Segment{URI: w.SegmentURI(n), Duration: d})
+		if n+1 == w.End {
+			pl.Ended = true
+			break
+		}
+	}
+	return pl
 }
 
 func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -48,8 +102,13 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	playlist := strings.HasSuffix(name, ".m3u8")
 	o.mu.Lock()
 	n := o.reloads
+	var listed []byte // a Window's playlist, which moves on whether a fault answers or not
 	if playlist {
 		o.reloads++
+		if win := o.Window; win != nil {
+			listed = o.dated(win.list(o.first))
+			o.first += win.step(n)
+		}
 	} else {
 		if o.requests == nil {
 			o.requests = map[string]int{}
@@ -65,6 +124,11 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(xMasterPlaylist))
 		return
 	}
+	if listed != nil {
+		w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
+		_, _ = w.Write(listed)
+		return
+	}
 	if playlist {
 		b, err := o.playlist()
 		if err != nil {
@@ -74,6 +138,12 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
 		_, _ = w.Write(b)
 		return
+	}
+	if o.Window != nil {
+		// "s<n>-<file>": the window's name for a file in Dir.
+		if _, file, ok := strings.Cut(name, "-"); ok && strings.HasPrefix(name, "s") {
+			name = file
+		}
 	}
 	b, err := os.ReadFile(filepath.Join(o.Dir, name))
 	if err != nil {
@@ -130,21 +200,28 @@ func (o *Origin) playlist() ([]byte, error) {
 		return o.good, nil
 	}
 	if o.XStyle {
-		b = o.xStyle(pl)
+		b = o.dated(pl)
 	}
 	o.good = b
 	return b, nil
 }
 
-// xStyle writes pl as an X Space's playlist: version 6, a date on every segment. The
-// first segment ever listed is dated so that the playlist ends now; each later one
-// follows the one before by its EXTINF.
-func (o *Origin) xStyle(pl Playlist) []byte {
+// dated writes pl with a date on every segment, in HLS version 6 (7 with a map), as
+// an X Space's playlist is. The first segment ever listed is dated so that the
+// playlist ends now; each later one follows the one before by its EXTINF.
+func (o *Origin) dated(pl Playlist) []byte {
 	if o.dates == nil {
 		o.dates = map[uint64]time.Time{}
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:%d\n#EXT-X-MEDIA-SEQUENCE:%d\n", pl.Target, pl.FirstSeq)
+	version := 6
+	if pl.Map != "" {
+		version = 7
+	}
+	fmt.Fprintf(&b, "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-TARGETDURATION:%d\n#EXT-X-MEDIA-SEQUENCE:%d\n", version, pl.Target, pl.FirstSeq)
+	if pl.Map != "" {
+		fmt.Fprintf(&b, "#EXT-X-MAP:URI=%q\n", pl.Map)
+	}
 	at := time.Now()
 	for _, s := range pl.Segments {
 		at = at.Add(-s.Duration)

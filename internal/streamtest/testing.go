@@ -108,3 +108,20 @@ func OriginT(t testing.TB, o *Origin) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// SegmentsT has FFmpeg write the first seconds of the demo room as a finished HLS
+// stream of opts.Format into a directory of the test's, and returns the directory and
+// the playlist: the segments a Window plays in a loop.
+func SegmentsT(t testing.TB, opts HLSOptions, seconds int) (string, Playlist) {
+	t.Helper()
+	NeedPrograms(t, "ffmpeg")
+	if opts.Log == nil {
+		opts.Log = logWriter{t}
+	}
+	dir := t.TempDir()
+	pl, err := MakeSegments(t.Context(), dir, opts, seconds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, pl
+}

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/spacetui/spacetui/internal/fakeclock"
 	"github.com/spacetui/spacetui/internal/streamtest"
 	"github.com/spacetui/spacetui/transport"
 )
@@ -153,5 +157,53 @@ func TestHLSFormats(t *testing.T) {
 			checkLive(t, fs, 5*tc.rate/tc.per, tc.codec, tc.rate, tc.per)
 			t.Logf("%d frames in 7 s", len(fs))
 		})
+	}
+}
+
+// xWindow serves a live X-style stream of FFmpeg's ADTS chunks (SegmentsT), a window
+// moving on by one chunk per playlist request, and returns its origin and the URL of
+// its media playlist, the token in the path.
+func xWindow(t *testing.T, win streamtest.Window) (*streamtest.Origin, string) {
+	t.Helper()
+	dir, pl := streamtest.SegmentsT(t, streamtest.HLSOptions{Format: streamtest.ADTS}, 9)
+	win.Source = pl
+	o := &streamtest.Origin{Dir: dir, XStyle: true, Window: &win}
+	return o, streamtest.OriginT(t, o) + xPath + streamtest.XMedia + "?type=live"
+}
+
+// TestXSpaceTokenNotShown: an X Space's token is in its URL's path; no log line, error
+// or event says it, through a refused first request, a segment that fails and the
+// reconnect after it.
+func TestXSpaceTokenNotShown(t *testing.T) {
+	o, u := xWindow(t, streamtest.Window{End: 5})
+	o.Fault = func(w http.ResponseWriter, r *http.Request, n int) bool {
+		switch {
+		case strings.HasSuffix(r.URL.Path, ".m3u8") && n == 0:
+			w.Header().Set("Retry-After", "2")
+			http.Error(w, "overloaded", http.StatusServiceUnavailable)
+			return true
+		case strings.HasSuffix(r.URL.Path, o.Window.SegmentURI(3)) && o.Requests(o.Window.SegmentURI(3)) == 1:
+			http.Error(w, "oops", http.StatusInternalServerError)
+			return true
+		}
+		return false
+	}
+	var logs bytes.Buffer
+	var said []string
+	clk := fakeclock.New(time.Unix(1_700_000_000, 0))
+	rc := &transport.Reconnector{URL: u, Policy: transport.DefaultPolicy(), Clock: clk, Dialer: &dialer{clock: clk},
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	err := rc.Run(t.Context(), func(ev transport.Event) { said = append(said, fmt.Sprintf("%#v", ev)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := logs.String() + strings.Join(said, "\n")
+	if strings.Contains(all, xToken) || strings.Contains(all, "periscope-replay") {
+		t.Errorf("the token is shown:\n%s", logs.String())
+	}
+	for _, want := range []string{"/…/dynamic_playlist.m3u8?type=live", "overloaded", "HTTP 500"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("nothing says %q:\n%s", want, logs.String())
+		}
 	}
 }
