@@ -34,8 +34,17 @@ type WaitingRoom struct {
 	perBin float64   // returns a bin takes: the rate times bookBin
 	start  time.Time // the start of booked[0]'s bin
 	booked []float64 // the returns expected in each bin from start
-	full   int       // booked[:full] takes no more
+	full   int       // booked[:full] is full: the search for a wait starts past it
 }
+
+// fullAt is how full a bin is when the search for a wait starts past it. What is left
+// of it is not worth handing out: a listener refused in an outage and told a short wait
+// into a crumb near the head of the queue comes back, is refused again, and its own
+// backoff grows until it comes back long after its turn. On a night of 20,000
+// listeners at 1,000/s and a 2-minute outage, with bins full only at the brim, the last
+// listener was back 103 s after recovery (the mean of 8 seeds), with 0.9 92 s; the
+// search also looks at 29 waits a listener instead of 49.
+const fullAt = 0.9
 
 // bookBin is the resolution of the book: any second, however aligned, then expects at
 // most 5/4 of the rate, and the rate where the returns are even. Whole seconds let the
@@ -109,7 +118,7 @@ func (w *WaitingRoom) fit(at, ra time.Duration, commit bool) bool {
 			return false
 		}
 	}
-	for commit && w.full < len(w.booked) && w.booked[w.full] >= w.perBin-slack {
+	for commit && w.full < len(w.booked) && w.booked[w.full] >= w.perBin*fullAt {
 		w.full++
 	}
 	return true
