@@ -2,8 +2,8 @@ package streamtest
 
 import (
 	"bufio"
-	"cmp"
 	"bytes"
+	"cmp"
 	"fmt"
 	"net/http"
 	"os"

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/spacetui/spacetui/transport"
@@ -41,12 +42,30 @@ type hlsKept struct {
 	next       uint64    // the media sequence number of the next segment to play
 	dateAnchor time.Time // a PROGRAM-DATE-TIME ...
 	dateTS     uint64    // ... and where it lies on the room clock
+	recent     recentURIs
 }
 
-// hlsConn is a joined HLS media playlist whose segments are fMP4 Opus. Recv reloads the
-// playlist as section 6.3.4 says, fetches each new segment once (by media sequence
-// number), and hands its packets on paced at the stream's rate, on the caller's
-// goroutine.
+// recentURIs are the URIs of the last segments played (an array, so that a Resume
+// hands on a copy): a segment listed again under a new sequence number, as some
+// packagers do at a seam, is played once.
+type recentURIs struct {
+	uris [64]string
+	n    int
+}
+
+// has reports whether uri was played.
+func (r *recentURIs) has(uri string) bool { return slices.Contains(r.uris[:], uri) }
+
+// add records uri as played.
+func (r *recentURIs) add(uri string) {
+	r.uris[r.n%len(r.uris)] = uri
+	r.n++
+}
+
+// hlsConn is a joined HLS media playlist of fMP4, MPEG-TS or packed audio segments
+// (segmentPackets). Recv reloads the playlist as section 6.3.4 says, fetches each new
+// segment once (by media sequence number, and by URI), and hands its frames on paced
+// at the stream's rate, on the caller's goroutine.
 type hlsConn struct {
 	client *http.Client
 	u      *url.URL // the playlist, after redirects
@@ -267,15 +286,19 @@ func (c *hlsConn) play(ctx context.Context, seg segment) error {
 	if err := c.loadInit(ctx, seg); err != nil {
 		return err
 	}
-	b, err := c.get(ctx, seg.uri)
-	var se *statusErr
-	if errors.As(err, &se) && (se.code == http.StatusNotFound || se.code == http.StatusGone) {
-		c.gap(seg, "segment missing (HTTP 404)")
+	if c.k.hls.recent.has(seg.uri) {
+		c.log.Info("httpstream: segment listed again under a new number; played once", "seq", seg.seq)
 		return nil
 	}
-	if err != nil {
+	b, err := c.fetch(ctx, seg)
+	if err != nil && !missing(err) {
 		c.k.hls.next = seg.seq // fetch it again on the next attempt
 		return err
+	}
+	c.k.hls.recent.add(seg.uri)
+	if err != nil {
+		c.gap(seg, "segment missing (HTTP 404)")
+		return nil
 	}
 	ps, err := c.segmentPackets(seg, b)
 	if errors.Is(err, transport.ErrProtocol) {
@@ -302,6 +325,31 @@ func (c *hlsConn) play(ctx context.Context, seg segment) error {
 		c.pending = append(c.pending, c.k.frame(c.info.id, p, start+max(p.pos, p0)-p0))
 	}
 	return nil
+}
+
+// fetch reads a segment. One that is missing (a CDN that has not got it yet) is asked
+// for again every half target duration for as long as it lasts, so that a missing
+// segment costs no more than its own length before it is given up as a gap.
+func (c *hlsConn) fetch(ctx context.Context, seg segment) ([]byte, error) {
+	since := c.clock.Now()
+	for {
+		b, err := c.get(ctx, seg.uri)
+		if !missing(err) || c.clock.Now().Sub(since) >= seg.duration {
+			return b, err
+		}
+		c.log.Info("httpstream: segment missing; asking again", "seq", seg.seq, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-c.clock.After(c.pl.target / 2):
+		}
+	}
+}
+
+// missing reports whether err is a segment's 404 or 410.
+func missing(err error) bool {
+	var se *statusErr
+	return errors.As(err, &se) && (se.code == http.StatusNotFound || se.code == http.StatusGone)
 }
 
 // segmentPackets reads a segment's packets, on the segment's own timeline: the

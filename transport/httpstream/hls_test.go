@@ -5,12 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
-	"strings"
-	"sync"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -159,164 +156,17 @@ func TestChooseRendition(t *testing.T) {
 	}
 }
 
-// origin serves a live HLS stream made of the test segment repeated: a window of
-// size segments that moves on by one segment per playlist request, with
-// PROGRAM-DATE-TIMEs 2 s apart. fault, if set, may answer a request instead.
-type origin struct {
-	mu       sync.Mutex
-	window   int
-	reloads  int                                    // playlist requests answered so far
-	ended    int                                    // the playlist ends after this segment (0: live)
-	fault    func(r *http.Request, reloads int) int // a status to answer instead, or 0
-	requests map[string]int                         // segment requests by path
-	init     []byte
-	seg      []byte
-}
-
-func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	init, seg := o.init, o.seg
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.fault != nil {
-		if code := o.fault(r, o.reloads); code != 0 {
-			if strings.HasSuffix(r.URL.Path, ".m3u8") {
-				o.reloads++
-			}
-			http.Error(w, "fault", code)
-			return
-		}
-	}
-	switch {
-	case strings.HasSuffix(r.URL.Path, ".m3u8"):
-		first := o.reloads
-		o.reloads++
-		var b strings.Builder
-		fmt.Fprintf(&b, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:%d\n#EXT-X-MAP:URI=\"init.mp4\"\n", first)
-		base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-		for i := first; i < first+o.window; i++ {
-			fmt.Fprintf(&b, "#EXTINF:2.000,\n#EXT-X-PROGRAM-DATE-TIME:%s\nseg%d.m4s\n", base.Add(time.Duration(i)*2*time.Second).Format(time.RFC3339Nano), i)
-			if i+1 == o.ended {
-				b.WriteString("#EXT-X-ENDLIST\n")
-				break
-			}
-		}
-		w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
-		_, _ = w.Write([]byte(b.String()))
-	case strings.HasSuffix(r.URL.Path, "/init.mp4"):
-		_, _ = w.Write(init)
-	default:
-		o.requests[r.URL.Path]++
-		_, _ = w.Write(seg)
-	}
-}
-
-func serveOrigin(t *testing.T, o *origin) *url.URL {
-	t.Helper()
-	o.requests = map[string]int{}
-	o.init, o.seg = readTestdata(t)
-	srv := httptest.NewServer(o)
-	t.Cleanup(srv.Close)
-	u, _ := url.Parse(srv.URL + "/live/index.m3u8")
-	return u
-}
-
-// TestHLSLive: a live playlist is joined three target durations behind its end, each
-// segment is fetched once however often the reloads list it, its packets play in
-// order on the room clock, paced, and EXT-X-ENDLIST ends the room.
-func TestHLSLive(t *testing.T) {
-	o := &origin{window: 6, ended: 12}
-	u := serveOrigin(t, o)
-	c, _, err := dialFake(t, u, transport.DialOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	evs, err := drain(t, c, 5000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs := frames(evs)
-	// The first playlist lists seg0-seg5; three target durations (6 s) behind its end is
-	// seg3. Then seg6 to seg11, one new per reload.
-	checkTrack(t, fs, 9*100, "index")
-	for i := 0; i < 12; i++ {
-		want := 0
-		if i >= 3 {
-			want = 1
-		}
-		if got := o.requests[fmt.Sprintf("/live/seg%d.m4s", i)]; got != want {
-			t.Errorf("seg%d fetched %d times, want %d", i, got, want)
-		}
-	}
-	if e, ok := evs[len(evs)-1].(transport.Ended); !ok || !strings.Contains(e.Reason, "ENDLIST") {
-		t.Errorf("last event %#v, want the end", evs[len(evs)-1])
-	}
-}
-
-// TestHLSPlaylistGone: a playlist that answers 404 for a while is retried, and the
-// stream goes on where it was; one that stays gone for ten target durations ends the
-// room.
-func TestHLSPlaylistGone(t *testing.T) {
-	t.Run("back", func(t *testing.T) {
-		o := &origin{window: 4, ended: 14, fault: func(r *http.Request, reloads int) int {
-			if strings.HasSuffix(r.URL.Path, ".m3u8") && reloads >= 2 && reloads < 9 {
-				return http.StatusNotFound
-			}
-			return 0
-		}}
-		c, _, err := dialFake(t, serveOrigin(t, o), transport.DialOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs, err := drain(t, c, 5000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Reloads 2-8 fail while the window moves on past four segments: the
-		// segments that left it are a gap, the rest play once each, in order.
-		var gaps int
-		for _, ev := range evs {
-			if _, ok := ev.(transport.Gap); ok {
-				gaps++
-			}
-		}
-		if _, ok := evs[len(evs)-1].(transport.Ended); !ok || gaps == 0 {
-			t.Errorf("%d gaps, last %#v: want a gap for the segments missed and the end", gaps, evs[len(evs)-1])
-		}
-		for path, n := range o.requests {
-			if n != 1 {
-				t.Errorf("%s fetched %d times", path, n)
-			}
-		}
-	})
-	t.Run("gone", func(t *testing.T) {
-		o := &origin{window: 4, fault: func(r *http.Request, reloads int) int {
-			if strings.HasSuffix(r.URL.Path, ".m3u8") && reloads >= 1 {
-				return http.StatusNotFound
-			}
-			return 0
-		}}
-		c, clk, err := dialFake(t, serveOrigin(t, o), transport.DialOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		start := clk.Now()
-		evs, err := drain(t, c, 5000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e, ok := evs[len(evs)-1].(transport.Ended); !ok || !strings.Contains(e.Reason, "gone") {
-			t.Fatalf("last event %#v, want the end", evs[len(evs)-1])
-		}
-		if d := clk.Now().Sub(start); d < 20*time.Second || d > 30*time.Second {
-			t.Errorf("ended after %s, want ten target durations (20 s) of 404s after playback", d)
-		}
-	})
-}
-
-// TestHLSResume: a reconnect goes on from the first segment not yet played.
+// TestHLSResume: a reconnect goes on from the first segment not yet played: the room
+// clock, the track and the sequence numbers carry over, and nothing is lost.
 func TestHLSResume(t *testing.T) {
-	o := &origin{window: 6}
-	u := serveOrigin(t, o)
+	dir, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	win := &streamtest.Window{Size: 6, Source: streamtest.Playlist{Target: 2, Map: "opus-init.mp4",
+		Segments: []streamtest.Segment{{URI: "opus-seg.m4s", Duration: 2 * time.Second}}}}
+	o := &streamtest.Origin{Dir: dir, Window: win}
+	u, _ := url.Parse(streamtest.OriginT(t, o) + "/live/index.m3u8")
 	prev := kept{origin: time.Unix(1_700_000_000, 0), played: true, seq: 500, end: 48000 * 60,
 		hls: hlsKept{played: true, next: 2}}
 	c, _, err := dialFake(t, u, transport.DialOptions{Resume: &transport.Resume{Private: prev}})
@@ -333,8 +183,9 @@ func TestHLSResume(t *testing.T) {
 	if f := frames(evs)[0]; f.Seq != 501 || f.Timestamp < 48000*60 {
 		t.Errorf("first frame seq %d ts %d, want 501 at or after the previous end", f.Seq, f.Timestamp)
 	}
-	if o.requests["/live/seg0.m4s"]+o.requests["/live/seg1.m4s"] != 0 || o.requests["/live/seg2.m4s"] != 1 {
-		t.Errorf("requests %v, want seg2 on", o.requests)
+	if o.Requests(win.SegmentURI(0))+o.Requests(win.SegmentURI(1)) != 0 || o.Requests(win.SegmentURI(2)) != 1 {
+		t.Errorf("segments 0, 1, 2 fetched %d, %d, %d times, want segment 2 on", o.Requests(win.SegmentURI(0)),
+			o.Requests(win.SegmentURI(1)), o.Requests(win.SegmentURI(2)))
 	}
 }
 
