@@ -16,7 +16,7 @@ var credentialWords = []string{"token", "key", "secret", "pass", "pwd", "sig", "
 // token given as the user name), without query parameters whose names look like
 // credentials (see credentialWords), without its fragment (where OAuth puts
 // access_token), and without the path between the host and the last element when any
-// of it looks like a token (see tokenLike): an X Space's playlist URL carries its
+// of it looks like a token (TokenLike): an X Space's playlist URL carries its
 // access token there, and the host and the last element say enough of what was
 // joined. Every other part is kept as written. A URL that does not parse gives "",
 // since which part of it is secret cannot be told.
@@ -42,7 +42,7 @@ func RedactURL(rawURL string) string {
 	u.ForceQuery = false
 	path := u.EscapedPath()
 	dirs := strings.Split(strings.Trim(path, "/"), "/")
-	if u.Opaque != "" || len(dirs) < 2 || !slices.ContainsFunc(dirs[:len(dirs)-1], tokenLike) {
+	if u.Opaque != "" || len(dirs) < 2 || !slices.ContainsFunc(dirs[:len(dirs)-1], TokenLike) {
 		return u.String()
 	}
 	// The host, an ellipsis, the last element and the query, written by hand: url.URL
@@ -60,11 +60,11 @@ func RedactURL(rawURL string) string {
 	return s + "/…" + last + query
 }
 
-// tokenLike reports whether a path element may be a credential: 16 characters or
-// more (a token in base64 or hex is 20 to 200), or 8 or more of letters and digits
-// mixed with nothing else (a short hex or random ID). Words of a path (rooms, live,
-// hls, v1, us-east-1, non_transcode) are not.
-func tokenLike(s string) bool {
+// TokenLike reports whether a URL's path element may be a credential, and so must not
+// be shown or used as a name: 16 characters or more (a token in base64 or hex is 20
+// to 200), or 8 or more of letters and digits mixed with nothing else (a short hex or
+// random ID). Words of a path (rooms, live, hls, v1, us-east-1, non_transcode) are not.
+func TokenLike(s string) bool {
 	if len(s) >= 16 {
 		return true
 	}

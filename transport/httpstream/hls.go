@@ -85,6 +85,7 @@ type hlsConn struct {
 	track     mp4Track
 	esClock   sampleClock // where the last packed audio or MPEG-TS segment ended
 	resumed   bool
+	behind    time.Duration // how far behind the live edge playback starts
 
 	pending []transport.Event
 	pace    pacer
@@ -105,7 +106,7 @@ func newHLSConn(ctx context.Context, client *http.Client, u *url.URL, b []byte, 
 	c := &hlsConn{client: client, u: u, cancel: cancel, clock: clock, log: log, info: info, k: prev,
 		loadedAt: now, changed: true, changedAt: now, pace: pacer{clock: clock}}
 	pl, err := parsePlaylist(b)
-	title := info.room
+	title := info.id
 	if errors.Is(err, errMaster) {
 		var r rendition
 		if r, err = chooseRendition(b); err != nil {
@@ -131,6 +132,9 @@ func newHLSConn(ctx context.Context, client *http.Client, u *url.URL, b []byte, 
 	}
 	c.pl = pl
 	c.queue, c.resumed = c.start(pl)
+	for _, s := range c.queue {
+		c.behind += s.duration
+	}
 	if len(c.queue) > 0 {
 		if err := c.loadInit(ctx, c.queue[0]); err != nil {
 			return nil, err

@@ -172,7 +172,8 @@ func (d *dialer) Dial(ctx context.Context, u *url.URL, opts transport.DialOption
 			cancel()
 			return nil, fmt.Errorf("%s: %w", shown, err)
 		}
-		log.Info("httpstream: joined", "url", shown, "format", kind, "target", c.pl.target, "resumed", c.resumed)
+		log.Info("httpstream: joined", "url", shown, "format", kind, "target", c.pl.target, "resumed", c.resumed,
+			"behind_live", c.behind.Round(time.Millisecond))
 		return c, nil
 	}
 	info := streamInfo{
@@ -291,17 +292,38 @@ func describe(f format, head []byte) string {
 	return "not an audio stream spacetui knows"
 }
 
-// speakerID names the stream's one speaker: its icy-name, else the last element of the
-// URL's path without its extension, else the host.
+// speakerID names the stream's one speaker: its icy-name, else streamName.
 func speakerID(icyName string, u *url.URL) string {
 	if s := transport.Sanitize(icyName, transport.MaxNameRunes); s != "" {
 		return s
 	}
-	base := strings.TrimSuffix(path.Base(u.Path), path.Ext(u.Path))
-	if base == "" || base == "." || base == "/" {
-		return u.Hostname()
+	return streamName(u)
+}
+
+// genericNames are path elements that name no stream: the file and directory names
+// servers and packagers give every stream (an X Space's media playlist is
+// audio-space/dynamic_playlist.m3u8 whatever the Space).
+var genericNames = map[string]bool{
+	"index": true, "playlist": true, "master": true, "master_playlist": true, "dynamic_playlist": true,
+	"chunklist": true, "prog_index": true, "stream": true, "live": true, "audio": true, "audio-space": true,
+	"hls": true, "media": true, "mono": true, "stereo": true, "main": true, "default": true, "listen": true,
+}
+
+// streamName names a stream after its URL: the last element of the path without its
+// extension, else the element before it, unless it is a name every stream has
+// (genericNames) or may be a credential (transport.TokenLike); else the host.
+func streamName(u *url.URL) string {
+	dirs := strings.Split(strings.Trim(u.Path, "/"), "/")
+	for i := len(dirs) - 1; i >= 0 && i >= len(dirs)-2; i-- {
+		name := dirs[i]
+		if i == len(dirs)-1 {
+			name = strings.TrimSuffix(name, path.Ext(name))
+		}
+		if name != "" && !genericNames[strings.ToLower(name)] && !transport.TokenLike(name) {
+			return name
+		}
 	}
-	return base
+	return u.Hostname()
 }
 
 // header returns a response header as text: ICY headers are often Latin-1, which is

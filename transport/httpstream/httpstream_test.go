@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -100,7 +101,7 @@ func TestLiveEndIsADrop(t *testing.T) {
 	if err == nil || errors.Is(err, transport.ErrRoomEnded) || errors.Is(err, transport.ErrNotFound) {
 		t.Fatalf("err %v, want a plain error (a drop)", err)
 	}
-	checkTrack(t, frames(evs), 20, "live")
+	checkTrack(t, frames(evs), 20, "127.0.0.1") // "live" names no stream: the host does
 }
 
 // TestChainedStream: a chained Ogg stream's next link, with new tags, changes the room's
@@ -119,7 +120,7 @@ func TestChainedStream(t *testing.T) {
 	if got := titles(evs); len(got) != 2 || got[0] != "First" || got[1] != "Second" {
 		t.Errorf("titles %q, want First then Second", got)
 	}
-	checkTrack(t, frames(evs), 120, "live")
+	checkTrack(t, frames(evs), 120, "127.0.0.1")
 }
 
 // TestICYMetadata: ICY metadata interleaved with the audio is stripped from it (every
@@ -258,6 +259,26 @@ func TestHostile(t *testing.T) {
 	u := serve(t, stream{body: body, headers: map[string]string{"Content-Type": "audio/ogg", "icy-metaint": "500",
 		"icy-name": h("name"), "icy-description": h("description")}})
 	transporttest.RunHostile(t, transporttest.HostileRoom{URL: u.String(), Want: []string{"RoomInfo", "Roster"}, Within: 10 * time.Second})
+}
+
+// TestStreamName: a stream without an icy-name is named after its URL: the file, else
+// its directory, unless every stream has that name or it may be a token; else the host.
+func TestStreamName(t *testing.T) {
+	for raw, want := range map[string]string{
+		"http://radio.example.org:8000/demo.ogg":                                                  "demo",
+		"https://radio.example.org/morning-show/playlist.m3u8":                                    "morning-show",
+		"https://cdn.example.org/live/index.m3u8":                                                 "cdn.example.org",
+		"http://radio.example.org:8000/stream":                                                    "radio.example.org",
+		"https://cdn.example.org/hls/4f3a9c2e1b7d6a5f0123/index.m3u8":                             "cdn.example.org",
+		"https://cdn.example.org/shows/4f3a9c2e1b7d6a5f0123.m3u8":                                 "shows",
+		"https://cdn.example.org/":                                                                "cdn.example.org",
+		"https://prod-fastly-us-east-1.video.pscp.tv" + xPath + "dynamic_playlist.m3u8?type=live": "prod-fastly-us-east-1.video.pscp.tv",
+	} {
+		u, _ := url.Parse(raw)
+		if got := speakerID("", u); got != want {
+			t.Errorf("%s: %q, want %q", raw, got, want)
+		}
+	}
 }
 
 // TestSchemes: http and https are this package's.

@@ -88,8 +88,10 @@ func TestHLSXSpace(t *testing.T) {
 		playlist, title string
 		first           bool // the first to fetch the chunks: each is fetched once
 	}{
-		{streamtest.XMedia + "?type=live", streamtest.XMedia, true},
-		{streamtest.XMaster, streamtest.XMaster + " — variant of 101 kbit/s (mp4a.40.2)", false},
+		// The playlist's names (audio-space, dynamic_playlist) are every Space's: the
+		// stream is named after the host.
+		{streamtest.XMedia + "?type=live", "127.0.0.1", true},
+		{streamtest.XMaster, "127.0.0.1 — variant of 101 kbit/s (mp4a.40.2)", false},
 	} {
 		t.Run(tc.playlist, func(t *testing.T) {
 			c, err := transport.Dial(t.Context(), base+tc.playlist, transport.DialOptions{})
