@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spacetui/spacetui/internal/fakeclock"
+	"github.com/spacetui/spacetui/internal/streamtest"
 	"github.com/spacetui/spacetui/transport"
 )
 
@@ -116,6 +117,8 @@ func FuzzFMP4(f *testing.F) {
 	f.Add(init, seg)
 	f.Add(init, seg[:len(seg)/2])
 	f.Add(init[:100], seg)
+	f.Add(readES(f, "aac-init.mp4"), readES(f, "aac-seg.m4s")) // mp4a, esds
+	f.Add(readES(f, "aac-init.mp4")[:700], readES(f, "aac-seg.m4s")[:3000])
 	f.Fuzz(func(t *testing.T, init, seg []byte) {
 		tr, err := parseInit(init)
 		if err != nil {
@@ -127,6 +130,18 @@ func FuzzFMP4(f *testing.F) {
 		}
 		if len(ss) > maxSegmentFrames {
 			t.Fatalf("%d samples", len(ss))
+		}
+		if tr.format == transport.CodecAAC || tr.format == transport.CodecMP3 {
+			ps, _ := tr.packets(seg)
+			for i, p := range ps {
+				h, ok := parseADTS(p.data)
+				if p.codec == transport.CodecMP3 {
+					h, ok = parseMPA(p.data)
+				}
+				if !ok || h.length != len(p.data) {
+					t.Fatalf("frame %d of %d bytes: header %+v %v", i, len(p.data), h, ok)
+				}
+			}
 		}
 	})
 }
@@ -144,17 +159,17 @@ func FuzzTS(f *testing.F) {
 		if err != nil && len(ps) == 0 {
 			return
 		}
+		if len(ps) > maxSegmentFrames {
+			t.Fatalf("%d frames", len(ps))
+		}
 		checkFuzzedFrames(t, ps, len(in))
 	})
 }
 
-// checkFuzzedFrames wants whole frames, at most n bytes of them, within the segment
-// bound, each at or after the end of the one before.
+// checkFuzzedFrames wants whole frames, at most n bytes of them, each at or after the
+// end of the one before.
 func checkFuzzedFrames(t *testing.T, ps []packet, n int) {
 	t.Helper()
-	if len(ps) > maxSegmentFrames {
-		t.Fatalf("%d frames", len(ps))
-	}
 	total := 0
 	var end uint64
 	for i, p := range ps {
@@ -171,4 +186,42 @@ func checkFuzzedFrames(t *testing.T, ps []packet, n int) {
 	if total > n {
 		t.Fatalf("%d bytes of frames out of %d in", total, n)
 	}
+}
+
+// FuzzADTS: whatever a server sends as ADTS AAC (an X Space's chunk: ID3 tags, then
+// frames), the reader returns whole frames, no more bytes than it was sent, in order
+// on the timeline, and ends.
+func FuzzADTS(f *testing.F) {
+	aac := readES(f, "aac-48k.aac")
+	tags := streamtest.ID3Tags(time.Unix(1_700_000_000, 0))
+	f.Add(append(append([]byte(nil), tags...), aac...))
+	f.Add(aac[:3000])
+	f.Add(append(append(append([]byte(nil), aac[:700]...), tags...), aac[700:2000]...))
+	f.Add([]byte("ID3\x04\x00\x10\x00\x00\x00\x04\xff\xf1\x4c\x803DI\x04\x00\x10\x00\x00\x00\x04"))
+	f.Fuzz(fuzzES)
+}
+
+// FuzzMP3: whatever a server sends as MP3, the reader returns whole frames, no more
+// bytes than it was sent, in order on the timeline, and ends.
+func FuzzMP3(f *testing.F) {
+	mp3 := readES(f, "mp3-44k.mp3")
+	f.Add(mp3)
+	f.Add(mp3[1000:5000])
+	f.Add(append(streamtest.ID3Tags(time.Unix(0, 0)), mp3[:2000]...))
+	f.Fuzz(fuzzES)
+}
+
+// fuzzES reads in as an elementary stream, a frame at a time as a connection does.
+func fuzzES(t *testing.T, in []byte) {
+	r := newESReader(bytes.NewReader(in))
+	var ps []packet
+	for len(ps) <= len(in) {
+		p, err := r.readPacket()
+		if err != nil {
+			checkFuzzedFrames(t, ps, len(in))
+			return
+		}
+		ps = append(ps, p)
+	}
+	t.Fatalf("more frames (%d) than bytes in", len(ps))
 }
