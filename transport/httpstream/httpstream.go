@@ -1,19 +1,20 @@
 // Package httpstream joins the audio streams the world already serves over plain HTTP,
 // registered for http:// and https://: an Icecast mount, or any server that answers a GET
-// with an endless (or finite) Ogg Opus, MP3 or AAC (ADTS) body, and HLS media playlists
-// (RFC 8216) of fMP4 Opus segments or of packed audio (raw ADTS AAC after ID3 tags, as
-// an X Space's chunks are). It decides what a URL is by what the server answers (the
-// first bytes, else the Content-Type), never by the URL's look.
+// with an endless (or finite) Ogg Opus, MP3 or AAC (ADTS) body, and HLS playlists (RFC
+// 8216), master or media, of fMP4 (Opus, AAC), MPEG-TS (AAC, MP3) or packed audio
+// segments (raw ADTS after ID3 tags, as an X Space's chunks are). It decides what a URL
+// is by what the server answers (the first bytes, else the Content-Type), never by the
+// URL's look.
 //
 // A stream is one room with one speaker: the stream. Its frames are handed on as
-// received (Opus packets; whole ADTS and MPEG audio frames, headers included), placed on
-// a room clock (by the Ogg granule positions, by the running total of samples, or by an
-// HLS segment's PROGRAM-DATE-TIME) and paced at the stream's own rate. The transport
-// decodes nothing. icy-name and icy-description name the room, and a chained stream's
-// new OpusTags or ICY metadata (StreamTitle) change its title live. An HLS playlist is
-// reloaded as RFC 8216 section 6.3.4 says and each segment fetched once. Other formats
-// are recognised and refused with one line that says so; docs/streams.md says why and
-// what is left.
+// received (Opus packets; whole ADTS and MPEG audio frames, headers included, an ADTS
+// header written for fMP4's raw AAC), placed on a room clock (by the Ogg granule
+// positions or the running total of samples, and an HLS segment's PROGRAM-DATE-TIME)
+// and paced at the stream's own rate. The transport decodes nothing. icy-name and
+// icy-description name the room, and a chained stream's new OpusTags or ICY metadata
+// (StreamTitle) change its title live. An HLS playlist is reloaded as RFC 8216 section
+// 6.3.4 says and each segment fetched once. Other formats are recognised and refused
+// with one line that says so; docs/streams.md says why and what is left.
 package httpstream
 
 import (
