@@ -90,6 +90,31 @@ func TestOggFile(t *testing.T) {
 	}
 }
 
+// TestMP3File: a finite MP3 body cut inside its last frame is a room of its whole
+// frames, in order by the running total at 44.1 kHz, named by icy-name, and an end.
+func TestMP3File(t *testing.T) {
+	mp3 := readES(t, "mp3-44k.mp3")
+	u := serve(t, stream{finite: true, body: mp3[:len(mp3)-100], headers: map[string]string{"Content-Type": "audio/mpeg", "icy-name": "Radio One"}})
+	c, _, err := dialFake(t, u, transport.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := drain(t, c, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := evs[1].(transport.Roster); !ok || len(r.Speakers) != 1 || r.Speakers[0].ID != "Radio One" {
+		t.Errorf("second event %#v, want a roster of the stream", evs[1])
+	}
+	checkLive(t, frames(evs), 39, transport.CodecMP3, 44100, 1152)
+	if len(frames(evs)) != 39 {
+		t.Errorf("%d frames, want the 39 whole ones", len(frames(evs)))
+	}
+	if e, ok := evs[len(evs)-1].(transport.Ended); !ok || e.Reason == "" {
+		t.Errorf("last event %#v, want the end", evs[len(evs)-1])
+	}
+}
+
 // TestLiveEndIsADrop: a live stream (no length) that ends is a drop, retried.
 func TestLiveEndIsADrop(t *testing.T) {
 	u := serve(t, stream{body: oggStream(t, 1, 20), headers: map[string]string{"Content-Type": "application/ogg"}})

@@ -120,7 +120,8 @@ func (c *streamConn) Recv(ctx context.Context) (transport.Event, error) {
 // RoomInfo when the stream's title changed.
 func (c *streamConn) next() error {
 	p, err := c.src.readPacket()
-	if errors.Is(err, io.EOF) {
+	if errors.Is(err, io.EOF) || c.info.finite && errors.Is(err, io.ErrUnexpectedEOF) {
+		// The end of a file, possibly inside its last frame, is the room's end.
 		if c.info.finite {
 			c.pending = append(c.pending, transport.Ended{Reason: "the stream ended"})
 			return nil
