@@ -42,6 +42,14 @@ func esFrames(t *testing.T, b []byte) ([]packet, *esReader) {
 	}
 }
 
+// parseFrame parses the header of a frame of codec (AAC or MP3).
+func parseFrame(codec transport.Codec, b []byte) (frameHeader, bool) {
+	if codec == transport.CodecMP3 {
+		return parseMPA(b)
+	}
+	return parseADTS(b)
+}
+
 // checkFrames wants n frames of codec, each whole (its header's length is its own),
 // one after another at 48 kHz by the running total of rate's samples.
 func checkFrames(t *testing.T, ps []packet, n int, codec transport.Codec, rate, per int) {
@@ -50,10 +58,7 @@ func checkFrames(t *testing.T, ps []packet, n int, codec transport.Codec, rate, 
 		t.Fatalf("%d frames, want %d", len(ps), n)
 	}
 	for i, p := range ps {
-		h, ok := parseADTS(p.data)
-		if codec == transport.CodecMP3 {
-			h, ok = parseMPA(p.data)
-		}
+		h, ok := parseFrame(codec, p.data)
 		if p.codec != codec || !ok || h.length != len(p.data) {
 			t.Fatalf("frame %d: %s, %d bytes, header %+v %v", i, p.codec, len(p.data), h, ok)
 		}

@@ -134,10 +134,7 @@ func FuzzFMP4(f *testing.F) {
 		if tr.format == transport.CodecAAC || tr.format == transport.CodecMP3 {
 			ps, _ := tr.packets(seg)
 			for i, p := range ps {
-				h, ok := parseADTS(p.data)
-				if p.codec == transport.CodecMP3 {
-					h, ok = parseMPA(p.data)
-				}
+				h, ok := parseFrame(p.codec, p.data)
 				if !ok || h.length != len(p.data) {
 					t.Fatalf("frame %d of %d bytes: header %+v %v", i, len(p.data), h, ok)
 				}
@@ -173,10 +170,7 @@ func checkFuzzedFrames(t *testing.T, ps []packet, n int) {
 	total := 0
 	var end uint64
 	for i, p := range ps {
-		h, ok := parseADTS(p.data)
-		if p.codec == transport.CodecMP3 {
-			h, ok = parseMPA(p.data)
-		}
+		h, ok := parseFrame(p.codec, p.data)
 		if !ok || h.length != len(p.data) || p.pos < end || p.end <= p.pos {
 			t.Fatalf("frame %d: %d bytes at %d-%d after %d, header %+v %v", i, len(p.data), p.pos, p.end, end, h, ok)
 		}

@@ -87,8 +87,7 @@ type hlsConn struct {
 	resumed   bool
 	behind    time.Duration // how far behind the live edge playback starts
 
-	pending []transport.Event
-	pace    pacer
+	out outbox
 }
 
 var (
@@ -104,7 +103,7 @@ func newHLSConn(ctx context.Context, client *http.Client, u *url.URL, b []byte, 
 	clock transport.Clock, log *slog.Logger, cancel context.CancelFunc) (*hlsConn, error) {
 	now := clock.Now()
 	c := &hlsConn{client: client, u: u, cancel: cancel, clock: clock, log: log, info: info, k: prev,
-		loadedAt: now, changed: true, changedAt: now, pace: pacer{clock: clock}}
+		loadedAt: now, changed: true, changedAt: now, out: outbox{pace: pacer{clock: clock}}}
 	pl, err := parsePlaylist(b)
 	title := info.id
 	if errors.Is(err, errMaster) {
@@ -140,7 +139,7 @@ func newHLSConn(ctx context.Context, client *http.Client, u *url.URL, b []byte, 
 			return nil, err
 		}
 	}
-	c.pending = append(c.pending,
+	c.out.add(
 		transport.RoomInfo{ID: info.room, Title: title, Listeners: 1},
 		transport.Roster{Speakers: []transport.Speaker{{ID: info.id, Name: info.id, Role: "speaker"}}})
 	return c, nil
@@ -191,19 +190,7 @@ func (c *hlsConn) loadInit(ctx context.Context, seg segment) error {
 }
 
 func (c *hlsConn) Recv(ctx context.Context) (transport.Event, error) {
-	for len(c.pending) == 0 {
-		if err := c.step(ctx); err != nil {
-			return nil, err
-		}
-	}
-	ev := c.pending[0]
-	c.pending = c.pending[1:]
-	if f, ok := ev.(transport.AudioFrame); ok {
-		if err := c.pace.wait(ctx, f.Timestamp); err != nil {
-			return nil, err
-		}
-	}
-	return transport.Clean(ev), nil
+	return c.out.next(ctx, func() error { return c.step(ctx) })
 }
 
 // step plays the next segment, or ends the room, or reloads the playlist.
@@ -214,7 +201,7 @@ func (c *hlsConn) step(ctx context.Context) error {
 		c.queue = c.queue[1:]
 		return c.play(ctx, seg)
 	case c.pl.ended:
-		c.pending = append(c.pending, transport.Ended{Reason: "the stream ended (EXT-X-ENDLIST)"})
+		c.out.add(transport.Ended{Reason: "the stream ended (EXT-X-ENDLIST)"})
 		return nil
 	}
 	return c.reload(ctx)
@@ -244,7 +231,7 @@ func (c *hlsConn) reload(ctx context.Context) error {
 			c.goneSince = now
 		}
 		if now.Sub(c.goneSince) >= goneTargets*c.pl.target {
-			c.pending = append(c.pending, transport.Ended{Reason: "the playlist is gone (HTTP 404)"})
+			c.out.add(transport.Ended{Reason: "the playlist is gone (HTTP 404)"})
 		}
 		return nil
 	}
@@ -274,7 +261,7 @@ func (c *hlsConn) reload(ctx context.Context) error {
 		}
 		if s.seq > h.next {
 			missed := time.Duration(s.seq-h.next) * pl.target
-			c.pending = append(c.pending, transport.Gap{From: now.Add(-missed), To: now,
+			c.out.add(transport.Gap{From: now.Add(-missed), To: now,
 				Why: fmt.Sprintf("%d segments left the playlist before they were fetched", s.seq-h.next)})
 		}
 		c.queue = pl.segments[i:]
@@ -323,10 +310,10 @@ func (c *hlsConn) play(ctx context.Context, seg segment) error {
 			lost := samples(max(p.pos, end) - end)
 			now := c.clock.Now()
 			c.log.Warn("httpstream: audio lost inside a segment", "seq", seg.seq, "lost", lost)
-			c.pending = append(c.pending, transport.Gap{From: now, To: now.Add(lost), Why: "audio lost inside a segment"})
+			c.out.add(transport.Gap{From: now, To: now.Add(lost), Why: "audio lost inside a segment"})
 		}
 		end = p.end
-		c.pending = append(c.pending, c.k.frame(c.info.id, p, start+max(p.pos, p0)-p0))
+		c.out.add(c.k.frame(c.info.id, p, start+max(p.pos, p0)-p0))
 	}
 	return nil
 }
@@ -389,7 +376,7 @@ func esPackets(b []byte, clk *sampleClock, limit int) ([]packet, error) {
 		ps = append(ps, p)
 	}
 	if r.resyncs > 0 {
-		return ps, fmt.Errorf("lost sync %d times", r.resyncs)
+		return ps, fmt.Errorf("lost sync %d times, skipping %d bytes", r.resyncs, r.junk)
 	}
 	return ps, nil
 }
@@ -427,7 +414,7 @@ func (c *hlsConn) place(seg segment) uint64 {
 func (c *hlsConn) gap(seg segment, why string) {
 	now := c.clock.Now()
 	c.log.Warn("httpstream: segment lost", "seq", seg.seq, "why", why)
-	c.pending = append(c.pending, transport.Gap{From: now, To: now.Add(seg.duration), Why: why})
+	c.out.add(transport.Gap{From: now, To: now.Add(seg.duration), Why: why})
 }
 
 // statusErr is a response other than 200 to a playlist or segment request.

@@ -66,8 +66,8 @@ type streamConn struct {
 	info   streamInfo
 	k      kept
 
-	pending    []transport.Event // events to return before reading on
-	nowPlaying string            // the title the stream's tags give
+	out        outbox
+	nowPlaying string // the title the stream's tags give
 	icyTitle   string
 
 	// Where the stream's timeline lands on the room clock: a packet at position pos
@@ -75,8 +75,6 @@ type streamConn struct {
 	anchored  bool
 	anchorTS  uint64
 	anchorPos uint64
-
-	pace pacer
 
 	closeOnce sync.Once
 }
@@ -91,29 +89,17 @@ var (
 func newStreamConn(br *bufio.Reader, src packetReader, icy *icyReader, body *watchdog, cancel context.CancelFunc,
 	info streamInfo, prev kept, clock transport.Clock) *streamConn {
 	c := &streamConn{br: br, src: src, icy: icy, body: body, cancel: cancel, clock: clock, info: info, k: prev,
-		pace: pacer{clock: clock}, nowPlaying: src.nowPlaying()}
+		out: outbox{pace: pacer{clock: clock}}, nowPlaying: src.nowPlaying()}
 	if icy != nil {
 		c.icyTitle, _ = icy.takeTitle(br.Buffered())
 	}
-	c.pending = append(c.pending, c.roomInfo(), transport.Roster{Speakers: []transport.Speaker{{
+	c.out.add(c.roomInfo(), transport.Roster{Speakers: []transport.Speaker{{
 		ID: info.id, Name: cmp(info.name, info.id), Role: "speaker"}}})
 	return c
 }
 
 func (c *streamConn) Recv(ctx context.Context) (transport.Event, error) {
-	for len(c.pending) == 0 {
-		if err := c.next(); err != nil {
-			return nil, err
-		}
-	}
-	ev := c.pending[0]
-	c.pending = c.pending[1:]
-	if f, ok := ev.(transport.AudioFrame); ok {
-		if err := c.pace.wait(ctx, f.Timestamp); err != nil {
-			return nil, err
-		}
-	}
-	return transport.Clean(ev), nil
+	return c.out.next(ctx, c.next)
 }
 
 // next reads the next packet and queues what it makes: a frame, and before it a
@@ -123,7 +109,7 @@ func (c *streamConn) next() error {
 	if errors.Is(err, io.EOF) || c.info.finite && errors.Is(err, io.ErrUnexpectedEOF) {
 		// The end of a file, possibly inside its last frame, is the room's end.
 		if c.info.finite {
-			c.pending = append(c.pending, transport.Ended{Reason: "the stream ended"})
+			c.out.add(transport.Ended{Reason: "the stream ended"})
 			return nil
 		}
 		return errors.New("the server ended the stream")
@@ -141,7 +127,7 @@ func (c *streamConn) next() error {
 		}
 	}
 	if changed {
-		c.pending = append(c.pending, c.roomInfo())
+		c.out.add(c.roomInfo())
 	}
 	if !c.anchored || p.restart {
 		// The first packet, or a new stream: now, or right after the last frame if
@@ -149,7 +135,7 @@ func (c *streamConn) next() error {
 		c.anchorTS, c.anchorPos, c.anchored = c.k.nowTS(c.clock), p.pos, true
 	}
 	ts := c.anchorTS + p.pos - c.anchorPos
-	c.pending = append(c.pending, c.k.frame(c.info.id, p, ts))
+	c.out.add(c.k.frame(c.info.id, p, ts))
 	return nil
 }
 
@@ -168,6 +154,33 @@ func (k *kept) frame(speaker string, p packet, ts uint64) transport.AudioFrame {
 	k.end, k.played = ts+(p.end-p.pos), true
 	return transport.AudioFrame{Speaker: speaker, Codec: p.codec, Seq: k.seq, Timestamp: uint32(ts),
 		Duration: p.duration, Payload: p.data}
+}
+
+// outbox holds the events a connection has made and not yet handed on: it hands them
+// on in order, each cleaned (transport.Clean), a frame once it is due (pacer).
+type outbox struct {
+	pending []transport.Event
+	pace    pacer
+}
+
+// add queues events.
+func (o *outbox) add(evs ...transport.Event) { o.pending = append(o.pending, evs...) }
+
+// next returns the next event, calling fill until there is one.
+func (o *outbox) next(ctx context.Context, fill func() error) (transport.Event, error) {
+	for len(o.pending) == 0 {
+		if err := fill(); err != nil {
+			return nil, err
+		}
+	}
+	ev := o.pending[0]
+	o.pending = o.pending[1:]
+	if f, ok := ev.(transport.AudioFrame); ok {
+		if err := o.pace.wait(ctx, f.Timestamp); err != nil {
+			return nil, err
+		}
+	}
+	return transport.Clean(ev), nil
 }
 
 // pacer hands frames on at the stream's own rate: a frame is due as long after the

@@ -48,7 +48,6 @@ type tsDemuxer struct {
 	inPES    bool // collecting a PES packet that began in this segment
 	lostNext bool // the next PES follows lost packets
 	runs     []tsRun
-	lost     int // continuity errors
 
 	// origin is the timestamp of the segment's first PES packet, whole or not, from
 	// which the runs are placed.
@@ -143,8 +142,7 @@ func (d *tsDemuxer) audio(payload []byte, pusi bool, cc int, discontinuity bool)
 	case d.cc < 0 || discontinuity || cc == (d.cc+1)&0xf:
 	case cc == d.cc:
 		return // a duplicate packet, which the standard allows once
-	default:
-		d.lost++
+	default: // packets were lost
 		d.drop()
 	}
 	d.cc = cc

@@ -57,10 +57,7 @@ func checkLive(t *testing.T, fs []transport.AudioFrame, atLeast int, codec trans
 	}
 	dur := time.Duration(per) * time.Second / time.Duration(rate)
 	for i, f := range fs {
-		h, ok := parseADTS(f.Payload)
-		if codec == transport.CodecMP3 {
-			h, ok = parseMPA(f.Payload)
-		}
+		h, ok := parseFrame(codec, f.Payload)
 		if f.Codec != codec || !ok || h.length != len(f.Payload) || h.rate != rate || f.Duration != dur {
 			t.Fatalf("frame %d: %s, %d bytes, %s, header %+v %v; want %s frames of %s at %d Hz", i, f.Codec, len(f.Payload), f.Duration, h, ok, codec, dur, rate)
 		}
