@@ -18,7 +18,8 @@ import (
 // HLS timing and bounds (RFC 8216).
 const (
 	// liveOffset is how far behind the end of a live playlist playback starts, in
-	// target durations (section 6.3.3: no less than three).
+	// target durations (section 6.3.3: no less than three), unless --live-edge asks
+	// for the newest segment.
 	liveOffset = 3
 	// stallTargets is how many target durations a live playlist may go without a new
 	// segment before the attempt is given up as stalled.
@@ -86,6 +87,7 @@ type hlsConn struct {
 	esClock   sampleClock // where the last packed audio or MPEG-TS segment ended
 	resumed   bool
 	behind    time.Duration // how far behind the live edge playback starts
+	liveEdge  bool          // start at the newest segment (--live-edge)
 
 	out outbox
 }
@@ -96,13 +98,13 @@ var (
 )
 
 // newHLSConn starts playing the playlist b, read from u: three target durations
-// behind its end (or from the start of a playlist that has ended), or, on a resume,
-// from the first segment not yet played. Of a master playlist, it plays the rendition
-// chooseRendition picks.
-func newHLSConn(ctx context.Context, client *http.Client, u *url.URL, b []byte, info streamInfo, prev kept,
+// behind its end, or at its newest segment if liveEdge is set (or from the start of a
+// playlist that has ended), or, on a resume, from the first segment not yet played. Of
+// a master playlist, it plays the rendition chooseRendition picks.
+func newHLSConn(ctx context.Context, client *http.Client, u *url.URL, b []byte, info streamInfo, liveEdge bool, prev kept,
 	clock transport.Clock, log *slog.Logger, cancel context.CancelFunc) (*hlsConn, error) {
 	now := clock.Now()
-	c := &hlsConn{client: client, u: u, cancel: cancel, clock: clock, log: log, info: info, k: prev,
+	c := &hlsConn{client: client, u: u, cancel: cancel, clock: clock, log: log, info: info, k: prev, liveEdge: liveEdge,
 		loadedAt: now, changed: true, changedAt: now, out: outbox{pace: pacer{clock: clock}}}
 	pl, err := parsePlaylist(b)
 	title := info.id
@@ -164,9 +166,12 @@ func (c *hlsConn) start(pl *playlist) ([]segment, bool) {
 		return pl.segments, false
 	}
 	i, behind := len(pl.segments), time.Duration(0)
-	for i > 0 && behind < liveOffset*pl.target {
+	for i > 0 {
 		i--
 		behind += pl.segments[i].duration
+		if c.liveEdge || behind >= liveOffset*pl.target {
+			break
+		}
 	}
 	return pl.segments[i:], false
 }

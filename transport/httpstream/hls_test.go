@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -255,4 +256,78 @@ func TestHLSFFmpegReloads(t *testing.T) {
 		t.Errorf("%d of %d frames were not 960 samples after the previous one", jumps, len(fs))
 	}
 	t.Logf("%d frames in 10 s", len(fs))
+}
+
+// TestHLSStart: where a join starts in a playlist of six 2 s segments (target 2 s):
+// three target durations behind its end (RFC 8216 section 6.3.3), at its newest
+// segment with --live-edge, and from its start once it has ended, either way.
+func TestHLSStart(t *testing.T) {
+	live := &playlist{target: 2 * time.Second, firstSeq: 40}
+	for i := range 6 {
+		live.segments = append(live.segments, segment{seq: 40 + uint64(i), duration: 2 * time.Second})
+	}
+	short := &playlist{target: 2 * time.Second, segments: live.segments[:1]}
+	ended := &playlist{target: 2 * time.Second, firstSeq: 40, segments: live.segments, ended: true}
+	for _, tc := range []struct {
+		name     string
+		pl       *playlist
+		liveEdge bool
+		first    uint64
+	}{
+		{"three target durations", live, false, 43},
+		{"live edge", live, true, 45},
+		{"fewer than three", short, false, 40},
+		{"live edge of one", short, true, 40},
+		{"ended", ended, false, 40},
+		{"ended, live edge", ended, true, 40},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &hlsConn{liveEdge: tc.liveEdge}
+			q, _ := c.start(tc.pl)
+			if len(q) == 0 || q[0].seq != tc.first {
+				t.Errorf("starts at %v, want segment %d", q, tc.first)
+			}
+		})
+	}
+}
+
+// TestHLSLiveEdge: --live-edge, as cmd passes it, has a join fetch the newest segment
+// first and none before it; a value that is not a boolean is refused before the first
+// attempt.
+func TestHLSLiveEdge(t *testing.T) {
+	dir, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	win := &streamtest.Window{Size: 6, End: 8, Source: streamtest.Playlist{Target: 2, Map: "opus-init.mp4",
+		Segments: []streamtest.Segment{{URI: "opus-seg.m4s", Duration: 2 * time.Second}}}}
+	o := &streamtest.Origin{Dir: dir, Window: win}
+	u, _ := url.Parse(streamtest.OriginT(t, o) + "/live/index.m3u8")
+	opts := transport.DialOptions{Params: map[string]string{OptLiveEdge: "true"}}
+	if err := transport.Check(u.String(), opts); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := dialFake(t, u, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := drain(t, c, 2000); err != nil {
+		t.Fatal(err)
+	}
+	for n := range 8 {
+		if got, want := o.Requests(win.SegmentURI(n)), btoi(n >= 5); got != want {
+			t.Errorf("segment %d fetched %d times, want %d (the newest of the first playlist on)", n, got, want)
+		}
+	}
+	bad := transport.DialOptions{Params: map[string]string{OptLiveEdge: "soon"}}
+	if err := transport.Check(u.String(), bad); err == nil || !strings.Contains(err.Error(), "--live-edge=soon") {
+		t.Errorf("--live-edge=soon: %v, want a usage error naming it", err)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

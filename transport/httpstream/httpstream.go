@@ -55,6 +55,10 @@ const (
 	userAgent = "spacetui"
 )
 
+// OptLiveEdge is the option (transport.Option) that has an HLS stream start at its
+// newest segment instead of three target durations behind the end of its playlist.
+const OptLiveEdge = "live-edge"
+
 func init() {
 	d := &dialer{clock: transport.SystemClock{}}
 	transport.Register("http", d)
@@ -66,7 +70,33 @@ type dialer struct {
 	clock transport.Clock
 }
 
-var _ transport.Dialer = (*dialer)(nil)
+var (
+	_ transport.Dialer       = (*dialer)(nil)
+	_ transport.Configurable = (*dialer)(nil)
+)
+
+func (*dialer) Options() []transport.Option {
+	return []transport.Option{{Name: OptLiveEdge, Bool: true,
+		Usage: "HLS: start at the newest segment, not three target durations behind the end of the playlist (less delay, less margin for a late segment)"}}
+}
+
+// Check validates the value of --live-edge. Whether the stream is HLS is known only
+// once the server answers.
+func (*dialer) Check(_ *url.URL, opts transport.DialOptions) error {
+	if _, err := liveEdge(opts); err != nil {
+		return fmt.Errorf("--%s=%s: want true or false", OptLiveEdge, opts.Params[OptLiveEdge])
+	}
+	return nil
+}
+
+// liveEdge reads --live-edge; not given is false.
+func liveEdge(opts transport.DialOptions) (bool, error) {
+	v, ok := opts.Params[OptLiveEdge]
+	if !ok || v == "" {
+		return false, nil
+	}
+	return strconv.ParseBool(v)
+}
 
 // kept is what a Conn hands the next attempt (transport.Resume.Private): the room clock
 // and the track's position on it, so that a reconnect continues one track, and whether
@@ -96,6 +126,7 @@ const (
 
 func (d *dialer) Dial(ctx context.Context, u *url.URL, opts transport.DialOptions) (transport.Conn, error) {
 	log := opts.Log()
+	edge, _ := liveEdge(opts) // Check refused a bad value
 	var prev kept
 	if opts.Resume != nil {
 		prev, _ = opts.Resume.Private.(kept)
@@ -168,7 +199,7 @@ func (d *dialer) Dial(ctx context.Context, u *url.URL, opts transport.DialOption
 			cancel()
 			return nil, fmt.Errorf("GET %s: %w", shown, err)
 		}
-		c, err := newHLSConn(ctx, client, resp.Request.URL, b, streamInfo{room: roomID(u), id: speakerID("", u)}, prev, d.clock, log, cancel)
+		c, err := newHLSConn(ctx, client, resp.Request.URL, b, streamInfo{room: roomID(u), id: speakerID("", u)}, edge, prev, d.clock, log, cancel)
 		if err != nil {
 			cancel()
 			return nil, fmt.Errorf("%s: %w", shown, err)
@@ -195,6 +226,9 @@ func (d *dialer) Dial(ctx context.Context, u *url.URL, opts transport.DialOption
 	}
 	c := newStreamConn(br, pr, icy, body, cancel, info, prev, d.clock)
 	log.Info("httpstream: joined", "url", shown, "format", kind, "name", info.name, "icy_metaint", icy != nil)
+	if edge {
+		log.Warn("httpstream: --live-edge applies to HLS playlists only; this stream plays as the server sends it", "format", kind)
+	}
 	return c, nil
 }
 
