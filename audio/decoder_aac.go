@@ -29,19 +29,19 @@ type aacDecoder struct {
 // Decode decodes one ADTS frame (header and one raw data block; bytes after the frame
 // are ignored) into pcm.
 func (d *aacDecoder) Decode(pkt []byte, pcm []int16) (int, error) {
-	h, err := parseADTS(pkt)
+	h, err := ParseADTS(pkt)
 	if err != nil {
 		return 0, err
 	}
 	switch {
-	case h.length > len(pkt):
-		return 0, fmt.Errorf("%w: ADTS frame of %d bytes in a packet of %d", ErrCorruptFrame, h.length, len(pkt))
-	case h.blocks != 1:
-		return 0, fmt.Errorf("%w: ADTS frame of %d raw data blocks", ErrUnsupportedCodec, h.blocks)
-	case h.channels != 1 && h.channels != 2:
-		return 0, fmt.Errorf("%w: AAC channel configuration %d", ErrUnsupportedCodec, h.channels)
+	case h.Length > len(pkt):
+		return 0, fmt.Errorf("%w: ADTS frame of %d bytes in a packet of %d", ErrCorruptFrame, h.Length, len(pkt))
+	case h.Blocks != 1:
+		return 0, fmt.Errorf("%w: ADTS frame of %d raw data blocks", ErrUnsupportedCodec, h.Blocks)
+	case h.Channels != 1 && h.Channels != 2:
+		return 0, fmt.Errorf("%w: AAC channel configuration %d", ErrUnsupportedCodec, h.Channels)
 	}
-	d.in.pkt = pkt[:h.length]
+	d.in.pkt = pkt[:h.Length]
 	if err := d.prepare(h); err != nil {
 		return 0, err
 	}
@@ -51,25 +51,25 @@ func (d *aacDecoder) Decode(pkt []byte, pcm []int16) (int, error) {
 	// One Read returns the frame's PCM whole (go-aac copies out the frame it decoded);
 	// a second would ask the reader for the next frame, which is not there yet.
 	n, err := d.dec.Read(d.s16)
-	if err != nil || n != aacSamples*2*h.channels {
+	if err != nil || n != aacSamples*2*h.Channels {
 		d.stale = true
 		if err == nil {
 			err = fmt.Errorf("decoded %d bytes", n)
 		}
 		return 0, aacError(err)
 	}
-	return d.rs.convert(d.s16[:n], h.channels, h.rate, pcm)
+	return d.rs.convert(d.s16[:n], h.Channels, h.Rate, pcm)
 }
 
 // prepare readies go-aac for the frame in d.in with header h: it makes the decoder at
 // the first frame and resets it after an error or when the stream's configuration
 // changes, which go-aac would refuse mid-stream.
-func (d *aacDecoder) prepare(h adtsHeader) error {
+func (d *aacDecoder) prepare(h FrameHeader) error {
 	var err error
 	switch {
 	case d.dec == nil:
 		d.dec, err = aacpcm.NewDecoder(&d.in)
-	case d.stale || h.rate != d.rate || h.channels != d.channels:
+	case d.stale || h.Rate != d.rate || h.Channels != d.channels:
 		err = d.dec.Reset(&d.in)
 	default:
 		return nil
@@ -78,7 +78,7 @@ func (d *aacDecoder) prepare(h adtsHeader) error {
 		d.stale = true
 		return aacError(err)
 	}
-	d.stale, d.rate, d.channels = false, h.rate, h.channels
+	d.stale, d.rate, d.channels = false, h.Rate, h.Channels
 	return nil
 }
 

@@ -29,23 +29,23 @@ type mp3Decoder struct {
 // Decode decodes one Layer III frame, header included (bytes after the frame are
 // ignored), into pcm.
 func (d *mp3Decoder) Decode(pkt []byte, pcm []int16) (int, error) {
-	h, err := parseMPEG(pkt)
+	h, err := ParseMPEG(pkt)
 	if err != nil {
 		return 0, err
 	}
 	switch {
-	case h.layer != 3:
-		return 0, fmt.Errorf("%w: MPEG audio Layer %d", ErrUnsupportedCodec, h.layer)
-	case h.version == 25:
+	case h.Layer != 3:
+		return 0, fmt.Errorf("%w: MPEG audio Layer %d", ErrUnsupportedCodec, h.Layer)
+	case h.Version == 25:
 		return 0, fmt.Errorf("%w: MPEG-2.5 audio", ErrUnsupportedCodec)
 	case goMP3Missizes(h):
-		return 0, fmt.Errorf("%w: MPEG-2 audio at %d Hz and %d kbit/s, which go-mp3 garbles", ErrUnsupportedCodec, h.rate, h.bitrate)
-	case h.length > len(pkt):
-		return 0, fmt.Errorf("%w: MPEG frame of %d bytes in a packet of %d", ErrCorruptFrame, h.length, len(pkt))
+		return 0, fmt.Errorf("%w: MPEG-2 audio at %d Hz and %d kbit/s, which go-mp3 garbles", ErrUnsupportedCodec, h.Rate, h.Bitrate)
+	case h.Length > len(pkt):
+		return 0, fmt.Errorf("%w: MPEG frame of %d bytes in a packet of %d", ErrCorruptFrame, h.Length, len(pkt))
 	}
-	frame := pkt[:h.length]
-	n, err := d.read(frame, h.rate)
-	if err != nil || n != h.samples*2*2 {
+	frame := pkt[:h.Length]
+	n, err := d.read(frame, h.Rate)
+	if err != nil || n != h.Samples*2*2 {
 		d.dec = nil // it has dropped the frames behind this one: start again
 		if err == nil {
 			err = fmt.Errorf("decoded %d bytes", n)
@@ -57,7 +57,7 @@ func (d *mp3Decoder) Decode(pkt []byte, pcm []int16) (int, error) {
 		clear(d.s16[:n])
 	}
 	d.reservoir = min(d.reservoir+size, 511) // main_data_begin reaches 511 bytes back at most
-	return d.rs.convert(d.s16[:n], 2, h.rate, pcm)
+	return d.rs.convert(d.s16[:n], 2, h.Rate, pcm)
 }
 
 // read hands go-mp3 one frame, making it anew at the first frame of a stream, and reads
@@ -88,9 +88,9 @@ func (d *mp3Decoder) read(frame []byte, rate int) (n int, err error) {
 // bitrate / rate is even the byte is lost, its bit reservoir slips and every frame after
 // decodes to noise (22.05 kHz at 8 to 32, 80, 96, 144 and 160 kbit/s). Such a stream is
 // refused, which the pipeline reports, rather than played as noise.
-func goMP3Missizes(h mpegHeader) bool {
-	padded := 72000*h.bitrate%h.rate != 0 // a stream whose frames are not a whole number of bytes pads some
-	return h.version == 2 && padded && 144000*h.bitrate/h.rate%2 == 0
+func goMP3Missizes(h FrameHeader) bool {
+	padded := 72000*h.Bitrate%h.Rate != 0 // a stream whose frames are not a whole number of bytes pads some
+	return h.Version == 2 && padded && 144000*h.Bitrate/h.Rate%2 == 0
 }
 
 // Conceal fills pcm with silence: go-mp3 has no concealment of its own. The frame after

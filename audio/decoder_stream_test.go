@@ -134,7 +134,7 @@ func TestStreamDecodersSurviveACorruptFrame(t *testing.T) {
 					frames[bad][i] ^= 0x5a
 				}
 			} else {
-				h, _ := parseMPEG(frames[bad])
+				h, _ := ParseMPEG(frames[bad])
 				start, size := h.sideInfo()
 				for i := start; i < start+size; i++ {
 					frames[bad][i] = 0xff
@@ -250,7 +250,7 @@ func TestMP3SilencesFramesAfterABreak(t *testing.T) {
 	frames := f.frames(t)
 	const brk = 10
 	corrupt := slices.Clone(frames[brk])
-	h, _ := parseMPEG(corrupt)
+	h, _ := ParseMPEG(corrupt)
 	start, size := h.sideInfo()
 	for i := start; i < start+size; i++ {
 		corrupt[i] = 0xff

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/spacetui/spacetui/transport"
 )
 
 // The stream files in testdata are a 440 Hz sine of one second (the last of 0.2 s), made
@@ -19,21 +21,15 @@ import (
 // adtsFrames splits an ADTS file of testdata into its frames, as a transport delivers
 // them.
 func adtsFrames(t testing.TB, name string) [][]byte {
-	return splitFrames(t, name, func(b []byte) (int, error) {
-		h, err := parseADTS(b)
-		return h.length, err
-	})
+	return splitFrames(t, name, ParseADTS)
 }
 
 // mpegFrames splits an MPEG audio file of testdata into its frames.
 func mpegFrames(t testing.TB, name string) [][]byte {
-	return splitFrames(t, name, func(b []byte) (int, error) {
-		h, err := parseMPEG(b)
-		return h.length, err
-	})
+	return splitFrames(t, name, ParseMPEG)
 }
 
-func splitFrames(t testing.TB, name string, frameLength func([]byte) (int, error)) [][]byte {
+func splitFrames(t testing.TB, name string, parse func([]byte) (FrameHeader, error)) [][]byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
@@ -41,7 +37,8 @@ func splitFrames(t testing.TB, name string, frameLength func([]byte) (int, error
 	}
 	var frames [][]byte
 	for len(data) > 0 {
-		n, err := frameLength(data)
+		h, err := parse(data)
+		n := h.Length
 		if err != nil || n == 0 || n > len(data) {
 			t.Fatalf("%s: frame %d of length %d in %d bytes left: %v", name, len(frames), n, len(data), err)
 		}
@@ -51,63 +48,129 @@ func splitFrames(t testing.TB, name string, frameLength func([]byte) (int, error
 	return frames
 }
 
+// The parser tests hold the cases of the three parsers this one replaced (the
+// decoders', the recorder's and httpstream's), and the headers each caller refuses by
+// its own policy parse here: AAC Main, channel configuration 0, a frame of header only,
+// Layers I and II, MPEG-2.5.
 func TestParseADTS(t *testing.T) {
+	// lc is the header of an AAC-LC frame: 44.1 kHz (index 4), stereo, 371 bytes, no
+	// CRC, one raw data block.
+	lc := FrameHeader{Codec: transport.CodecAAC, Length: 371, HeaderLength: 7, Rate: 44100, Channels: 2, Samples: 1024,
+		Fixed: 0xf15080, ObjectType: AACObjectLC, Blocks: 1}
+	with := func(h FrameHeader, f func(*FrameHeader)) FrameHeader { f(&h); return h }
 	for _, tc := range []struct {
 		name string
 		hdr  []byte
-		want adtsHeader
+		want FrameHeader
 		err  error
 	}{
-		// LC, 44.1 kHz (index 4), stereo, 371 bytes, no CRC, one block.
-		{"lc", []byte{0xff, 0xf1, 0x50, 0x80, 0x2e, 0x7f, 0xfc}, adtsHeader{rate: 44100, channels: 2, length: 371, blocks: 1}, nil},
-		// The same with a CRC: 9 bytes of header at least.
-		{"crc", []byte{0xff, 0xf0, 0x4c, 0x40, 0x01, 0x3f, 0xfc}, adtsHeader{rate: 48000, channels: 1, length: 9, blocks: 1}, nil},
-		{"crc too short", []byte{0xff, 0xf0, 0x4c, 0x40, 0x01, 0x1f, 0xfc}, adtsHeader{}, ErrCorruptFrame},
-		{"four blocks", []byte{0xff, 0xf1, 0x4c, 0x40, 0x20, 0x1f, 0xff}, adtsHeader{rate: 48000, channels: 1, length: 256, blocks: 4}, nil},
-		{"reserved rate", []byte{0xff, 0xf1, 0x74, 0x80, 0x2e, 0x7f, 0xfc}, adtsHeader{}, ErrCorruptFrame},
-		{"no sync", []byte{0xff, 0xe1, 0x50, 0x80, 0x2e, 0x7f, 0xfc}, adtsHeader{}, ErrCorruptFrame},
-		{"layer set", []byte{0xff, 0xf3, 0x50, 0x80, 0x2e, 0x7f, 0xfc}, adtsHeader{}, ErrCorruptFrame},
-		{"short", []byte{0xff, 0xf1, 0x50, 0x80, 0x2e, 0x7f}, adtsHeader{}, ErrCorruptFrame},
+		{"lc", []byte{0xff, 0xf1, 0x50, 0x80, 0x2e, 0x7f, 0xfc}, lc, nil},
+		// With a CRC: 9 bytes of header at least; here, nothing but the header.
+		{"crc", []byte{0xff, 0xf0, 0x4c, 0x40, 0x01, 0x3f, 0xfc}, with(lc, func(h *FrameHeader) {
+			h.Length, h.HeaderLength, h.CRC, h.Rate, h.Channels, h.Fixed = 9, 9, true, 48000, 1, 0xf04c40
+		}), nil},
+		{"crc too short", []byte{0xff, 0xf0, 0x4c, 0x40, 0x01, 0x1f, 0xfc}, FrameHeader{}, ErrCorruptFrame},
+		// A frame of header only parses: httpstream and the recorder refuse it.
+		{"header only", []byte{0xff, 0xf1, 0x50, 0x80, 0x00, 0xff, 0xfc}, with(lc, func(h *FrameHeader) { h.Length = 7 }), nil},
+		{"four blocks", []byte{0xff, 0xf1, 0x4c, 0x40, 0x20, 0x1f, 0xff}, with(lc, func(h *FrameHeader) {
+			h.Length, h.Rate, h.Channels, h.Samples, h.Blocks, h.Fixed = 256, 48000, 1, 4096, 4, 0xf14c40
+		}), nil},
+		// The profile field is the object type less one: 0 is AAC Main.
+		{"main", []byte{0xff, 0xf1, 0x10, 0x80, 0x2e, 0x7f, 0xfc}, with(lc, func(h *FrameHeader) { h.ObjectType, h.Fixed = 1, 0xf11080 }), nil},
+		// Channel configuration 0 (a program config element) and 7 (7.1, its high bit
+		// in byte 2).
+		{"channels 0", []byte{0xff, 0xf1, 0x50, 0x00, 0x2e, 0x7f, 0xfc}, with(lc, func(h *FrameHeader) { h.Channels, h.Fixed = 0, 0xf15000 }), nil},
+		{"channels 7", []byte{0xff, 0xf1, 0x51, 0xc0, 0x2e, 0x7f, 0xfc}, with(lc, func(h *FrameHeader) { h.Channels, h.Fixed = 7, 0xf151c0 }), nil},
+		// ID 1 (MPEG-2 AAC) parses the same; only Fixed tells it apart.
+		{"mpeg-2 id", []byte{0xff, 0xf9, 0x50, 0x80, 0x2e, 0x7f, 0xfc}, with(lc, func(h *FrameHeader) { h.Fixed = 0xf95080 }), nil},
+		// The longest frame, at the lowest rate (index 12).
+		{"7350 Hz", []byte{0xff, 0xf1, 0x70, 0x83, 0xff, 0xff, 0xfc}, with(lc, func(h *FrameHeader) { h.Rate, h.Length, h.Fixed = 7350, 8191, 0xf17080 }), nil},
+		{"reserved rate", []byte{0xff, 0xf1, 0x74, 0x80, 0x2e, 0x7f, 0xfc}, FrameHeader{}, ErrCorruptFrame},
+		{"rate 15", []byte{0xff, 0xf1, 0x7c, 0x80, 0x2e, 0x7f, 0xfc}, FrameHeader{}, ErrCorruptFrame},
+		{"no sync", []byte{0xff, 0xe1, 0x50, 0x80, 0x2e, 0x7f, 0xfc}, FrameHeader{}, ErrCorruptFrame},
+		{"no sync first byte", []byte{0xfe, 0xf1, 0x50, 0x80, 0x2e, 0x7f, 0xfc}, FrameHeader{}, ErrCorruptFrame},
+		{"layer set", []byte{0xff, 0xf3, 0x50, 0x80, 0x2e, 0x7f, 0xfc}, FrameHeader{}, ErrCorruptFrame},
+		{"mpeg audio", []byte{0xff, 0xfb, 0x90, 0x64, 0x00, 0x00, 0x00}, FrameHeader{}, ErrCorruptFrame},
+		{"length 0", []byte{0xff, 0xf1, 0x50, 0x80, 0x00, 0x1f, 0xfc}, FrameHeader{}, ErrCorruptFrame},
+		{"short", []byte{0xff, 0xf1, 0x50, 0x80, 0x2e, 0x7f}, FrameHeader{}, ErrCorruptFrame},
+		{"empty", nil, FrameHeader{}, ErrCorruptFrame},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h, err := parseADTS(tc.hdr)
+			h, err := ParseADTS(tc.hdr)
 			if h != tc.want || !errors.Is(err, tc.err) {
-				t.Errorf("parseADTS = %+v, %v; want %+v, %v", h, err, tc.want, tc.err)
+				t.Errorf("ParseADTS = %+v, %v\nwant %+v, %v", h, err, tc.want, tc.err)
 			}
 		})
 	}
 }
 
 func TestParseMPEG(t *testing.T) {
+	// mpeg1 is the header of an MPEG-1 Layer III frame: 128 kbit/s, 44.1 kHz, no
+	// padding, joint stereo: 417 bytes.
+	mpeg1 := FrameHeader{Codec: transport.CodecMP3, Length: 417, HeaderLength: 4, Rate: 44100, Channels: 2, Samples: 1152,
+		Fixed: 0xfa00, Version: 1, Layer: 3, Bitrate: 128}
+	with := func(h FrameHeader, f func(*FrameHeader)) FrameHeader { f(&h); return h }
 	for _, tc := range []struct {
 		name string
 		hdr  []byte
-		want mpegHeader
+		want FrameHeader
 		err  error
 	}{
-		// MPEG-1 Layer III, 128 kbit/s, 44.1 kHz, no padding, joint stereo: 417 bytes.
-		{"mpeg1", []byte{0xff, 0xfb, 0x90, 0x64}, mpegHeader{version: 1, layer: 3, rate: 44100, bitrate: 128, channels: 2, samples: 1152, length: 417}, nil},
-		// The same padded, with a CRC.
-		{"padded crc", []byte{0xff, 0xfa, 0x92, 0x64}, mpegHeader{version: 1, layer: 3, rate: 44100, bitrate: 128, channels: 2, samples: 1152, length: 418, crc: true}, nil},
+		{"mpeg1", []byte{0xff, 0xfb, 0x90, 0x64}, mpeg1, nil},
+		// The same padded, with a CRC: the CRC is not part of Fixed.
+		{"padded crc", []byte{0xff, 0xfa, 0x92, 0x64}, with(mpeg1, func(h *FrameHeader) {
+			h.Length, h.HeaderLength, h.CRC, h.Padding = 418, 6, true, true
+		}), nil},
+		// Mono: the channel mode is not part of Fixed either.
+		{"mpeg1 mono 320k 48k", []byte{0xff, 0xfb, 0xe4, 0xc4}, with(mpeg1, func(h *FrameHeader) {
+			h.Length, h.Rate, h.Bitrate, h.Channels, h.Fixed = 960, 48000, 320, 1, 0xfa04
+		}), nil},
 		// MPEG-2 Layer III, 32 kbit/s, 22.05 kHz, mono: 104 bytes of 576 samples.
-		{"mpeg2 mono", []byte{0xff, 0xf3, 0x40, 0xc4}, mpegHeader{version: 2, layer: 3, rate: 22050, bitrate: 32, channels: 1, samples: 576, length: 104}, nil},
+		{"mpeg2 mono", []byte{0xff, 0xf3, 0x40, 0xc4}, FrameHeader{Codec: transport.CodecMP3, Length: 104, HeaderLength: 4,
+			Rate: 22050, Channels: 1, Samples: 576, Fixed: 0xf200, Version: 2, Layer: 3, Bitrate: 32}, nil},
 		// MPEG-2.5, 8 kbit/s, 8 kHz.
-		{"mpeg2.5", []byte{0xff, 0xe3, 0x18, 0xc4}, mpegHeader{version: 25, layer: 3, rate: 8000, bitrate: 8, channels: 1, samples: 576, length: 72}, nil},
-		{"layer 2", []byte{0xff, 0xfd, 0x90, 0x64}, mpegHeader{version: 1, layer: 2, channels: 2}, nil},
-		{"free format", []byte{0xff, 0xfb, 0x00, 0x64}, mpegHeader{}, ErrCorruptFrame},
-		{"bad bit rate", []byte{0xff, 0xfb, 0xf0, 0x64}, mpegHeader{}, ErrCorruptFrame},
-		{"reserved rate", []byte{0xff, 0xfb, 0x9c, 0x64}, mpegHeader{}, ErrCorruptFrame},
-		{"reserved version", []byte{0xff, 0xeb, 0x90, 0x64}, mpegHeader{}, ErrCorruptFrame},
-		{"reserved layer", []byte{0xff, 0xf9, 0x90, 0x64}, mpegHeader{}, ErrCorruptFrame},
-		{"no sync", []byte{0xff, 0x7b, 0x90, 0x64}, mpegHeader{}, ErrCorruptFrame},
-		{"short", []byte{0xff, 0xfb, 0x90}, mpegHeader{}, ErrCorruptFrame},
+		{"mpeg2.5", []byte{0xff, 0xe3, 0x18, 0xc4}, FrameHeader{Codec: transport.CodecMP3, Length: 72, HeaderLength: 4,
+			Rate: 8000, Channels: 1, Samples: 576, Fixed: 0xe208, Version: 25, Layer: 3, Bitrate: 8}, nil},
+		// Layer II: 160 kbit/s at 44.1 kHz, 522 bytes (FFmpeg's mp2 encoder writes
+		// this header); MPEG-2 Layer II, 80 kbit/s at 22.05 kHz, likewise.
+		{"layer 2", []byte{0xff, 0xfd, 0x90, 0x64}, with(mpeg1, func(h *FrameHeader) {
+			h.Layer, h.Bitrate, h.Length, h.Fixed = 2, 160, 522, 0xfc00
+		}), nil},
+		{"mpeg2 layer 2", []byte{0xff, 0xf5, 0x90, 0xc4}, FrameHeader{Codec: transport.CodecMP3, Length: 522, HeaderLength: 4,
+			Rate: 22050, Channels: 1, Samples: 1152, Fixed: 0xf400, Version: 2, Layer: 2, Bitrate: 80}, nil},
+		// Layer I counts in slots of 4 bytes: 288 kbit/s at 44.1 kHz is 78 slots, 79
+		// padded.
+		{"layer 1", []byte{0xff, 0xff, 0x90, 0x64}, with(mpeg1, func(h *FrameHeader) {
+			h.Layer, h.Bitrate, h.Samples, h.Length, h.Fixed = 1, 288, 384, 312, 0xfe00
+		}), nil},
+		{"layer 1 padded", []byte{0xff, 0xff, 0x92, 0x64}, with(mpeg1, func(h *FrameHeader) {
+			h.Layer, h.Bitrate, h.Samples, h.Length, h.Fixed, h.Padding = 1, 288, 384, 316, 0xfe00, true
+		}), nil},
+		{"free format", []byte{0xff, 0xfb, 0x00, 0x64}, FrameHeader{}, ErrCorruptFrame},
+		{"bad bit rate", []byte{0xff, 0xfb, 0xf0, 0x64}, FrameHeader{}, ErrCorruptFrame},
+		{"reserved rate", []byte{0xff, 0xfb, 0x9c, 0x64}, FrameHeader{}, ErrCorruptFrame},
+		{"reserved version", []byte{0xff, 0xeb, 0x90, 0x64}, FrameHeader{}, ErrCorruptFrame},
+		{"reserved layer", []byte{0xff, 0xf9, 0x90, 0x64}, FrameHeader{}, ErrCorruptFrame},
+		{"adts", []byte{0xff, 0xf1, 0x50, 0x80, 0x2e, 0x7f, 0xfc}, FrameHeader{}, ErrCorruptFrame},
+		{"no sync", []byte{0xff, 0x7b, 0x90, 0x64}, FrameHeader{}, ErrCorruptFrame},
+		{"no sync first byte", []byte{0x7f, 0xfb, 0x90, 0x64}, FrameHeader{}, ErrCorruptFrame},
+		{"short", []byte{0xff, 0xfb, 0x90}, FrameHeader{}, ErrCorruptFrame},
+		{"empty", nil, FrameHeader{}, ErrCorruptFrame},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h, err := parseMPEG(tc.hdr)
+			h, err := ParseMPEG(tc.hdr)
 			if h != tc.want || !errors.Is(err, tc.err) {
-				t.Errorf("parseMPEG = %+v, %v; want %+v, %v", h, err, tc.want, tc.err)
+				t.Errorf("ParseMPEG = %+v, %v\nwant %+v, %v", h, err, tc.want, tc.err)
 			}
 		})
+	}
+}
+
+func TestAACSampleRate(t *testing.T) {
+	for i, want := range map[int]int{-1: 0, 0: 96000, 3: 48000, 4: 44100, 12: 7350, 13: 0, 15: 0} {
+		if got, ok := AACSampleRate(i); got != want || ok != (want != 0) {
+			t.Errorf("AACSampleRate(%d) = %d, %v; want %d", i, got, ok, want)
+		}
 	}
 }
 
@@ -125,9 +188,9 @@ func TestMainDataBegin(t *testing.T) {
 		{"mpeg2 mono", append([]byte{0xff, 0xf3, 0x40, 0xc4, 0x2a}, make([]byte, 99)...), 0x2a, 104 - 4 - 9},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h, err := parseMPEG(tc.frame)
-			if err != nil || h.length != len(tc.frame) {
-				t.Fatalf("parseMPEG = %+v, %v; frame of %d bytes", h, err, len(tc.frame))
+			h, err := ParseMPEG(tc.frame)
+			if err != nil || h.Length != len(tc.frame) {
+				t.Fatalf("ParseMPEG = %+v, %v; frame of %d bytes", h, err, len(tc.frame))
 			}
 			if begin, size := h.mainDataBegin(tc.frame); begin != tc.begin || size != tc.size {
 				t.Errorf("mainDataBegin = %d, %d; want %d, %d", begin, size, tc.begin, tc.size)
@@ -136,24 +199,84 @@ func TestMainDataBegin(t *testing.T) {
 	}
 }
 
-// The test streams split into whole frames of the format they claim.
+// The test streams split into whole frames of the format they claim, every frame with
+// the first one's Fixed.
 func TestSplitTestStreams(t *testing.T) {
-	for name, want := range map[string]int{
-		"sine440-44k-stereo.aac": 44100, "sine440-48k-mono.aac": 48000,
-	} {
-		for i, f := range adtsFrames(t, name) {
-			if h, _ := parseADTS(f); h.rate != want || h.blocks != 1 {
-				t.Fatalf("%s frame %d: %+v", name, i, h)
+	for _, f := range streamFiles {
+		parse := ParseMPEG
+		if f.codec == transport.CodecAAC {
+			parse = ParseADTS
+		}
+		var first FrameHeader
+		for i, fr := range f.frames(t) {
+			h, _ := parse(fr)
+			if i == 0 {
+				first = h
+			}
+			if h.Codec != f.codec || h.Rate != f.rate || h.Samples != f.samples || h.Fixed != first.Fixed ||
+				f.codec == transport.CodecAAC && (h.Blocks != 1 || h.ObjectType != AACObjectLC) ||
+				f.codec == transport.CodecMP3 && h.Layer != 3 {
+				t.Fatalf("%s frame %d: %+v", f.name, i, h)
 			}
 		}
 	}
-	for name, want := range map[string]int{
-		"sine440-44k-stereo.mp3": 44100, "sine440-24k-mono.mp3": 24000, "sine440-22k-mono-32k.mp3": 22050,
-	} {
-		for i, f := range mpegFrames(t, name) {
-			if h, _ := parseMPEG(f); h.rate != want || h.layer != 3 {
-				t.Fatalf("%s frame %d: %+v", name, i, h)
-			}
+	for i, fr := range mpegFrames(t, "sine440-22k-mono-32k.mp3") {
+		if h, _ := ParseMPEG(fr); h.Rate != 22050 || h.Layer != 3 || h.Version != 2 {
+			t.Fatalf("sine440-22k-mono-32k.mp3 frame %d: %+v", i, h)
 		}
 	}
+}
+
+// FuzzParseADTS: whatever the bytes, the parser does not panic; a header it takes is
+// at least as long as itself, describes some audio, reads nothing past its first 7
+// bytes, and is no MPEG audio header too.
+func FuzzParseADTS(f *testing.F) {
+	f.Add([]byte{0xff, 0xf1, 0x50, 0x80, 0x2e, 0x7f, 0xfc})
+	f.Add([]byte{0xff, 0xf0, 0x4c, 0x40, 0x01, 0x3f, 0xfc, 0x00, 0x00})
+	f.Add([]byte{0xff, 0xf1, 0x4c, 0x40, 0x20, 0x1f, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := ParseADTS(b)
+		if err != nil {
+			if !errors.Is(err, ErrCorruptFrame) || h != (FrameHeader{}) {
+				t.Fatalf("%+v, %v", h, err)
+			}
+			return
+		}
+		if h.Length < h.HeaderLength || h.HeaderLength != 7 && h.HeaderLength != 9 || h.Length > 1<<13-1 ||
+			h.Rate <= 0 || h.Samples != 1024*h.Blocks || h.Blocks < 1 || h.Blocks > 4 || h.Codec != transport.CodecAAC {
+			t.Fatalf("% x: %+v", b, h)
+		}
+		if again, _ := ParseADTS(b[:7]); again != h {
+			t.Fatalf("% x: %+v from the header alone, %+v from more", b, again, h)
+		}
+		if _, err := ParseMPEG(b); err == nil {
+			t.Fatalf("% x parses as ADTS and as MPEG audio", b)
+		}
+	})
+}
+
+// FuzzParseMPEG: whatever the bytes, the parser does not panic; a header it takes is
+// at least as long as itself, describes some audio, and reads nothing past its first 4
+// bytes.
+func FuzzParseMPEG(f *testing.F) {
+	f.Add([]byte{0xff, 0xfb, 0x90, 0x64})
+	f.Add([]byte{0xff, 0xfa, 0x92, 0x64, 0x00, 0x00})
+	f.Add([]byte{0xff, 0xe3, 0x18, 0xc4})
+	f.Add([]byte{0xff, 0xff, 0x92, 0x64})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := ParseMPEG(b)
+		if err != nil {
+			if !errors.Is(err, ErrCorruptFrame) || h != (FrameHeader{}) {
+				t.Fatalf("%+v, %v", h, err)
+			}
+			return
+		}
+		if h.Length < h.HeaderLength || h.HeaderLength != 4 && h.HeaderLength != 6 || h.Rate <= 0 || h.Bitrate <= 0 ||
+			h.Samples <= 0 || h.Channels < 1 || h.Channels > 2 || h.Codec != transport.CodecMP3 {
+			t.Fatalf("% x: %+v", b, h)
+		}
+		if again, _ := ParseMPEG(b[:4]); again != h {
+			t.Fatalf("% x: %+v from the header alone, %+v from more", b, again, h)
+		}
+	})
 }
