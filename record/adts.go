@@ -1,16 +1,16 @@
 package record
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/spacetui/spacetui/audio"
+)
 
 // An AAC track is raw ADTS (ISO/IEC 14496-3, 1.A.2): the frames as received, back to
 // back, each with its header.
 
-// adtsHeaderLen is the length of an ADTS header without a CRC.
+// adtsHeaderLen is the length of the header of a frame of silence: no CRC.
 const adtsHeaderLen = 7
-
-// aacRates are the sampling frequencies by sampling_frequency_index; 13 to 15 are
-// reserved.
-var aacRates = [...]int{96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350}
 
 // The ids of the syntactic elements of a raw data block (ISO/IEC 14496-3, Table 4.85).
 const (
@@ -35,6 +35,8 @@ var aacElements = [8][]int{nil, {aacSCE}, {aacCPE}, {aacSCE, aacCPE}, {aacSCE, a
 type adtsWriter struct {
 	rawWriter
 	fixed         [3]byte // header bytes 1 to 3 of the last frame read, less its length: the format
+	rate          int     // of the last frame read, in Hz
+	channels      int     // its channel configuration
 	last          int     // the size of the last frame read
 	bytes, frames int64   // of the frames received and written
 	silent        []byte  // the last frame of silence built...
@@ -48,40 +50,24 @@ type adtsKey struct {
 }
 
 func (w *adtsWriter) length(p []byte) (frameLen, error) {
-	if len(p) < adtsHeaderLen || p[0] != 0xff || p[1]&0xf6 != 0xf0 {
-		return frameLen{}, errors.New("no ADTS header")
+	h, err := audio.ParseADTS(p)
+	if err != nil {
+		return frameLen{}, err
 	}
-	rate, channels := adtsFormat(p[1:4])
-	n := int(p[3]&3)<<11 | int(p[4])<<3 | int(p[5]>>5)
-	hdr := adtsHeaderLen
-	if p[1]&1 == 0 {
-		hdr += 2 // a CRC
-	}
-	if rate == 0 || channels == 0 || n != len(p) || n <= hdr {
+	// A frame of header only holds no audio; configuration 0 leaves the layout to a
+	// program config element, for which no silence is written.
+	if h.Length != len(p) || h.Length == h.HeaderLength || len(aacElements[h.Channels]) == 0 {
 		return frameLen{}, errors.New("an ADTS frame that cannot be read")
 	}
-	w.fixed, w.last = [3]byte{p[1], p[2], p[3] & 0xf0}, n
-	return frameLen{1024 * (int(p[6]&3) + 1), rate}, nil
-}
-
-// adtsFormat reads the rate and the channel configuration of the ADTS header bytes 1
-// to 3; zero where they are reserved or not supported.
-func adtsFormat(b []byte) (rate, channels int) {
-	if i := int(b[1]>>2) & 0xf; i < len(aacRates) {
-		rate = aacRates[i]
-	}
-	if c := int(b[1]&1)<<2 | int(b[2]>>6); len(aacElements[c]) > 0 {
-		channels = c
-	}
-	return rate, channels
+	w.fixed, w.rate, w.channels, w.last = [3]byte{p[1], p[2], p[3] & 0xf0}, h.Rate, h.Channels, h.Length
+	return frameLen{h.Samples, h.Rate}, nil
 }
 
 func (w *adtsWriter) silenceLen() frameLen {
 	if w.last == 0 {
 		return frameLen{}
 	}
-	rate, _ := adtsFormat(w.fixed[:])
-	return frameLen{1024, rate}
+	return frameLen{1024, w.rate}
 }
 
 func (w *adtsWriter) write(p []byte) error {
@@ -96,17 +82,16 @@ func (w *adtsWriter) writeSilence() error {
 		size = int((w.bytes + w.frames/2) / w.frames)
 	}
 	if k := (adtsKey{w.fixed, size}); w.silent == nil || w.silentOf != k {
-		w.silent, w.silentOf = adtsSilence(w.fixed, size), k
+		w.silent, w.silentOf = adtsSilence(w.fixed, w.channels, size), k
 	}
 	return w.rawWriter.write(w.silent)
 }
 
 // adtsSilence returns a frame of silence of size bytes (or as few as it takes) in the
-// format of the header bytes 1 to 3 in fixed: no CRC, and every channel's stream empty:
-// a long window with no scale factor bands (max_sfb 0), no pulse, TNS or gain control
-// data. It decodes to zeros on its own.
-func adtsSilence(fixed [3]byte, size int) []byte {
-	_, channels := adtsFormat(fixed[:])
+// format of the header bytes 1 to 3 in fixed, whose channel configuration is channels:
+// no CRC, and every channel's stream empty: a long window with no scale factor bands
+// (max_sfb 0), no pulse, TNS or gain control data. It decodes to zeros on its own.
+func adtsSilence(fixed [3]byte, channels, size int) []byte {
 	var b bitWriter
 	var tags [8]uint
 	for _, el := range aacElements[channels] {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spacetui/spacetui/audio"
 	"github.com/spacetui/spacetui/internal/fakeclock"
 	"github.com/spacetui/spacetui/transport"
 )
@@ -65,10 +66,10 @@ func splitFrames(t testing.TB, b []byte) [][]byte {
 	var frames [][]byte
 	for len(b) > 0 {
 		var n int
-		if len(b) >= adtsHeaderLen && b[0] == 0xff && b[1]&0xf6 == 0xf0 {
-			n = int(b[3]&3)<<11 | int(b[4])<<3 | int(b[5]>>5)
-		} else if l, num, ok := mpegHeader(b); ok {
-			n = num/l.rate + int(b[2]>>1&1)
+		if h, err := audio.ParseADTS(b); err == nil {
+			n = h.Length
+		} else if h, ok := mpegHeader(b); ok {
+			n = h.Length
 		}
 		if n < 4 || n > len(b) {
 			t.Fatalf("no frame at %d bytes from the end", len(b))
@@ -96,8 +97,8 @@ func frameOf(t testing.TB, f []byte) frameLen {
 // isSilence reports a frame of silence as the track writers make them: for MPEG audio,
 // nothing but zeros after the header; for ADTS, the frame adtsSilence builds.
 func isSilence(f []byte) bool {
-	if f[1]&0xf6 == 0xf0 {
-		return bytes.Equal(f, adtsSilence([3]byte{f[1] &^ 1, f[2], f[3] & 0xf0}, len(f)))
+	if h, err := audio.ParseADTS(f); err == nil {
+		return bytes.Equal(f, adtsSilence([3]byte{f[1] &^ 1, f[2], f[3] & 0xf0}, h.Channels, len(f)))
 	}
 	return f[1]&1 == 1 && bytes.Count(f[4:], []byte{0}) == len(f)-4
 }
@@ -403,8 +404,9 @@ func TestSilentFrames(t *testing.T) {
 	for ch := 1; ch <= 7; ch++ {
 		for _, sfi := range []byte{3, 4} {
 			for _, size := range []int{0, 200, 1500} {
-				f := adtsSilence([3]byte{0xf0, 1<<6 | sfi<<2 | byte(ch>>2), byte(ch&3) << 6}, size)
-				cases = append(cases, tc{fmt.Sprintf("aac/%dch/%d/%dB", ch, aacRates[sfi], len(f)), transport.CodecAAC, f, []int{0, 1, 2, 3, 4, 5, 6, 8}[ch]})
+				f := adtsSilence([3]byte{0xf0, 1<<6 | sfi<<2 | byte(ch>>2), byte(ch&3) << 6}, ch, size)
+				rate, _ := audio.AACSampleRate(int(sfi))
+				cases = append(cases, tc{fmt.Sprintf("aac/%dch/%d/%dB", ch, rate, len(f)), transport.CodecAAC, f, []int{0, 1, 2, 3, 4, 5, 6, 8}[ch]})
 			}
 		}
 	}
@@ -445,8 +447,8 @@ func TestSilentFrames(t *testing.T) {
 			// frames of it (for AAC, the frame read is the stream).
 			want := float64(n * len(c.frame))
 			if c.codec == transport.CodecMP3 {
-				_, num, _ := mpegHeader(c.frame)
-				want = float64(n*num) / float64(l.rate)
+				h, _ := mpegHeader(c.frame)
+				want = float64(n*bytesByRate(h)) / float64(l.rate)
 			}
 			if math.Abs(float64(s.good)-want) > 1 {
 				t.Errorf("%d frames of silence take %d bytes, want %.1f", n, s.good, want)
