@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"os"
@@ -52,12 +54,57 @@ func probeDuration(t *testing.T, path string, allowNoEOS bool) float64 {
 	return dur
 }
 
-// recordFiles lists a recording's Ogg files, and wants a track for at least minTracks
-// speakers.
+// probeAudio validates a recorded file and returns its length in seconds: an Ogg Opus
+// file's by probeDuration, an ADTS AAC or MP3 track's (its codec named by its
+// extension, as ffprobe must name it too) by decoding it with FFmpeg, since ffprobe
+// only estimates a raw ADTS file's length from its bit rate (docs/recording.md).
+func probeAudio(t *testing.T, path string) float64 {
+	t.Helper()
+	codec := strings.TrimPrefix(filepath.Ext(path), ".")
+	if codec == "ogg" {
+		return probeDuration(t, path, false)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name:format=duration", "-of", "default=nw=1", path).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "codec_name="+codec+"\n") {
+		t.Fatalf("ffprobe %s: %v, want codec %s:\n%s", path, err, codec, out)
+	}
+	d := float64(len(ffmpegPCM(t, nil, "-i", path))) / 48000
+	t.Logf("%s: %s, %.3f s decoded (ffprobe: %s)", filepath.Base(path), codec, d, strings.ReplaceAll(strings.TrimSpace(string(out)), "\n", " "))
+	return d
+}
+
+// ffmpegPCM decodes with FFmpeg what the input options name (stdin, if not nil, is
+// its standard input) and returns it as 48 kHz mono samples in [-1, 1].
+func ffmpegPCM(t *testing.T, stdin []byte, input ...string) []float64 {
+	t.Helper()
+	cmd := exec.Command("ffmpeg", append(append([]string{"-v", "error"}, input...), "-f", "s16le", "-ac", "1", "-ar", "48000", "-")...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	raw, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ffmpeg %v: %v\n%s", input, err, stderr.String())
+	}
+	return pcmFloats(raw)
+}
+
+// pcmFloats reads 16-bit little-endian samples as numbers in [-1, 1].
+func pcmFloats(raw []byte) []float64 {
+	out := make([]float64, len(raw)/2)
+	for i := range out {
+		out[i] = float64(int16(binary.LittleEndian.Uint16(raw[2*i:]))) / 32768
+	}
+	return out
+}
+
+// recordFiles lists a recording's audio files, audio.ogg first, then the tracks of
+// every codec, and wants a track for at least minTracks speakers.
 func recordFiles(t *testing.T, dir string, minTracks int) []string {
 	t.Helper()
 	files := []string{filepath.Join(dir, "audio.ogg")}
-	tracks, _ := filepath.Glob(filepath.Join(dir, "tracks", "*.ogg"))
+	tracks, _ := filepath.Glob(filepath.Join(dir, "tracks", "*"))
 	if len(tracks) < minTracks {
 		t.Fatalf("want a track per speaker heard, got %v", tracks)
 	}
@@ -210,23 +257,19 @@ func TestRecordCuesAlignWithSpeech(t *testing.T) {
 	if out, err := exec.Command(spacetuiBin(t), "record", url, "-o", dir, "--for", "16s").CombinedOutput(); err != nil {
 		t.Fatalf("record: %v\n%s", err, out)
 	}
-	pcm, err := exec.Command("ffmpeg", "-v", "error", "-i", filepath.Join(dir, "audio.ogg"), "-f", "s16le", "-ac", "1", "-ar", "48000", "-").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pcm := ffmpegPCM(t, nil, "-i", filepath.Join(dir, "audio.ogg"))
 	// Speech onsets: a 10 ms block above -40 dBFS after at least 250 ms below it.
 	const block = 480
 	var onsets []float64
 	quiet := 25
-	for i := 0; i+2*block <= len(pcm); i += 2 * block {
+	for i := 0; i+block <= len(pcm); i += block {
 		var e float64
-		for j := i; j < i+2*block; j += 2 {
-			v := float64(int16(uint16(pcm[j])|uint16(pcm[j+1])<<8)) / 32768
+		for _, v := range pcm[i : i+block] {
 			e += v * v
 		}
 		if e/block > 1e-4 {
 			if quiet >= 25 {
-				onsets = append(onsets, float64(i/2)/48000)
+				onsets = append(onsets, float64(i)/48000)
 			}
 			quiet = 0
 		} else {

@@ -125,11 +125,7 @@ func TestStreamHLS(t *testing.T) {
 	if err := c.cmd.Wait(); err != nil {
 		t.Fatalf("join: %v", err)
 	}
-	for _, e := range c.since(0) {
-		if e.typ() == "gap" || e.typ() == "state" && e.str("state") != "connecting" && e.str("state") != "live" && e.str("state") != "ended" {
-			t.Errorf("%v in a healthy stream", e.fields)
-		}
-	}
+	healthy(t, c)
 	files := recordFiles(t, dir, 1)
 	if len(files) != 2 {
 		t.Errorf("files %v, want audio.ogg and one track", files)

@@ -163,6 +163,15 @@ const (
 	XMedia  = "dynamic_playlist.m3u8"
 )
 
+// An X Space's playlists are served under a path of this shape, the listener's access
+// token (XToken stands for it) one of its elements. An Origin answers under any path,
+// so a test asks for XPath+XMedia to join as a listener does; nothing that prints or
+// records the URL may show XToken.
+const (
+	XToken = "AbCdEf0123456789aBcDeF_-9876543210zYxWvUtSrQpOnMlKjIhGfEdCbA0123456789"
+	XPath  = "/Transcoding/v1/hls/" + XToken + "/non_transcode/us-east-1/periscope-replay-direct-prod-us-east-1-public/audio-space/"
+)
+
 // xMasterPlaylist is what an XStyle Origin answers for XMaster.
 const xMasterPlaylist = "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n" +
 	"#EXT-X-STREAM-INF:BANDWIDTH=101000,AVERAGE-BANDWIDTH=98000,CODECS=\"mp4a.40.2\"\n" + XMedia + "?type=live\n"
