@@ -75,6 +75,10 @@ type Snapshot struct {
 	OutputErr string
 	// Recording is the recorder's progress; Recording.Dir is empty when not recording.
 	Recording record.Stats
+	// BehindLive is how far behind the live edge the room's audio reaches us, as its
+	// protocol last said (transport.RoomInfo.BehindLive): playback is behind live by
+	// that and its own BufferMs.
+	BehindLive time.Duration
 }
 
 // Frontend shows a room to the user. Run reads h.Events until it is closed (the room
@@ -105,6 +109,7 @@ type Hub struct {
 	recErr   error                           // why the recorder could not open; reconnector goroutine, read after it ends
 	speakers []string                        // ids of the current roster; reconnector goroutine only
 	joined   bool                            // the first join happened; reconnector goroutine only
+	behind   atomic.Int64                    // the last RoomInfo's BehindLive
 }
 
 // New returns a Hub for cfg and opens the playback pipeline on cfg.Sink. It fails when
@@ -221,6 +226,7 @@ func (h *Hub) Snapshot() Snapshot {
 	if rec := h.rec.Load(); rec != nil {
 		s.Recording = rec.Stats()
 	}
+	s.BehindLive = time.Duration(h.behind.Load())
 	return s
 }
 
@@ -278,6 +284,8 @@ func (h *Hub) dispatch(ctx context.Context, cancel context.CancelFunc, ev transp
 			h.pipe.Push(e)
 		}
 		return
+	case transport.RoomInfo:
+		h.behind.Store(int64(e.BehindLive))
 	case transport.Roster:
 		h.speakers = h.speakers[:0]
 		for _, sp := range e.Speakers {

@@ -183,11 +183,12 @@ func newHub(t *testing.T, d *fakeDialer, clock *fakeclock.Clock, cfg Config) (*H
 var silence = audio.SilencePacket()
 
 // Every event reaches the front end except audio, which goes to the pipeline instead;
-// the room's end closes the stream and ends the session without an error.
+// the room's end closes the stream and ends the session without an error. The room's
+// delay behind live reaches the snapshot.
 func TestHubDispatch(t *testing.T) {
 	clock := fakeclock.New(t0)
 	room := []transport.Event{
-		transport.RoomInfo{ID: "r", Title: "Town hall", Listeners: 3},
+		transport.RoomInfo{ID: "r", Title: "Town hall", Listeners: 3, BehindLive: 6 * time.Second},
 		transport.Roster{Speakers: []transport.Speaker{{ID: "ada", Name: "Ada"}}},
 		transport.AudioFrame{Speaker: "ada", Codec: transport.CodecOpus, Seq: 1, Timestamp: 960, Duration: audio.FrameDuration, Payload: silence},
 		transport.TranscriptSegment{ID: "c1", Speaker: "ada", Text: "hello", Final: true},
@@ -212,6 +213,9 @@ func TestHubDispatch(t *testing.T) {
 	}
 	if !fe.snap.Decoding || len(fe.snap.Speakers) != 1 || fe.snap.Speakers[0].ID != "ada" {
 		t.Errorf("the pipeline did not get ada's frame: %+v", fe.snap)
+	}
+	if fe.snap.BehindLive != 6*time.Second {
+		t.Errorf("snapshot behind live %v, want the room's 6s", fe.snap.BehindLive)
 	}
 	if !sink.isClosed() {
 		t.Error("the sink was left open")

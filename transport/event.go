@@ -19,6 +19,11 @@ type RoomInfo struct {
 	Title     string
 	Started   time.Time
 	Listeners int
+	// BehindLive is how far behind the live edge the room's audio reaches us, before
+	// playback's own buffer: an HLS stream plays a few segments behind the end of its
+	// playlist. It is 0 where the server sends the room as it happens. A protocol that
+	// knows it sends a RoomInfo again when it changes (in whole seconds, say).
+	BehindLive time.Duration
 }
 
 // Speaker is one participant who may publish audio.

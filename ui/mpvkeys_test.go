@@ -196,22 +196,26 @@ func TestSpeakerVolume(t *testing.T) {
 }
 
 // TestDelayBehindLive: the status line says how far behind live playback is, read once
-// a second: the delay changes with every packet.
+// a second: the delay changes with every packet. A stream that reaches us late (an HLS
+// stream's segments) adds its own delay, as the room last said it.
 func TestDelayBehindLive(t *testing.T) {
 	f := newFixture(t, true)
 	at := t0
 	f.m.now = func() time.Time { return at }
 	for _, step := range []struct {
-		later time.Duration
-		ms    int
-		want  string
+		later  time.Duration
+		ms     int
+		stream time.Duration
+		want   string
 	}{
-		{500 * time.Millisecond, 1500, "60 ms behind"},
-		{500 * time.Millisecond, 1500, "1.5 s behind"},
-		{500 * time.Millisecond, 80, "1.5 s behind"},
+		{500 * time.Millisecond, 1500, 0, "60 ms behind"},
+		{500 * time.Millisecond, 1500, 0, "1.5 s behind"},
+		{500 * time.Millisecond, 80, 0, "1.5 s behind"},
+		{time.Second, 80, 9 * time.Second, "9.1 s behind"},
+		{time.Second, 120, 2 * time.Second, "2.1 s behind"},
 	} {
 		at = at.Add(step.later)
-		f.pb.snap.BufferMs = step.ms
+		f.pb.snap.BufferMs, f.pb.snap.BehindLive = step.ms, step.stream
 		f.m.Update(snapshotMsg{snap: f.pb.Snapshot()})
 		if l := lineWith(f.view(), "● live"); !strings.Contains(l, step.want) {
 			t.Errorf("%v after the first snapshot, status line %q; want %q", at.Sub(t0), l, step.want)

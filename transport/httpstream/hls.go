@@ -86,8 +86,8 @@ type hlsConn struct {
 	track     mp4Track
 	esClock   sampleClock // where the last packed audio or MPEG-TS segment ended
 	resumed   bool
-	behind    time.Duration // how far behind the live edge playback starts
-	liveEdge  bool          // start at the newest segment (--live-edge)
+	liveEdge  bool               // start at the newest segment (--live-edge)
+	room      transport.RoomInfo // as last sent; BehindLive in whole seconds
 
 	out outbox
 }
@@ -133,16 +133,15 @@ func newHLSConn(ctx context.Context, client *http.Client, u *url.URL, b []byte, 
 	}
 	c.pl = pl
 	c.queue, c.resumed = c.start(pl)
-	for _, s := range c.queue {
-		c.behind += s.duration
-	}
+	c.room = transport.RoomInfo{ID: info.room, Title: title, Listeners: 1}
 	if len(c.queue) > 0 {
+		c.room.BehindLive = c.behindLive(c.queue[0])
 		if err := c.loadInit(ctx, c.queue[0]); err != nil {
 			return nil, err
 		}
 	}
 	c.out.add(
-		transport.RoomInfo{ID: info.room, Title: title, Listeners: 1},
+		c.room,
 		transport.Roster{Speakers: []transport.Speaker{{ID: info.id, Name: info.id, Role: "speaker"}}})
 	return c, nil
 }
@@ -308,6 +307,10 @@ func (c *hlsConn) play(ctx context.Context, seg segment) error {
 	if err != nil {
 		c.log.Warn("httpstream: segment partly unreadable", "seq", seg.seq, "frames", len(ps), "err", err)
 	}
+	if d := c.behindLive(seg); d != c.room.BehindLive {
+		c.room.BehindLive = d
+		c.out.add(c.room)
+	}
 	start := c.place(seg)
 	p0, end := ps[0].pos, ps[0].pos
 	for _, p := range ps {
@@ -321,6 +324,25 @@ func (c *hlsConn) play(ctx context.Context, seg segment) error {
 		c.out.add(c.k.frame(c.info.id, p, start+max(p.pos, p0)-p0))
 	}
 	return nil
+}
+
+// behindLive is how far the start of seg, about to be handed on, is behind the live
+// edge, in whole seconds: the segments the playlist lists from seg on, and the time
+// since a reload last found a new one, for the edge has moved on since by as much
+// (playback reloads only once it has played what it had). Dates are not used: they
+// would measure the distance between two clocks as well. A playlist that has ended
+// has no live edge.
+func (c *hlsConn) behindLive(seg segment) time.Duration {
+	if c.pl.ended {
+		return 0
+	}
+	d := c.clock.Now().Sub(c.changedAt)
+	for _, s := range c.pl.segments {
+		if s.seq >= seg.seq {
+			d += s.duration
+		}
+	}
+	return d.Round(time.Second)
 }
 
 // fetch reads a segment. One that is missing (a CDN that has not got it yet) is asked

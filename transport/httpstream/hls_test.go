@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -330,4 +332,52 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestHLSBehindLive: the room says how far behind the live edge its stream plays: at
+// the join, and again whenever that changes by a second. The window moves on by step
+// segments at each reload, and playback reloads once it has played what it had: three
+// segments (6 s) from the RFC's start, one with --live-edge. A window that moves on as
+// fast as playback keeps the figure; one slower than playback (one segment in the
+// first 6 s) lets it catch up to one segment behind. The playlist's end
+// (EXT-X-ENDLIST) leaves no live edge to be behind.
+func TestHLSBehindLive(t *testing.T) {
+	dir, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		step     int
+		liveEdge bool
+		want     []time.Duration
+	}{
+		{"as fast as playback", 3, false, []time.Duration{6 * time.Second, 0}},
+		{"slower than playback", 1, false, []time.Duration{6 * time.Second, 2 * time.Second, 0}},
+		{"live edge, as fast as playback", 1, true, []time.Duration{2 * time.Second, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			win := &streamtest.Window{Size: 6, End: 14, Step: func(int) int { return tc.step },
+				Source: streamtest.Playlist{Target: 2, Map: "opus-init.mp4",
+					Segments: []streamtest.Segment{{URI: "opus-seg.m4s", Duration: 2 * time.Second}}}}
+			u, _ := url.Parse(streamtest.OriginT(t, &streamtest.Origin{Dir: dir, Window: win}) + "/live/index.m3u8")
+			c, _, err := dialFake(t, u, transport.DialOptions{Params: map[string]string{OptLiveEdge: strconv.FormatBool(tc.liveEdge)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs, err := drain(t, c, 5000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []time.Duration
+			for _, ev := range evs {
+				if e, ok := ev.(transport.RoomInfo); ok {
+					got = append(got, e.BehindLive)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("behind live %v, want %v", got, tc.want)
+			}
+		})
+	}
 }

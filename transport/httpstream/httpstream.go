@@ -205,7 +205,7 @@ func (d *dialer) Dial(ctx context.Context, u *url.URL, opts transport.DialOption
 			return nil, fmt.Errorf("%s: %w", shown, err)
 		}
 		log.Info("httpstream: joined", "url", shown, "format", kind, "target", c.pl.target, "resumed", c.resumed,
-			"behind_live", c.behind.Round(time.Millisecond))
+			"behind_live", c.room.BehindLive)
 		return c, nil
 	}
 	info := streamInfo{

@@ -29,6 +29,9 @@ func EventFields(ev transport.Event) (string, Fields) {
 		if !e.Started.IsZero() {
 			f["started"] = e.Started.UTC().Format(time.RFC3339)
 		}
+		if e.BehindLive > 0 {
+			f["behind_live"] = Seconds(e.BehindLive)
+		}
 		return "room", f
 	case transport.Roster:
 		speakers := make([]Fields, 0, len(e.Speakers))

@@ -18,6 +18,8 @@ func TestJSONEvents(t *testing.T) {
 	}{
 		{transport.RoomInfo{ID: "demo", Title: "T", Started: started, Listeners: 3},
 			`{"id":"demo","listeners":3,"started":"2026-11-27T11:00:00Z","time":"2026-11-27T12:00:00Z","title":"T","type":"room"}`},
+		{transport.RoomInfo{ID: "show", Title: "T", Listeners: 1, BehindLive: 6 * time.Second},
+			`{"behind_live":6,"id":"show","listeners":1,"time":"2026-11-27T12:00:00Z","title":"T","type":"room"}`},
 		{transport.Roster{Speakers: []transport.Speaker{{ID: "ada", Name: "Ada", Role: "host"}}},
 			`{"speakers":[{"id":"ada","muted":false,"name":"Ada","role":"host"}],"time":"2026-11-27T12:00:00Z","type":"roster"}`},
 		{transport.TranscriptSegment{ID: "c1", Speaker: "ada", Start: 1500 * time.Millisecond, End: 3 * time.Second, Text: "hi", Final: true},

@@ -61,7 +61,7 @@ type conn struct {
 
 // audio is the part of a playback snapshot the line shows, as it shows it.
 type audio struct {
-	bufferMs          int
+	behindMs          int    // the room's delay behind live and playback's buffer
 	loss              string // the loss in percent, to a tenth
 	volume            int
 	muted             bool
@@ -100,7 +100,7 @@ func (m *Model) SetFlash(text string, isErr bool) {
 func (m *Model) SetAudio(s session.Snapshot) {
 	rec := s.Recording
 	common.Set(&m.dirty, &m.audio, audio{
-		bufferMs:  s.BufferMs,
+		behindMs:  int(s.BehindLive.Milliseconds()) + s.BufferMs,
 		loss:      strconv.FormatFloat(s.LossPct, 'f', 1, 64),
 		volume:    s.Volume,
 		muted:     s.Muted,
@@ -161,7 +161,7 @@ func (m *Model) left() string {
 			add(c.Note)
 		}
 		outErr() // before the figures: they mean little without it
-		add(behind(a.bufferMs))
+		add(behind(a.behindMs))
 		add("loss " + a.loss + "%")
 		m.volume(add)
 		if a.outputErr == "" && a.output != "" {
@@ -215,7 +215,8 @@ func (m *Model) left() string {
 	return " " + strings.Join(parts, sep)
 }
 
-// behind says how far playback is behind the live edge: the jitter buffer's delay.
+// behind says how far playback is behind the live edge: the room's own delay (an HLS
+// stream's few segments) and the jitter buffer's.
 func behind(ms int) string {
 	if ms < 1000 {
 		return fmt.Sprintf("%d ms behind", ms)
