@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 	"unicode"
@@ -43,7 +44,9 @@ const minFrames = 50
 //   - RoomInfo before any audio, with a listener count of at least one (us);
 //   - a Roster naming every speaker heard, with unique IDs and clean text;
 //   - audio frames in order per speaker: sequence numbers increasing (reordering and
-//     duplicates at most 1%), timestamps moving with them, 20 ms Opus packets;
+//     duplicates at most 1%), each frame keeping the payload convention (CheckFrame),
+//     and timestamps moving by the frames' lengths at 48 kHz as their running total
+//     gives them (within rounding, without drift), or further across a pause;
 //   - transcript segments, partial and final, whose final follows its partials under
 //     the same ID, attributed to a speaker of the roster (in a chat room, final
 //     segments marked Chat);
@@ -89,7 +92,7 @@ type checker struct {
 	room     bool
 	roster   map[string]bool
 	frames   map[string]int
-	last     map[string]transport.AudioFrame
+	tracks   map[string]*track
 	disorder map[string]int
 	partial  map[string]bool // segment IDs seen partial and not yet final
 	partials int
@@ -102,7 +105,7 @@ type checker struct {
 
 func newChecker(speakers int) *checker {
 	return &checker{want: speakers, roster: map[string]bool{}, frames: map[string]int{},
-		last: map[string]transport.AudioFrame{}, disorder: map[string]int{}, partial: map[string]bool{}}
+		tracks: map[string]*track{}, disorder: map[string]int{}, partial: map[string]bool{}}
 }
 
 func (c *checker) errorf(format string, args ...any) {
@@ -175,6 +178,13 @@ func (c *checker) clean(what, s string) {
 	}
 }
 
+// track is what the checker keeps of one speaker's frames.
+type track struct {
+	last  transport.AudioFrame
+	len48 float64 // the last frame's length in 48 kHz samples, by its payload
+	drift float64 // how far the timestamps moved from the frames' lengths since a pause
+}
+
 func (c *checker) frame(f transport.AudioFrame) {
 	if !c.room {
 		c.errorf("audio before room info")
@@ -182,15 +192,19 @@ func (c *checker) frame(f transport.AudioFrame) {
 	if !c.roster[f.Speaker] {
 		c.errorf("audio from %q, who is not in the roster %v", f.Speaker, c.rosterIDs())
 	}
-	if n, err := audio.PacketSamples(f.Payload); err != nil || n != 960 {
-		c.errorf("frame %d of %q: %d samples (%v), want a 20 ms Opus packet", f.Seq, f.Speaker, n, err)
+	len48 := f.Duration.Seconds() * sampleRate
+	if samples, rate, err := CheckFrame(f); err != nil {
+		c.errorf("frame %d of %q: %v", f.Seq, f.Speaker, err)
+	} else {
+		len48 = float64(samples) * sampleRate / float64(rate)
 	}
 	c.frames[f.Speaker]++
-	prev, ok := c.last[f.Speaker]
-	if !ok {
-		c.last[f.Speaker] = f
+	tr := c.tracks[f.Speaker]
+	if tr == nil {
+		c.tracks[f.Speaker] = &track{last: f, len48: len48}
 		return
 	}
+	prev := tr.last
 	d := int32(f.Seq - prev.Seq)
 	if d <= 0 {
 		c.disorder[f.Speaker]++
@@ -199,11 +213,65 @@ func (c *checker) frame(f transport.AudioFrame) {
 		}
 		return
 	}
-	// The timestamp moves 960 per frame, or further where the speaker sent nothing.
-	if dt := int64(int32(f.Timestamp - prev.Timestamp)); dt < int64(d)*960 {
-		c.errorf("%q: seq %d→%d moved the timestamp %d, want at least %d", f.Speaker, prev.Seq, f.Seq, dt, int64(d)*960)
+	// The timestamp moves by the frames' length at 48 kHz (those lost in between taken
+	// as long as the last), as the running total of their samples places them: a step
+	// may round a fraction of a sample down or up, but the steps never drift a whole
+	// sample from the total. It moves further where the speaker sent nothing.
+	want := float64(d) * tr.len48
+	switch dt := float64(int32(f.Timestamp - prev.Timestamp)); {
+	case dt < math.Floor(want):
+		c.errorf("%q: seq %d→%d moved the timestamp %.0f, want at least %.0f", f.Speaker, prev.Seq, f.Seq, dt, math.Floor(want))
+		tr.drift = 0
+	case dt > want+1:
+		tr.drift = 0 // a pause: a new run of frames
+	default:
+		if tr.drift += dt - want; math.Abs(tr.drift) > 1 {
+			c.errorf("%q: by seq %d the timestamps drifted %.2f samples from the frames' running total", f.Speaker, f.Seq, tr.drift)
+			tr.drift = 0
+		}
 	}
-	c.last[f.Speaker] = f
+	tr.last, tr.len48 = f, len48
+}
+
+// sampleRate is the rate of the room clock, which timestamps count.
+const sampleRate = 48000
+
+// CheckFrame checks a frame against the payload convention of transport.Codec: an
+// Opus frame is one valid Opus packet; an AAC frame one ADTS frame of AAC-LC with one
+// raw data block, and an MP3 frame one MPEG audio frame, each exactly as long as its
+// header says; and Duration is the payload's samples at its rate, within one sample
+// of the room clock. It returns the samples per channel the payload holds and their
+// rate. A protocol's own tests may check their frames with it outside Run.
+func CheckFrame(f transport.AudioFrame) (samples, rate int, err error) {
+	switch f.Codec {
+	case transport.CodecOpus:
+		if samples, err = audio.PacketSamples(f.Payload); err != nil {
+			return 0, 0, fmt.Errorf("%d bytes of opus: %w", len(f.Payload), err)
+		}
+		rate = sampleRate
+	case transport.CodecAAC, transport.CodecMP3:
+		parse := audio.ParseMPEG
+		if f.Codec == transport.CodecAAC {
+			parse = audio.ParseADTS
+		}
+		h, err := parse(f.Payload)
+		switch {
+		case err != nil:
+			return 0, 0, fmt.Errorf("%d bytes of %s: %w", len(f.Payload), f.Codec, err)
+		case h.Length != len(f.Payload):
+			return 0, 0, fmt.Errorf("%d bytes of %s, whose header says %d", len(f.Payload), f.Codec, h.Length)
+		case f.Codec == transport.CodecAAC && (h.ObjectType != audio.AACObjectLC || h.Blocks != 1):
+			return 0, 0, fmt.Errorf("AAC of object type %d in %d raw data blocks, want AAC-LC in one", h.ObjectType, h.Blocks)
+		}
+		samples, rate = h.Samples, h.Rate
+	default:
+		return 0, 0, fmt.Errorf("codec %q, want %s, %s or %s", f.Codec, transport.CodecOpus, transport.CodecAAC, transport.CodecMP3)
+	}
+	want := time.Duration(samples) * time.Second / time.Duration(rate)
+	if diff := f.Duration - want; diff < -time.Second/sampleRate || diff > time.Second/sampleRate {
+		return samples, rate, fmt.Errorf("%s of %d samples at %d Hz lasts %s, want %s", f.Codec, samples, rate, f.Duration, want)
+	}
+	return samples, rate, nil
 }
 
 func (c *checker) segment(s transport.TranscriptSegment) {
