@@ -31,10 +31,11 @@ const (
 	clickLen    = 100 * time.Millisecond
 	clicksLoop  = 20 * time.Second
 	rate        = 48000
-	loud        = 3277                  // a tenth of full scale: inside a burst (amplitude half of full scale)
-	floor       = 30                    // above digital silence: the noise floor (about 100) or louder
-	quietGap    = rate / 50             // samples of quiet that end a burst
-	lengthSlack = 10 * time.Millisecond // a burst this much shorter or longer is altered
+	loud        = 3277                   // a tenth of full scale: inside a burst (amplitude half of full scale)
+	floor       = 30                     // above digital silence: the noise floor (about 100) or louder
+	quietGap    = rate / 50              // samples of quiet that end a burst
+	lengthSlack = 10 * time.Millisecond  // a burst this much shorter or longer is altered
+	settleQuiet = 300 * time.Millisecond // silence on the sink before a player starts
 )
 
 // makeClicks writes the clicks room's Ogg Opus file with ffmpeg.
@@ -59,6 +60,7 @@ func samples(d time.Duration) int64 { return int64(d) * rate / int64(time.Second
 // bursts finds bursts in a 48 kHz stream given sample by sample at absolute indices.
 type bursts struct {
 	first     int64 // the first sample above the floor, or -1
+	audibleAt int64 // the last sample above the floor
 	loudAt    int64 // the last loud sample, or -1
 	start     int64 // the first sample of the current burst
 	onsets    []int64
@@ -77,8 +79,11 @@ func (b *bursts) feed(at int64, pcm []int16) {
 		if a < 0 {
 			a = -a
 		}
-		if b.first < 0 && a > floor {
-			b.first = n
+		if a > floor {
+			if b.first < 0 {
+				b.first = n
+			}
+			b.audibleAt = n
 		}
 		if b.inBurst && n-b.loudAt > quietGap {
 			b.lengths = append(b.lengths, b.loudAt-b.start+1)
@@ -95,22 +100,34 @@ func (b *bursts) feed(at int64, pcm []int16) {
 	}
 }
 
-// clock maps a stream's sample indices to wall time: the least delayed of the chunks seen
-// (arrival minus the audio's end) gives the origin.
+// clock maps a stream's sample indices to wall time from the chunks it arrived in: a
+// sample arrived with the chunk that ended at or after it, so it played no later than
+// that arrival minus the audio after it in the chunk. The least of that over the next
+// few chunks cancels a read that was scheduled late; chunks are kept, not one origin,
+// because a capture that drops samples under load would skew a single origin.
 type clock struct {
-	origin time.Time
-	ok     bool
+	ends     []int64 // the index after each chunk's last sample
+	arrivals []time.Time
 }
 
+// clockSpan is how many chunks after a sample at considers.
+const clockSpan = 8
+
 func (c *clock) saw(arrival time.Time, endIndex int64) {
-	o := arrival.Add(-time.Duration(endIndex) * time.Second / rate)
-	if !c.ok || o.Before(c.origin) {
-		c.origin, c.ok = o, true
-	}
+	c.ends = append(c.ends, endIndex)
+	c.arrivals = append(c.arrivals, arrival)
 }
 
 func (c *clock) at(index int64) time.Time {
-	return c.origin.Add(time.Duration(index) * time.Second / rate)
+	k, _ := slices.BinarySearch(c.ends, index+1)
+	var best time.Time
+	for j := k; j < min(k+clockSpan, len(c.ends)); j++ {
+		t := c.arrivals[j].Add(-time.Duration(c.ends[j]-index) * time.Second / rate)
+		if best.IsZero() || t.Before(best) {
+			best = t
+		}
+	}
+	return best
 }
 
 // probe listens to the clicks room as a plain protocol client and times each burst as it
@@ -245,12 +262,33 @@ func startCapture() (*capture, error) {
 	}()
 	select {
 	case <-c.started:
-		return c, nil
+		return c, c.settle()
 	case <-c.done:
 		return nil, errors.New("parec gave no audio: is the sound server running (scripts/pulse-null.sh)?")
 	case <-time.After(5 * time.Second):
 		c.stop()
 		return nil, errors.New("parec gave no audio within 5 s")
+	}
+}
+
+// settle waits until the sink has been silent for a while (the player before may still
+// be draining into it), then forgets what it heard, so that first audio is this run's.
+func (c *capture) settle() error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		quiet := c.b.lastIndex - c.b.audibleAt
+		if quiet >= samples(settleQuiet) {
+			c.b = newBursts()
+			c.mu.Unlock()
+			return nil
+		}
+		c.mu.Unlock()
+		if time.Now().After(deadline) {
+			c.stop()
+			return errors.New("the sink did not fall silent within 5 s: is another player using it?")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -380,7 +418,7 @@ func (b *bench) latencyRuns(subjects []subject, present func(subject) bool, runs
 	timed := map[string][]heard{}
 	for r := range runs {
 		for _, s := range subjects {
-			if !s.latency || !present(s) {
+			if !s.player || !present(s) {
 				continue
 			}
 			fmt.Fprintf(out, "clicks %d/%d: %s for %s\n", r+1, runs, s.name, b.latencyFor)
@@ -407,7 +445,7 @@ func printLatency(out io.Writer, subjects []subject, timed map[string][]heard, m
 	fmt.Fprintln(tw, "subject\tfirst audio\tmouth-to-ear\t(min-max)\tPulseAudio stream+sink\town share\tbursts heard\taltered\tmissing\t")
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	for _, s := range subjects {
-		if !s.latency {
+		if !s.player {
 			continue
 		}
 		hs := timed[s.name]
@@ -444,7 +482,7 @@ func printLatency(out io.Writer, subjects []subject, timed map[string][]heard, m
 func checkLatency(subjects []subject, timed map[string][]heard) error {
 	var bad []string
 	for _, s := range subjects {
-		if !s.latency || !s.ours {
+		if !s.player || !s.ours {
 			continue
 		}
 		altered, lost := 0, 0

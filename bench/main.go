@@ -8,7 +8,9 @@
 // Then it times `join --headless`, ffplay and mpv on a clicks room (latency.go): time to
 // first audio, mouth-to-ear latency with PulseAudio's share read from pactl, and bursts
 // cut, stretched or lost. It exits 1 if spacetui altered or lost a burst: a correction
-// or an underrun inside sound is a bug, whatever the timings.
+// or an underrun inside sound is a bug, whatever the timings. Last, the same three play
+// the clicks as the streams of issue 12 (streams.go): an X Space's kind of HLS and an
+// Icecast MP3 mount, for CPU, memory and first audio.
 //
 //	go run ./bench [-duration 60s] [-latency 30s] [-runs 3]   (make bench; make bench-short in CI)
 //
@@ -41,11 +43,11 @@ const clockTicks = 100
 
 // subject is one thing measured: how to start it, given the room URL and a scratch dir.
 type subject struct {
-	name    string
-	need    string // the program it needs on PATH, if any
-	latency bool   // also timed on the clicks room (latency.go)
-	ours    bool   // spacetui, not a reference player
-	start   func(b *bench, t target, dir string) (pid int, stop func(), err error)
+	name   string
+	need   string // the program it needs on PATH, if any
+	player bool   // plays any URL: also timed on the clicks room (latency.go) and the streams (streams.go)
+	ours   bool   // spacetui, not a reference player
+	start  func(b *bench, t target, dir string) (pid int, stop func(), err error)
 }
 
 // target is a room as spacetui joins it and as a plain player plays it.
@@ -119,7 +121,7 @@ func run(duration, latency time.Duration, runs int, out io.Writer) error {
 				continue
 			}
 			fmt.Fprintf(out, "run %d/%d: %s for %s\n", r+1, runs, s.name, duration)
-			sm, err := b.measure(s, dir)
+			sm, err := b.measure(s, b.demo, dir)
 			if err != nil {
 				missing[s.name] = err.Error()
 				continue
@@ -140,6 +142,11 @@ func run(duration, latency time.Duration, runs int, out io.Writer) error {
 	if err := checkLatency(subjects, timed); err != nil {
 		return err
 	}
+
+	fmt.Fprintln(out)
+	streamed, names := b.streamRuns(subjects, present, runs, dir, clicks, missing, out)
+	fmt.Fprintln(out)
+	printStreams(out, names, streamed, missing, duration, runs)
 	fmt.Fprintln(out, "\nGo benchmarks (hot paths):")
 	bench := command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", "200ms",
 		"./audio/", "./ui/", "./ui/components/transcript/")
@@ -211,7 +218,7 @@ func (b *bench) subjects() []subject {
 		}
 	}
 	return []subject{
-		{name: "join --headless", latency: true, ours: true, start: plain(func(t target, _ string) []string {
+		{name: "join --headless", player: true, ours: true, start: plain(func(t target, _ string) []string {
 			return []string{b.bin, "join", t.room, "--headless"}
 		})},
 		{name: "TUI 80x24", need: "tmux", start: tui(80, 24)},
@@ -219,10 +226,10 @@ func (b *bench) subjects() []subject {
 		{name: "record", start: plain(func(t target, dir string) []string {
 			return []string{b.bin, "record", t.room, "-o", filepath.Join(dir, "rec"), "--force"}
 		})},
-		{name: "ffplay", need: "ffplay", latency: true, start: plain(func(t target, _ string) []string {
+		{name: "ffplay", need: "ffplay", player: true, start: plain(func(t target, _ string) []string {
 			return []string{"ffplay", "-nodisp", "-loglevel", "quiet", t.listen}
 		})},
-		{name: "mpv", need: "mpv", latency: true, start: plain(func(t target, _ string) []string {
+		{name: "mpv", need: "mpv", player: true, start: plain(func(t target, _ string) []string {
 			return []string{"mpv", "--no-video", "--really-quiet", "--no-config", t.listen}
 		})},
 	}
@@ -230,10 +237,10 @@ func (b *bench) subjects() []subject {
 
 // measure runs s for the duration and reads its CPU time and peak RSS from /proc just
 // before stopping it, with the PulseAudio daemon's CPU over the same window.
-func (b *bench) measure(s subject, dir string) (sample, error) {
+func (b *bench) measure(s subject, t target, dir string) (sample, error) {
 	pulse := pulsePID()
 	pulse0 := cpuTicks(pulse)
-	pid, stop, err := s.start(b, b.demo, dir)
+	pid, stop, err := s.start(b, t, dir)
 	if err != nil {
 		return sample{}, err
 	}
@@ -336,12 +343,6 @@ func printTable(out io.Writer, subjects []subject, results map[string][]sample, 
 	}
 	cpu := func(s sample) float64 { return s.cpu }
 	ffplay, mpv := pick("ffplay", cpu), pick("mpv", cpu)
-	ratio := func(x, ref float64) string {
-		if ref == 0 {
-			return "-"
-		}
-		return fmt.Sprintf("%.2fx", x/ref)
-	}
 	fmt.Fprintf(out, "medians of %d interleaved runs of %s each; CPU in %% of one core\n", runs, d)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "subject\tCPU %\tvs ffplay\tvs mpv\tpeak RSS MiB\tPulseAudio CPU %\t")
@@ -355,4 +356,12 @@ func printTable(out io.Writer, subjects []subject, results map[string][]sample, 
 			pick(s.name, func(s sample) float64 { return s.rssMiB }), pick(s.name, func(s sample) float64 { return s.pulseCPU }))
 	}
 	_ = tw.Flush()
+}
+
+// ratio is x as a multiple of ref, for the tables.
+func ratio(x, ref float64) string {
+	if ref == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", x/ref)
 }
