@@ -8,8 +8,11 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"io/fs"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,10 +25,28 @@ import (
 // chunk, one holding a fake sync word; version 6, a date on every chunk; a master
 // playlist beside the media playlist) and returns the origin and the base URL of its
 // playlists: an X-shaped path with the token in it.
+//
+// It returns once the playlist lists three chunks, as a Space live for a while does.
+// A client that joins a playlist of one chunk can only start at the live edge, and then
+// hears holes: it reloads every target duration (4 s) after a change, as RFC 8216
+// 6.3.4 says, while a chunk plays 3 s, until it has fallen behind by a reload.
 func xSpace(t *testing.T) (*streamtest.Origin, string) {
 	t.Helper()
 	o := &streamtest.Origin{Dir: streamtest.HLSDirT(t, streamtest.HLSOptions{Format: streamtest.ADTS}), XStyle: true}
-	return o, streamtest.OriginT(t, o) + streamtest.XPath
+	base := streamtest.OriginT(t, o) + streamtest.XPath
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		var b []byte
+		if resp, err := http.Get(base + streamtest.XMedia); err == nil {
+			b, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		if pl, err := streamtest.ParsePlaylist(b); err == nil && len(pl.Segments) >= 3 {
+			return o, base
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the playlist lists less than three chunks after 20 s:\n%s", b)
+		}
+	}
 }
 
 // TestStreamXSpaceAAC joins an X Space's playlist headless with JSON events and a
@@ -54,26 +75,9 @@ func TestStreamXSpaceAAC(t *testing.T) {
 			if err := c.cmd.Wait(); err != nil {
 				t.Fatalf("join: %v", err)
 			}
-			healthy(t, c)
+			healthy(t, c, 1024*time.Second/48000)
 
-			files := recordFiles(t, dir, 1)
-			if len(files) != 2 || filepath.Base(files[1]) != "127.0.0.1.aac" {
-				t.Fatalf("files %v, want audio.ogg and tracks/127.0.0.1.aac", files)
-			}
-			mix, track := probeAudio(t, files[0]), probeAudio(t, files[1])
-			t.Logf("recorded %d s: audio.ogg %.3f s, the track %.3f s", secs, mix, track)
-			if mix < secs*0.99 || mix > secs*1.01 || track < secs*0.99 || track > secs*1.01 {
-				t.Errorf("audio.ogg %.3f s, the track %.3f s; want %d s within 1%%", mix, track, secs)
-			}
-			var meta struct {
-				URL    string
-				Tracks []struct{ Name, File, Codec string }
-			}
-			b, err := os.ReadFile(filepath.Join(dir, "room.json"))
-			if err != nil || json.Unmarshal(b, &meta) != nil || len(meta.Tracks) != 1 ||
-				meta.Tracks[0].File != "tracks/127.0.0.1.aac" || meta.Tracks[0].Codec != "aac" || meta.Tracks[0].Name != "127.0.0.1" {
-				t.Errorf("room.json (%v) does not name the one AAC track:\n%s", err, b)
-			}
+			meta := streamRecording(t, dir, "127.0.0.1", "aac", secs)
 			if want := "/…/" + tt.playlist; !strings.HasSuffix(meta.URL, want) {
 				t.Errorf("room.json's url %q, want the host and %q", meta.URL, want)
 			}
@@ -87,14 +91,103 @@ func TestStreamXSpaceAAC(t *testing.T) {
 	}
 }
 
-// healthy fails the test if the client's events show a gap, or a state other than
-// connecting, live and ended: what a healthy stream never causes.
-func healthy(t *testing.T, c *jsonClient) {
+// TestStreamIcecastMP3 records a real Icecast's MP3 mount (44.1 kHz, fed by FFmpeg)
+// with the record command while a listener joins it headless with JSON events, and
+// the source names what is playing half-way through: the recording holds the mix and
+// the stream's own MP3 frames, each as long as the capture; the listener's room title
+// follows the source's (ICY StreamTitle), and so does room.json's.
+func TestStreamIcecastMP3(t *testing.T) {
+	need(t, haveTool("ffprobe") && haveTool("opusinfo"), "ffprobe (ffmpeg) and opusinfo (opus-tools) are needed")
+	t.Parallel()
+	ice := streamtest.IcecastT(t, streamtest.IcecastOptions{BurstSize: 8192})
+	src := streamtest.SourceT(t, ice, "/live.mp3", streamtest.SourceOptions{Codec: streamtest.MP3, Name: "Demo Radio"})
+	dir := filepath.Join(t.TempDir(), "capture")
+	const secs = 10
+	rec := exec.Command(spacetuiBin(t), "record", ice.URL("/live.mp3"), "-o", dir, "--for", "10s")
+	rec.Stderr = &logWriter{t: t, prefix: "record: "}
+	if err := rec.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := startClient(t, ice.URL("/live.mp3"), "--for", "10s")
+	room, i := c.wait(0, 10*time.Second, "room event", func(e event) bool { return e.typ() == "room" })
+	if got := room.str("title"); got != "Demo Radio" {
+		t.Errorf("room title %q, want the stream's name", got)
+	}
+	_, i = c.wait(i, 10*time.Second, "speaking event", speaking)
+	const title = "Demo Radio — Ada - Opening"
+	if err := src.SetTitle(t.Context(), "Ada - Opening"); err != nil {
+		t.Fatal(err)
+	}
+	set := time.Now()
+	retitled, _ := c.wait(i, 8*time.Second, "the new title", func(e event) bool { return e.typ() == "room" && e.str("title") == title })
+	t.Logf("title set; the room retitled %v later", retitled.at.Sub(set).Round(10*time.Millisecond))
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("join: %v", err)
+	}
+	healthy(t, c, 1152*time.Second/44100)
+	if err := rec.Wait(); err != nil {
+		t.Fatalf("record: %v", err)
+	}
+	if meta := streamRecording(t, dir, "Demo Radio", "mp3", secs); meta.Room.Title != title {
+		t.Errorf("room.json's room title %q, want %q", meta.Room.Title, title)
+	}
+}
+
+// roomJSON is what these tests read of a recording's room.json.
+type roomJSON struct {
+	URL    string
+	Room   struct{ Title string }
+	Tracks []struct{ Name, File, Codec string }
+}
+
+// streamRecording checks the recording of a stream of codec (aac, mp3) whose speaker
+// is named speaker: audio.ogg and the stream's own frames in tracks/, both valid and
+// secs long within 1 %, and room.json naming that one track and its codec. It returns
+// room.json.
+func streamRecording(t *testing.T, dir, speaker, codec string, secs float64) roomJSON {
 	t.Helper()
+	file := "tracks/" + strings.ToLower(strings.ReplaceAll(speaker, " ", "-")) + "." + codec
+	files := recordFiles(t, dir, 1)
+	if len(files) != 2 || files[1] != filepath.Join(dir, file) {
+		t.Fatalf("files %v, want audio.ogg and %s", files, file)
+	}
+	mix, track := probeAudio(t, files[0]), probeAudio(t, files[1])
+	t.Logf("recorded %.0f s: audio.ogg %.3f s, the track %.3f s", secs, mix, track)
+	if mix < secs*0.99 || mix > secs*1.01 || track < secs*0.99 || track > secs*1.01 {
+		t.Errorf("audio.ogg %.3f s, the track %.3f s; want %.0f s within 1%%", mix, track, secs)
+	}
+	var meta roomJSON
+	b, err := os.ReadFile(filepath.Join(dir, "room.json"))
+	if err != nil || json.Unmarshal(b, &meta) != nil || len(meta.Tracks) != 1 ||
+		meta.Tracks[0].File != file || meta.Tracks[0].Codec != codec || meta.Tracks[0].Name != speaker {
+		t.Errorf("room.json (%v) does not name the one %s track %s of %s:\n%s", err, codec, file, speaker, b)
+	}
+	return meta
+}
+
+// healthy fails the test if the client's events show what a healthy stream never
+// causes: a gap, a state other than connecting, live and ended, or less audio played
+// than the time since the join allows (a hole the reconnector does not call a stall,
+// under 2 s). frame is the length of the stream's frames.
+func healthy(t *testing.T, c *jsonClient, frame time.Duration) {
+	t.Helper()
+	var live, stats event
 	for _, e := range c.since(0) {
-		if e.typ() == "gap" || e.typ() == "state" && e.str("state") != "connecting" && e.str("state") != "live" && e.str("state") != "ended" {
+		switch {
+		case e.typ() == "gap" || e.typ() == "state" && e.str("state") != "connecting" && e.str("state") != "live" && e.str("state") != "ended":
 			t.Errorf("%v in a healthy stream", e.fields)
+		case e.typ() == "state" && e.str("state") == "live" && live.fields == nil:
+			live = e
+		case e.typ() == "stats":
+			stats = e
 		}
+	}
+	if live.fields == nil || stats.fields == nil {
+		t.Fatalf("no live state or no stats:\n%s", c.dump(0))
+	}
+	played := time.Duration(stats.num("frames")) * frame
+	if since := stats.at.Sub(live.at); played < since-time.Second {
+		t.Errorf("%v of audio played in the %v from live to the last stats: holes in a healthy stream", played, since.Round(time.Millisecond))
 	}
 }
 

@@ -125,7 +125,7 @@ func TestStreamHLS(t *testing.T) {
 	if err := c.cmd.Wait(); err != nil {
 		t.Fatalf("join: %v", err)
 	}
-	healthy(t, c)
+	healthy(t, c, 20*time.Millisecond)
 	files := recordFiles(t, dir, 1)
 	if len(files) != 2 {
 		t.Errorf("files %v, want audio.ogg and one track", files)
