@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/spacetui/spacetui/audio"
 	"github.com/spacetui/spacetui/transport"
 )
 
@@ -21,6 +22,8 @@ const (
 	esBufferSize = 16 << 10
 	// id3HeaderLen is the length of an ID3v2 header, and of its footer.
 	id3HeaderLen = 10
+	// minHeaderLen is the shortest frame header, MPEG audio's.
+	minHeaderLen = 4
 )
 
 // errNoFrames reports bytes in which no frame was found.
@@ -39,12 +42,12 @@ var errNoFrames = errors.New("no ADTS or MPEG audio frame")
 // pass for a frame. Only a bad header makes the reader search (resync).
 type esReader struct {
 	br      *bufio.Reader
-	kind    codecKind // what the first frame was; later frames must be the same
-	fixed   uint32    // the last frame's fixed header fields
-	synced  bool      // the last frame was good: trust the next valid header
-	skipped int       // bytes skipped since the last frame
-	junk    int       // bytes skipped in all, neither frames nor ID3 tags
-	resyncs int       // how often sync was lost after a good frame
+	kind    transport.Codec // what the first frame was (AAC or MP3); later frames must be the same
+	fixed   uint32          // the last frame's fixed header fields
+	synced  bool            // the last frame was good: trust the next valid header
+	skipped int             // bytes skipped since the last frame
+	junk    int             // bytes skipped in all, neither frames nor ID3 tags
+	resyncs int             // how often sync was lost after a good frame
 	clock   sampleClock
 }
 
@@ -62,84 +65,84 @@ func (r *esReader) readPacket() (packet, error) {
 	if err != nil {
 		return packet{}, err
 	}
-	start, end := r.clock.add(h.rate, h.samples)
-	return packet{codec: h.codec.transportCodec(), data: data, pos: start, end: end,
-		duration: time.Duration(h.samples) * time.Second / time.Duration(h.rate)}, nil
+	start, end := r.clock.add(h.Rate, h.Samples)
+	return packet{codec: h.Codec, data: data, pos: start, end: end,
+		duration: time.Duration(h.Samples) * time.Second / time.Duration(h.Rate)}, nil
 }
 
 // nowPlaying is empty: an elementary stream names nothing (its ICY metadata does).
 func (r *esReader) nowPlaying() string { return "" }
 
 // next returns the next frame's header and a copy of its bytes.
-func (r *esReader) next() (frameHeader, []byte, error) {
+func (r *esReader) next() (audio.FrameHeader, []byte, error) {
 	h, err := r.find()
 	if err != nil {
-		return frameHeader{}, nil, err
+		return audio.FrameHeader{}, nil, err
 	}
-	f, err := r.br.Peek(h.length)
+	f, err := r.br.Peek(h.Length)
 	if err != nil {
-		return frameHeader{}, nil, unexpected(err) // the last frame, cut short
+		return audio.FrameHeader{}, nil, unexpected(err) // the last frame, cut short
 	}
 	data := bytes.Clone(f)
-	_, _ = r.br.Discard(h.length)
-	r.kind, r.fixed, r.synced, r.skipped = h.codec, h.fixed, true, 0
+	_, _ = r.br.Discard(h.Length)
+	r.kind, r.fixed, r.synced, r.skipped = h.Codec, h.Fixed, true, 0
 	return h, data, nil
 }
 
 // find skips ID3 tags, and bytes that are no frame, until a frame starts, and returns
 // its header.
-func (r *esReader) find() (frameHeader, error) {
+func (r *esReader) find() (audio.FrameHeader, error) {
 	for {
 		b, err := r.br.Peek(id3HeaderLen)
 		if len(b) == 0 {
 			if err == nil {
 				err = io.EOF
 			}
-			return frameHeader{}, err
+			return audio.FrameHeader{}, err
 		}
 		if n, ok := id3Size(b); ok {
 			if _, err := r.br.Discard(n); err != nil {
-				return frameHeader{}, unexpected(err)
+				return audio.FrameHeader{}, unexpected(err)
 			}
 			continue
 		}
-		if h, ok := r.header(b); ok && (r.synced && h.fixed == r.fixed || r.confirmed(h)) {
+		if h, ok := r.header(b); ok && (r.synced && h.Fixed == r.fixed || r.confirmed(h)) {
 			return h, nil
 		}
 		if err := r.resync(); err != nil {
-			return frameHeader{}, err
+			return audio.FrameHeader{}, err
 		}
 	}
 }
 
 // header parses a header of the stream's kind, or of either kind before the first frame.
-func (r *esReader) header(b []byte) (frameHeader, bool) {
-	if r.kind != kindMPA {
-		if h, ok := parseADTS(b); ok {
+func (r *esReader) header(b []byte) (audio.FrameHeader, bool) {
+	if r.kind != transport.CodecMP3 {
+		if h, ok := acceptADTS(b); ok {
 			return h, true
 		}
 	}
-	if r.kind != kindADTS {
-		return parseMPA(b)
+	if r.kind != transport.CodecAAC {
+		return acceptMPA(b)
 	}
-	return frameHeader{}, false
+	return audio.FrameHeader{}, false
 }
 
 // confirmed reports whether the frame h describes is followed by a valid header of
 // the same stream, an ID3 tag, or the end of the stream.
-func (r *esReader) confirmed(h frameHeader) bool {
-	b, _ := r.br.Peek(h.length + id3HeaderLen)
-	if len(b) == h.length {
+func (r *esReader) confirmed(h audio.FrameHeader) bool {
+	b, _ := r.br.Peek(h.Length + id3HeaderLen)
+	if len(b) == h.Length {
 		return true // the end
 	}
-	if len(b) < h.length+mpaHeaderLen {
+	if len(b) < h.Length+minHeaderLen {
 		return false
 	}
-	if _, ok := id3Size(b[h.length:]); ok {
+	if _, ok := id3Size(b[h.Length:]); ok {
 		return true
 	}
-	next, ok := r.header(b[h.length:])
-	return ok && next.codec == h.codec && next.fixed == h.fixed
+	next, ok := r.header(b[h.Length:])
+	return ok && next.Codec == h.Codec && next.Fixed == h.Fixed
 }
 
 // resync skips to the next byte that may start a frame or an ID3 tag.
@@ -185,14 +188,6 @@ func unexpected(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
-}
-
-// transportCodec is the codec of a kind's frames.
-func (k codecKind) transportCodec() transport.Codec {
-	if k == kindMPA {
-		return transport.CodecMP3
-	}
-	return transport.CodecAAC
 }
 
 // sampleClock counts a stream's samples at its own rate and places them on the 48 kHz

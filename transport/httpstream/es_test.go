@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spacetui/spacetui/audio"
 	"github.com/spacetui/spacetui/internal/streamtest"
 	"github.com/spacetui/spacetui/transport"
+	"github.com/spacetui/spacetui/transport/transporttest"
 )
 
 // The elementary stream test data: the demo room's first second, by FFmpeg.
@@ -42,25 +44,27 @@ func esFrames(t *testing.T, b []byte) ([]packet, *esReader) {
 	}
 }
 
-// parseFrame parses the header of a frame of codec (AAC or MP3).
-func parseFrame(codec transport.Codec, b []byte) (frameHeader, bool) {
+// parseFrame parses the header of a frame of codec (AAC or MP3) and says whether it is
+// one spacetui hands on.
+func parseFrame(codec transport.Codec, b []byte) (audio.FrameHeader, bool) {
 	if codec == transport.CodecMP3 {
-		return parseMPA(b)
+		return acceptMPA(b)
 	}
-	return parseADTS(b)
+	return acceptADTS(b)
 }
 
-// checkFrames wants n frames of codec, each whole (its header's length is its own),
-// one after another at 48 kHz by the running total of rate's samples.
+// checkFrames wants n frames of codec, each of per samples at rate and whole, as the
+// contract has it (transporttest.CheckFrame), one after another at 48 kHz by the
+// running total of rate's samples.
 func checkFrames(t *testing.T, ps []packet, n int, codec transport.Codec, rate, per int) {
 	t.Helper()
 	if len(ps) != n {
 		t.Fatalf("%d frames, want %d", len(ps), n)
 	}
 	for i, p := range ps {
-		h, ok := parseFrame(codec, p.data)
-		if p.codec != codec || !ok || h.length != len(p.data) {
-			t.Fatalf("frame %d: %s, %d bytes, header %+v %v", i, p.codec, len(p.data), h, ok)
+		samples, r, err := transporttest.CheckFrame(transport.AudioFrame{Codec: p.codec, Duration: p.duration, Payload: p.data})
+		if p.codec != codec || err != nil || r != rate || samples != per {
+			t.Fatalf("frame %d: %s, %d bytes: %d samples at %d Hz, %v", i, p.codec, len(p.data), samples, r, err)
 		}
 		if want := uint64(i) * uint64(per) * sampleRate / uint64(rate); p.pos != want || p.end != uint64(i+1)*uint64(per)*sampleRate/uint64(rate) {
 			t.Fatalf("frame %d at %d-%d, want %d (the running total)", i, p.pos, p.end, want)
@@ -82,8 +86,8 @@ func TestADTSWithID3(t *testing.T) {
 	footer := []byte("ID3\x04\x00\x10\x00\x00\x00\x04\xff\xf1\x4c\x80" + "3DI\x04\x00\x10\x00\x00\x00\x04")
 	// A frame boundary near the middle, for tags between frames.
 	cut := 0
-	for h, _ := parseADTS(aac); cut+h.length < len(aac)/2; h, _ = parseADTS(aac[cut:]) {
-		cut += h.length
+	for h, _ := audio.ParseADTS(aac); cut+h.Length < len(aac)/2; h, _ = audio.ParseADTS(aac[cut:]) {
+		cut += h.Length
 	}
 	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	for name, in := range map[string][]byte{
@@ -186,8 +190,8 @@ func TestAudioConfig(t *testing.T) {
 		t.Fatalf("config %+v, %v", c, err)
 	}
 	f, ok := c.adtsFrame([]byte{1, 2, 3})
-	h, hok := parseADTS(f)
-	if !ok || !hok || h.length != 10 || h.rate != 44100 || !bytes.Equal(f[7:], []byte{1, 2, 3}) {
+	h, hok := acceptADTS(f)
+	if !ok || !hok || h.Length != 10 || h.Rate != 44100 || h.Channels != 2 || !bytes.Equal(f[7:], []byte{1, 2, 3}) {
 		t.Fatalf("frame % x: %+v %v", f, h, hok)
 	}
 	if _, ok := c.adtsFrame(make([]byte, maxADTSFrame)); ok {

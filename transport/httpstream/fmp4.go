@@ -402,20 +402,21 @@ func (tr mp4Track) packets(b []byte) ([]packet, error) {
 			dur = uint64(n) * scale / sampleRate
 		case transport.CodecAAC:
 			f, ok := tr.aac.adtsFrame(s.data)
-			if !ok {
+			h, hok := acceptADTS(f)
+			if !ok || !hok {
 				continue
 			}
 			p.data = f
 			if dur == 0 {
-				dur = aacFrameSamples * scale / uint64(aacRates[tr.aac.rateIndex])
+				dur = uint64(h.Samples) * scale / uint64(h.Rate)
 			}
 		case transport.CodecMP3:
-			h, ok := parseMPA(s.data)
-			if !ok || h.length != len(s.data) {
+			h, ok := acceptMPA(s.data)
+			if !ok || h.Length != len(s.data) {
 				continue
 			}
 			if dur == 0 {
-				dur = uint64(h.samples) * scale / uint64(h.rate)
+				dur = uint64(h.Samples) * scale / uint64(h.Rate)
 			}
 		}
 		p.end = (s.time + dur) * sampleRate / scale

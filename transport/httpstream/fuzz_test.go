@@ -135,7 +135,7 @@ func FuzzFMP4(f *testing.F) {
 			ps, _ := tr.packets(seg)
 			for i, p := range ps {
 				h, ok := parseFrame(p.codec, p.data)
-				if !ok || h.length != len(p.data) {
+				if !ok || h.Length != len(p.data) {
 					t.Fatalf("frame %d of %d bytes: header %+v %v", i, len(p.data), h, ok)
 				}
 			}
@@ -171,7 +171,7 @@ func checkFuzzedFrames(t *testing.T, ps []packet, n int) {
 	var end uint64
 	for i, p := range ps {
 		h, ok := parseFrame(p.codec, p.data)
-		if !ok || h.length != len(p.data) || p.pos < end || p.end <= p.pos {
+		if !ok || h.Length != len(p.data) || p.pos < end || p.end <= p.pos {
 			t.Fatalf("frame %d: %d bytes at %d-%d after %d, header %+v %v", i, len(p.data), p.pos, p.end, end, h, ok)
 		}
 		total += len(p.data)

@@ -12,12 +12,23 @@ import (
 	"github.com/spacetui/spacetui/transport/transporttest"
 )
 
-// TestIcecastContract: a real Icecast mount fed Ogg Opus by FFmpeg keeps the contract
-// every protocol keeps.
+// TestIcecastContract: a real Icecast mount fed Ogg Opus, MP3 or AAC by FFmpeg keeps
+// the contract every protocol keeps.
 func TestIcecastContract(t *testing.T) {
-	ice := streamtest.IcecastT(t, streamtest.IcecastOptions{BurstSize: 8192})
-	streamtest.SourceT(t, ice, "/demo.ogg", streamtest.SourceOptions{Name: "Demo Radio", Description: "a test stream"})
-	transporttest.Run(t, transporttest.Room{URL: ice.URL("/demo.ogg"), Speakers: 1, Within: 30 * time.Second, NoTranscript: true})
+	for _, tc := range []struct {
+		codec streamtest.SourceCodec
+		mount string
+	}{
+		{"", "/demo.ogg"},
+		{streamtest.MP3, "/live.mp3"},
+		{streamtest.AAC, "/live.aac"},
+	} {
+		t.Run(tc.mount, func(t *testing.T) {
+			ice := streamtest.IcecastT(t, streamtest.IcecastOptions{BurstSize: 8192})
+			streamtest.SourceT(t, ice, tc.mount, streamtest.SourceOptions{Codec: tc.codec, Name: "Demo Radio", Description: "a test stream"})
+			transporttest.Run(t, transporttest.Room{URL: ice.URL(tc.mount), Speakers: 1, Within: 30 * time.Second, NoTranscript: true})
+		})
+	}
 }
 
 // TestIcecastRefusals: a mount that was never there is not found, at once.

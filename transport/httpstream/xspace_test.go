@@ -15,6 +15,7 @@ import (
 	"github.com/spacetui/spacetui/internal/fakeclock"
 	"github.com/spacetui/spacetui/internal/streamtest"
 	"github.com/spacetui/spacetui/transport"
+	"github.com/spacetui/spacetui/transport/transporttest"
 )
 
 // xToken stands for the access token an X Space's URLs carry in their path.
@@ -47,9 +48,9 @@ func liveFrames(t *testing.T, c transport.Conn, d time.Duration) []transport.Aud
 	}
 }
 
-// checkLive wants frames of codec in order: seq up by one, each a whole frame (its
-// header's length is the payload's), each timestamp where the running total of rate's
-// samples puts it, durations of per samples at rate.
+// checkLive wants frames of codec in order: seq up by one, each a frame of per samples
+// at rate that keeps the contract (transporttest.CheckFrame: whole, its duration its
+// own), each timestamp exactly where the running total of rate's samples puts it.
 func checkLive(t *testing.T, fs []transport.AudioFrame, atLeast int, codec transport.Codec, rate, per int) {
 	t.Helper()
 	if len(fs) < atLeast {
@@ -57,9 +58,9 @@ func checkLive(t *testing.T, fs []transport.AudioFrame, atLeast int, codec trans
 	}
 	dur := time.Duration(per) * time.Second / time.Duration(rate)
 	for i, f := range fs {
-		h, ok := parseFrame(codec, f.Payload)
-		if f.Codec != codec || !ok || h.length != len(f.Payload) || h.rate != rate || f.Duration != dur {
-			t.Fatalf("frame %d: %s, %d bytes, %s, header %+v %v; want %s frames of %s at %d Hz", i, f.Codec, len(f.Payload), f.Duration, h, ok, codec, dur, rate)
+		samples, r, err := transporttest.CheckFrame(f)
+		if f.Codec != codec || err != nil || r != rate || samples != per || f.Duration != dur {
+			t.Fatalf("frame %d: %s, %d bytes, %s: %d samples at %d Hz, %v; want %s frames of %s at %d Hz", i, f.Codec, len(f.Payload), f.Duration, samples, r, err, codec, dur, rate)
 		}
 		if i == 0 {
 			continue
