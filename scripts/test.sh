@@ -54,7 +54,8 @@ fi
 done_stage
 # The benchmark harness, short: it prints the table beside ffplay and mpv (make bench for
 # the real run, docs/benchmarks.md); nothing in it is a timed assertion, but it fails if
-# spacetui cut, stretched or lost a burst of the clicks room (a correction inside sound).
+# spacetui cut, stretched or lost a burst of the clicks room (a correction inside sound)
+# or the server skipped a tick with a quarter of its capacity listening.
 stage "benchmark harness (short)"
 go run ./bench -duration 5s -latency 12s -runs 1
 done_stage
