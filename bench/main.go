@@ -65,12 +65,12 @@ type bench struct {
 	serverPID    int // the reference server the harness started
 	demo, clicks target
 	duration     time.Duration
-	latencyFor   time.Duration // each run on the clicks room
+	latencyFor   time.Duration // each run on the clicks room and on a stream
 }
 
 func main() {
 	duration := flag.Duration("duration", 60*time.Second, "how long each subject runs")
-	latency := flag.Duration("latency", 30*time.Second, "how long each player runs on the clicks room")
+	latency := flag.Duration("latency", 30*time.Second, "how long each player runs on the clicks room and on each stream")
 	crowd := flag.Int("crowd", 1250, "listeners the server must carry without skipping a tick (a quarter of its capacity here)")
 	runs := flag.Int("runs", 3, "interleaved runs; the table shows medians")
 	flag.Parse()
@@ -124,7 +124,7 @@ func run(duration, latency time.Duration, crowd, runs int, out io.Writer) error 
 				continue
 			}
 			fmt.Fprintf(out, "run %d/%d: %s for %s\n", r+1, runs, s.name, duration)
-			sm, err := b.measure(s, b.demo, dir)
+			sm, err := b.measure(s, b.demo, dir, b.duration)
 			if err != nil {
 				missing[s.name] = err.Error()
 				continue
@@ -147,7 +147,7 @@ func run(duration, latency time.Duration, crowd, runs int, out io.Writer) error 
 	fmt.Fprintln(out)
 	streamed, names := b.streamRuns(subjects, present, runs, dir, clicks, missing, out)
 	fmt.Fprintln(out)
-	printStreams(out, names, streamed, missing, duration, runs)
+	printStreams(out, names, streamed, missing, latency, runs)
 
 	fmt.Fprintln(out)
 	cr, err := b.crowd(crowd, max(10*time.Second, min(duration, 30*time.Second)))
@@ -246,7 +246,7 @@ func (b *bench) subjects() []subject {
 
 // measure runs s for the duration and reads its CPU time and peak RSS from /proc just
 // before stopping it, with the PulseAudio daemon's CPU over the same window.
-func (b *bench) measure(s subject, t target, dir string) (sample, error) {
+func (b *bench) measure(s subject, t target, dir string, d time.Duration) (sample, error) {
 	pulse := pulsePID()
 	pulse0 := cpuTicks(pulse)
 	pid, stop, err := s.start(b, t, dir)
@@ -255,7 +255,7 @@ func (b *bench) measure(s subject, t target, dir string) (sample, error) {
 	}
 	defer stop()
 	t0 := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), b.duration)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	<-ctx.Done()
 	ticks := cpuTicks(pid)

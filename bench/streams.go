@@ -85,7 +85,7 @@ type streamRun struct {
 }
 
 // streamRuns measures the players that play any URL (spacetui, ffplay, mpv) on each
-// stream, interleaved run by run, for the CPU duration each.
+// stream, interleaved run by run, as long as on the clicks room.
 func (b *bench) streamRuns(subjects []subject, present func(subject) bool, runs int, dir, clicks string, missing map[string]string, out io.Writer) (map[string][]streamRun, []string) {
 	streams, stop := b.streams(dir, clicks, missing)
 	defer stop()
@@ -109,7 +109,7 @@ func (b *bench) streamRuns(subjects []subject, present func(subject) bool, runs 
 					continue
 				}
 				name := stream + " · " + s.name
-				fmt.Fprintf(out, "stream %d/%d: %s for %s\n", r+1, runs, name, b.duration)
+				fmt.Fprintf(out, "stream %d/%d: %s for %s\n", r+1, runs, name, b.latencyFor)
 				sr, err := b.measureStream(s, t, dir)
 				if err != nil {
 					missing[name] = err.Error()
@@ -140,7 +140,7 @@ func (b *bench) measureStream(s subject, t target, dir string) (streamRun, error
 	}
 	defer capt.stop()
 	start := time.Now()
-	sm, err := b.measure(s, t, dir)
+	sm, err := b.measure(s, t, dir, b.latencyFor)
 	if err != nil {
 		return streamRun{}, err
 	}
