@@ -48,6 +48,29 @@ func splitFrames(t testing.TB, name string, parse func([]byte) (FrameHeader, err
 	return frames
 }
 
+// headerCase is a header and what its parser makes of it.
+type headerCase struct {
+	name string
+	hdr  []byte
+	want FrameHeader
+	err  error
+}
+
+// testParser runs parse over the cases.
+func testParser(t *testing.T, parse func([]byte) (FrameHeader, error), cases []headerCase) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := parse(tc.hdr)
+			if h != tc.want || !errors.Is(err, tc.err) {
+				t.Errorf("% x: %+v, %v\nwant %+v, %v", tc.hdr, h, err, tc.want, tc.err)
+			}
+		})
+	}
+}
+
+// with returns h changed by f.
+func with(h FrameHeader, f func(*FrameHeader)) FrameHeader { f(&h); return h }
+
 // The parser tests hold the cases of the three parsers this one replaced (the
 // decoders', the recorder's and httpstream's), and the headers each caller refuses by
 // its own policy parse here: AAC Main, channel configuration 0, a frame of header only,
@@ -57,13 +80,7 @@ func TestParseADTS(t *testing.T) {
 	// CRC, one raw data block.
 	lc := FrameHeader{Codec: transport.CodecAAC, Length: 371, HeaderLength: 7, Rate: 44100, Channels: 2, Samples: 1024,
 		Fixed: 0xf15080, ObjectType: AACObjectLC, Blocks: 1}
-	with := func(h FrameHeader, f func(*FrameHeader)) FrameHeader { f(&h); return h }
-	for _, tc := range []struct {
-		name string
-		hdr  []byte
-		want FrameHeader
-		err  error
-	}{
+	testParser(t, ParseADTS, []headerCase{
 		{"lc", []byte{0xff, 0xf1, 0x50, 0x80, 0x2e, 0x7f, 0xfc}, lc, nil},
 		// With a CRC: 9 bytes of header at least; here, nothing but the header.
 		{"crc", []byte{0xff, 0xf0, 0x4c, 0x40, 0x01, 0x3f, 0xfc}, with(lc, func(h *FrameHeader) {
@@ -94,14 +111,7 @@ func TestParseADTS(t *testing.T) {
 		{"length 0", []byte{0xff, 0xf1, 0x50, 0x80, 0x00, 0x1f, 0xfc}, FrameHeader{}, ErrCorruptFrame},
 		{"short", []byte{0xff, 0xf1, 0x50, 0x80, 0x2e, 0x7f}, FrameHeader{}, ErrCorruptFrame},
 		{"empty", nil, FrameHeader{}, ErrCorruptFrame},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			h, err := ParseADTS(tc.hdr)
-			if h != tc.want || !errors.Is(err, tc.err) {
-				t.Errorf("ParseADTS = %+v, %v\nwant %+v, %v", h, err, tc.want, tc.err)
-			}
-		})
-	}
+	})
 }
 
 func TestParseMPEG(t *testing.T) {
@@ -109,13 +119,7 @@ func TestParseMPEG(t *testing.T) {
 	// padding, joint stereo: 417 bytes.
 	mpeg1 := FrameHeader{Codec: transport.CodecMP3, Length: 417, HeaderLength: 4, Rate: 44100, Channels: 2, Samples: 1152,
 		Fixed: 0xfa00, Version: 1, Layer: 3, Bitrate: 128}
-	with := func(h FrameHeader, f func(*FrameHeader)) FrameHeader { f(&h); return h }
-	for _, tc := range []struct {
-		name string
-		hdr  []byte
-		want FrameHeader
-		err  error
-	}{
+	testParser(t, ParseMPEG, []headerCase{
 		{"mpeg1", []byte{0xff, 0xfb, 0x90, 0x64}, mpeg1, nil},
 		// The same padded, with a CRC: the CRC is not part of Fixed.
 		{"padded crc", []byte{0xff, 0xfa, 0x92, 0x64}, with(mpeg1, func(h *FrameHeader) {
@@ -156,14 +160,7 @@ func TestParseMPEG(t *testing.T) {
 		{"no sync first byte", []byte{0x7f, 0xfb, 0x90, 0x64}, FrameHeader{}, ErrCorruptFrame},
 		{"short", []byte{0xff, 0xfb, 0x90}, FrameHeader{}, ErrCorruptFrame},
 		{"empty", nil, FrameHeader{}, ErrCorruptFrame},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			h, err := ParseMPEG(tc.hdr)
-			if h != tc.want || !errors.Is(err, tc.err) {
-				t.Errorf("ParseMPEG = %+v, %v\nwant %+v, %v", h, err, tc.want, tc.err)
-			}
-		})
-	}
+	})
 }
 
 func TestAACSampleRate(t *testing.T) {
