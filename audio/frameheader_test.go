@@ -224,6 +224,17 @@ func TestSplitTestStreams(t *testing.T) {
 	}
 }
 
+// parsed parses b and says whether parse took it; a header it refuses must be refused
+// with ErrCorruptFrame and no fields.
+func parsed(t *testing.T, parse func([]byte) (FrameHeader, error), b []byte) (FrameHeader, bool) {
+	t.Helper()
+	h, err := parse(b)
+	if err != nil && (!errors.Is(err, ErrCorruptFrame) || h != (FrameHeader{})) {
+		t.Fatalf("% x: %+v, %v", b, h, err)
+	}
+	return h, err == nil
+}
+
 // FuzzParseADTS: whatever the bytes, the parser does not panic; a header it takes is
 // at least as long as itself, describes some audio, reads nothing past its first 7
 // bytes, and is no MPEG audio header too.
@@ -232,11 +243,8 @@ func FuzzParseADTS(f *testing.F) {
 	f.Add([]byte{0xff, 0xf0, 0x4c, 0x40, 0x01, 0x3f, 0xfc, 0x00, 0x00})
 	f.Add([]byte{0xff, 0xf1, 0x4c, 0x40, 0x20, 0x1f, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		h, err := ParseADTS(b)
-		if err != nil {
-			if !errors.Is(err, ErrCorruptFrame) || h != (FrameHeader{}) {
-				t.Fatalf("%+v, %v", h, err)
-			}
+		h, ok := parsed(t, ParseADTS, b)
+		if !ok {
 			return
 		}
 		if h.Length < h.HeaderLength || h.HeaderLength != 7 && h.HeaderLength != 9 || h.Length > 1<<13-1 ||
@@ -261,11 +269,8 @@ func FuzzParseMPEG(f *testing.F) {
 	f.Add([]byte{0xff, 0xe3, 0x18, 0xc4})
 	f.Add([]byte{0xff, 0xff, 0x92, 0x64})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		h, err := ParseMPEG(b)
-		if err != nil {
-			if !errors.Is(err, ErrCorruptFrame) || h != (FrameHeader{}) {
-				t.Fatalf("%+v, %v", h, err)
-			}
+		h, ok := parsed(t, ParseMPEG, b)
+		if !ok {
 			return
 		}
 		if h.Length < h.HeaderLength || h.HeaderLength != 4 && h.HeaderLength != 6 || h.Rate <= 0 || h.Bitrate <= 0 ||
