@@ -3,8 +3,8 @@
 // the server and the tests that check a recording read cues alike.
 //
 // It understands what captions need: the WEBVTT header, cue identifiers, cue timings
-// (settings after the end time are ignored) and the <v Name> voice tag; other tags are
-// stripped and the common character references decoded. It does not clean the text for
+// (settings after the end time are ignored), the <v Name> voice tag and the header's
+// X-TIMESTAMP-MAP that HLS segments carry; other tags are stripped and the common character references decoded. It does not clean the text for
 // a terminal: a caller that shows or sends it does that.
 package webvtt
 
@@ -44,6 +44,22 @@ type File struct {
 	// block was skipped (a bad timing, an end not after its start, no payload), in file
 	// order. A player skips such a block too; a writer's test wants none.
 	Malformed []error
+	// TimestampMap is the header's X-TIMESTAMP-MAP, nil when it has none or one that
+	// cannot be read.
+	TimestampMap *TimestampMap
+}
+
+// TimestampMap is the X-TIMESTAMP-MAP of an HLS WebVTT segment (RFC 8216 section 3.5):
+// the cue time Local is the MPEG-2 presentation timestamp MPEGTS of the media.
+type TimestampMap struct {
+	MPEGTS uint64 // 90 kHz ticks, 33 bits
+	Local  time.Duration
+}
+
+// Offset is what a cue time must be moved by to be on the media's timeline, counted
+// from MPEG-2 timestamp 0.
+func (m TimestampMap) Offset() time.Duration {
+	return time.Duration(m.MPEGTS)*time.Second/90000 - m.Local
 }
 
 // Parse parses a WebVTT file. It fails only on a missing header or a file over
@@ -59,7 +75,7 @@ func Parse(data []byte) (*File, error) {
 	if header != "WEBVTT" && !strings.HasPrefix(header, "WEBVTT ") && !strings.HasPrefix(header, "WEBVTT\t") {
 		return nil, errors.New("webvtt: missing WEBVTT header")
 	}
-	f := new(File)
+	f := &File{TimestampMap: timestampMap(blocks[0])}
 	line := 1 + strings.Count(blocks[0], "\n") + 2 // where the next block starts
 	for _, block := range blocks[1:] {
 		if len(f.Cues) == MaxCues {
@@ -79,6 +95,36 @@ func Parse(data []byte) (*File, error) {
 		f.Cues = append(f.Cues, c)
 	}
 	return f, nil
+}
+
+// timestampMap reads the X-TIMESTAMP-MAP of a header block, which says
+// "X-TIMESTAMP-MAP=MPEGTS:<ticks>,LOCAL:<time>" (in either order).
+func timestampMap(header string) *TimestampMap {
+	for _, l := range strings.Split(header, "\n")[1:] {
+		v, ok := strings.CutPrefix(l, "X-TIMESTAMP-MAP=")
+		if !ok {
+			continue
+		}
+		var m TimestampMap
+		var hasTS, hasLocal bool
+		for _, kv := range strings.Split(v, ",") {
+			k, val, _ := strings.Cut(strings.TrimSpace(kv), ":")
+			var err error
+			switch k {
+			case "MPEGTS":
+				n, ok := digits(val, 1, 10)
+				m.MPEGTS, hasTS = uint64(n), ok && n < 1<<33
+			case "LOCAL":
+				m.Local, err = parseTime(val)
+				hasLocal = err == nil
+			}
+		}
+		if hasTS && hasLocal {
+			return &m
+		}
+		return nil
+	}
+	return nil
 }
 
 // isComment reports whether the block of these lines is a NOTE, STYLE or REGION block.

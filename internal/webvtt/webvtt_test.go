@@ -98,15 +98,52 @@ func TestParseLimits(t *testing.T) {
 	}
 }
 
+// TestTimestampMap: the X-TIMESTAMP-MAP of an HLS segment's header, in either order,
+// and none where it is absent, malformed or after the header.
+func TestTimestampMap(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     *TimestampMap
+		offset   time.Duration
+	}{
+		{"HLS", "WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:900000,LOCAL:00:00:00.000\n\n00:10.000 --> 00:11.000\nx\n",
+			&TimestampMap{MPEGTS: 900000}, 10 * time.Second},
+		{"reversed, with a local time", "WEBVTT\r\nX-TIMESTAMP-MAP=LOCAL:00:00:02.500,MPEGTS:180000\r\n\r\n",
+			&TimestampMap{MPEGTS: 180000, Local: 2500 * time.Millisecond}, -500 * time.Millisecond},
+		{"none", "WEBVTT\n\n00:10.000 --> 00:11.000\nx\n", nil, 0},
+		{"no LOCAL", "WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:900000\n", nil, 0},
+		{"equals, not colons", "WEBVTT\nX-TIMESTAMP-MAP=MPEGTS=900000,LOCAL=00:00:00.000\n", nil, 0},
+		{"over 33 bits", "WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:8589934592,LOCAL:00:00.000\n", nil, 0},
+		{"not in the header", "WEBVTT\n\nX-TIMESTAMP-MAP=MPEGTS:900000,LOCAL:00:00.000\n", nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := Parse([]byte(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (f.TimestampMap == nil) != (tc.want == nil) || tc.want != nil && *f.TimestampMap != *tc.want {
+				t.Fatalf("map %+v, want %+v", f.TimestampMap, tc.want)
+			}
+			if tc.want != nil && f.TimestampMap.Offset() != tc.offset {
+				t.Errorf("offset %v, want %v", f.TimestampMap.Offset(), tc.offset)
+			}
+		})
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("WEBVTT\n\n00:00.300 --> 00:05.617\n<v Ada>Welcome back.\n"))
 	f.Add([]byte("WEBVTT\r\n\r\nid\r\n01:00:01.000 --> 01:00:02.500 line:0\r\n<v.a B>x &amp; <b>y</b>\r\n"))
 	f.Add([]byte("WEBVTT\n\n00:01.000 --> 00:02.000\n<v"))
 	f.Add([]byte("WEBVTT\n\n\n\nNOTE\n\nx\n00:01.000 --> 00:02.000\n"))
+	f.Add([]byte("WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:900000,LOCAL:00:00:00.000\n\n00:10.000 --> 00:11.000\nx\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse(data)
 		if err != nil {
 			return
+		}
+		if m := file.TimestampMap; m != nil && (m.MPEGTS >= 1<<33 || m.Local < 0) {
+			t.Fatalf("timestamp map out of range: %+v", m)
 		}
 		lf := strings.ReplaceAll(string(data), "\r\n", "\n")
 		lines := strings.Count(lf, "\n") + strings.Count(lf, "\r") + 1
