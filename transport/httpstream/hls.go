@@ -108,15 +108,19 @@ func newHLSConn(ctx context.Context, client *http.Client, u *url.URL, b []byte, 
 		loadedAt: now, changed: true, changedAt: now, out: outbox{pace: pacer{clock: clock}}}
 	pl, err := parsePlaylist(b)
 	title := info.id
+	var subs rendition
 	if errors.Is(err, errMaster) {
 		var r rendition
-		if r, err = chooseRendition(b); err != nil {
+		if r, subs, err = chooseRendition(b); err != nil {
 			return nil, fmt.Errorf("%w: %w", err, transport.ErrProtocol)
 		}
 		if c.u, err = u.Parse(r.uri); err != nil {
 			return nil, fmt.Errorf("master playlist: URI %q: %w", clip(r.uri), transport.ErrProtocol)
 		}
 		log.Info("httpstream: chose from the master playlist", "rendition", r.describe(), "url", transport.RedactURL(c.u.String()))
+		if subs.uri != "" {
+			log.Info("httpstream: chose subtitles from the master playlist", "rendition", subs.describe())
+		}
 		title = join(title, r.describe())
 		if b, err = c.get(ctx, c.u.String()); err != nil {
 			return nil, fmt.Errorf("media playlist: %w", err)

@@ -118,43 +118,65 @@ func TestParsePlaylist(t *testing.T) {
 }
 
 // TestChooseRendition: of a master playlist, the default audio rendition of a group,
-// else the audio-only variant of the lowest bandwidth, else the first variant.
+// else the audio-only variant of the lowest bandwidth, else the first variant; and the
+// subtitles the variant names (the one chosen, or the one that names the chosen audio
+// group): the default of its SUBTITLES group, else the group's first.
 func TestChooseRendition(t *testing.T) {
 	for _, tc := range []struct {
-		name, master, uri, says string
+		name, master, uri, says, subs string
 	}{
 		{"audio group", "#EXTM3U\n" +
 			`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="English",LANGUAGE="en",URI="en/index.m3u8"` + "\n" +
 			`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="Deutsch",DEFAULT=YES,URI="de/index.m3u8"` + "\n" +
 			`#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="sub",NAME="English",DEFAULT=YES,URI="subs.m3u8"` + "\n" +
 			`#EXT-X-STREAM-INF:BANDWIDTH=800000,CODECS="avc1.4d401f,mp4a.40.2",AUDIO="aud"` + "\nvideo.m3u8\n",
-			"de/index.m3u8", `audio rendition "Deutsch" of group "aud"`},
+			"de/index.m3u8", `audio rendition "Deutsch" of group "aud"`, ""},
+		{"audio group, subtitles of its variant", "#EXTM3U\n" +
+			`#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="other",NAME="Other",DEFAULT=YES,URI="other.m3u8"` + "\n" +
+			`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="main",DEFAULT=YES,URI="main.m3u8"` + "\n" +
+			`#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="Deutsch",URI="de.m3u8"` + "\n" +
+			`#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",DEFAULT=YES,URI="en.m3u8"` + "\n" +
+			`#EXT-X-STREAM-INF:BANDWIDTH=900000,AUDIO="none",SUBTITLES="other"` + "\nv1.m3u8\n" +
+			`#EXT-X-STREAM-INF:BANDWIDTH=800000,AUDIO="aud",SUBTITLES="subs"` + "\nv2.m3u8\n",
+			"main.m3u8", `audio rendition "main" of group "aud"`, `subtitles rendition "English" of group "subs"`},
 		{"audio group without a default", "#EXTM3U\n" +
 			`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="main",URI="main.m3u8"` + "\n" +
 			`#EXT-X-STREAM-INF:BANDWIDTH=800000,AUDIO="aud"` + "\nvideo.m3u8\n",
-			"main.m3u8", `audio rendition "main" of group "aud"`},
+			"main.m3u8", `audio rendition "main" of group "aud"`, ""},
 		{"audio-only variants", "#EXTM3U\n" +
 			`#EXT-X-STREAM-INF:BANDWIDTH=1280000,CODECS="avc1.4d401f,mp4a.40.2"` + "\nvideo.m3u8\n" +
 			`#EXT-X-STREAM-INF:BANDWIDTH=128000,CODECS="mp4a.40.2"` + "\nhigh.m3u8\n" +
 			`#EXT-X-STREAM-INF:BANDWIDTH=64000,CODECS="mp4a.40.2"` + "\nlow.m3u8\n" +
 			`#EXT-X-STREAM-INF:BANDWIDTH=32000` + "\nunknown.m3u8\n",
-			"low.m3u8", "variant of 64 kbit/s (mp4a.40.2)"},
+			"low.m3u8", "variant of 64 kbit/s (mp4a.40.2)", ""},
+		{"variant with subtitles, no default", "#EXTM3U\n" +
+			`#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",LANGUAGE="en",URI="en.m3u8"` + "\n" +
+			`#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="Deutsch",LANGUAGE="de",URI="de.m3u8"` + "\n" +
+			`#EXT-X-STREAM-INF:BANDWIDTH=64000,CODECS="mp4a.40.2",SUBTITLES="subs"` + "\naudio.m3u8\n",
+			"audio.m3u8", "variant of 64 kbit/s (mp4a.40.2)", `subtitles rendition "English" of group "subs"`},
+		{"subtitles no variant names", "#EXTM3U\n" +
+			`#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",DEFAULT=YES,URI="en.m3u8"` + "\n" +
+			`#EXT-X-STREAM-INF:BANDWIDTH=64000,CODECS="mp4a.40.2"` + "\naudio.m3u8\n",
+			"audio.m3u8", "variant of 64 kbit/s (mp4a.40.2)", ""},
 		{"an X Space's", "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n" +
 			`#EXT-X-STREAM-INF:BANDWIDTH=101000,CODECS="mp4a.40.2"` + "\ndynamic_playlist.m3u8?type=live\n",
-			"dynamic_playlist.m3u8?type=live", "variant of 101 kbit/s (mp4a.40.2)"},
+			"dynamic_playlist.m3u8?type=live", "variant of 101 kbit/s (mp4a.40.2)", ""},
 		{"no codecs said", "#EXTM3U\n" +
 			`#EXT-X-STREAM-INF:BANDWIDTH=900000` + "\nfirst.m3u8\n" +
 			`#EXT-X-STREAM-INF:BANDWIDTH=100000` + "\nsecond.m3u8\n",
-			"first.m3u8", "variant of 900 kbit/s"},
+			"first.m3u8", "variant of 900 kbit/s", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := chooseRendition([]byte(tc.master))
+			r, subs, err := chooseRendition([]byte(tc.master))
 			if err != nil || r.uri != tc.uri || r.describe() != tc.says {
 				t.Errorf("chose %q (%s), %v; want %q (%s)", r.uri, r.describe(), err, tc.uri, tc.says)
 			}
+			if got := subs.describe(); subs.uri == "" && tc.subs != "" || subs.uri != "" && got != tc.subs {
+				t.Errorf("subtitles %q (%s), want %s", subs.uri, got, cmp(tc.subs, "none"))
+			}
 		})
 	}
-	if _, err := chooseRendition([]byte("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n")); err == nil {
+	if _, _, err := chooseRendition([]byte("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n")); err == nil {
 		t.Error("a master playlist of nothing: chose something")
 	}
 }

@@ -176,20 +176,23 @@ func clip(s string) string {
 }
 
 // rendition is what a master playlist offers: a variant stream (EXT-X-STREAM-INF) or
-// an audio rendition of a group (EXT-X-MEDIA TYPE=AUDIO with a URI).
+// a rendition of a group (EXT-X-MEDIA TYPE=AUDIO or SUBTITLES with a URI).
 type rendition struct {
 	uri       string
 	bandwidth int    // bits per second; variants only
 	codecs    string // CODECS; variants only
-	name      string // NAME; audio renditions only
-	group     string // GROUP-ID; audio renditions only
-	isDefault bool   // DEFAULT=YES; audio renditions only
+	audio     string // AUDIO, the group of its audio renditions; variants only
+	subtitles string // SUBTITLES, the group of its subtitle renditions; variants only
+	kind      string // TYPE, lower case: "audio" or "subtitles"; renditions of a group only
+	name      string // NAME; renditions of a group only
+	group     string // GROUP-ID; renditions of a group only
+	isDefault bool   // DEFAULT=YES; renditions of a group only
 }
 
 // describe says which rendition was chosen, for the log and the room's title.
 func (r rendition) describe() string {
 	if r.group != "" {
-		return fmt.Sprintf("audio rendition %q of group %q", clip(r.name), clip(r.group))
+		return fmt.Sprintf("%s rendition %q of group %q", r.kind, clip(r.name), clip(r.group))
 	}
 	s := fmt.Sprintf("variant of %d kbit/s", r.bandwidth/1000)
 	if r.codecs != "" {
@@ -217,9 +220,12 @@ func (r rendition) audioOnly() bool {
 
 // chooseRendition picks what to play from a master playlist (RFC 8216 section 4.3.4):
 // an audio rendition of a group (its default, else its first), else the variant of
-// the lowest bandwidth whose codecs are all audio, else the first variant.
-func chooseRendition(b []byte) (rendition, error) {
-	var variants, audio []rendition
+// the lowest bandwidth whose codecs are all audio, else the first variant. With it, it
+// picks the subtitles of the variant (the one chosen, else the first whose AUDIO group
+// is the one chosen from, else the first): the default rendition of its SUBTITLES
+// group, else the group's first; subs.uri is "" when there are none.
+func chooseRendition(b []byte) (play, subs rendition, err error) {
+	var variants, groups []rendition
 	sc := bufio.NewScanner(bytes.NewReader(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))))
 	sc.Buffer(make([]byte, 0, 4096), maxPlaylistBytes)
 	var next *rendition
@@ -230,18 +236,20 @@ func chooseRendition(b []byte) (rendition, error) {
 		case tag == "#EXT-X-MEDIA":
 			typ, _ := attr(val, "TYPE")
 			uri, ok := attr(val, "URI")
-			if typ != "AUDIO" || !ok || uri == "" {
+			if typ != "AUDIO" && typ != "SUBTITLES" || !ok || uri == "" {
 				continue
 			}
 			name, _ := attr(val, "NAME")
 			group, _ := attr(val, "GROUP-ID")
 			def, _ := attr(val, "DEFAULT")
-			audio = append(audio, rendition{uri: uri, name: name, group: group, isDefault: def == "YES"})
+			groups = append(groups, rendition{uri: uri, kind: strings.ToLower(typ), name: name, group: group, isDefault: def == "YES"})
 		case tag == "#EXT-X-STREAM-INF":
 			bw, _ := attr(val, "BANDWIDTH")
 			codecs, _ := attr(val, "CODECS")
+			audio, _ := attr(val, "AUDIO")
+			subtitles, _ := attr(val, "SUBTITLES")
 			n, _ := strconv.Atoi(bw)
-			next = &rendition{bandwidth: n, codecs: codecs}
+			next = &rendition{bandwidth: n, codecs: codecs, audio: audio, subtitles: subtitles}
 		case line == "" || strings.HasPrefix(line, "#"):
 		case next != nil:
 			next.uri = line
@@ -250,27 +258,59 @@ func chooseRendition(b []byte) (rendition, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return rendition{}, fmt.Errorf("master playlist: %w", err)
+		return rendition{}, rendition{}, fmt.Errorf("master playlist: %w", err)
 	}
-	for _, r := range audio {
+	var variant rendition
+	if len(variants) > 0 {
+		variant = variants[0]
+	}
+	if play, ok := groupChoice(groups, "audio", ""); ok {
+		for _, v := range variants {
+			if v.audio == play.group {
+				variant = v
+				break
+			}
+		}
+		return play, variantSubtitles(groups, variant), nil
+	}
+	if len(variants) == 0 {
+		return rendition{}, rendition{}, errors.New("a master playlist that lists nothing to play")
+	}
+	for _, r := range variants {
+		if r.audioOnly() && (!variant.audioOnly() || r.bandwidth < variant.bandwidth) {
+			variant = r
+		}
+	}
+	return variant, variantSubtitles(groups, variant), nil
+}
+
+// variantSubtitles is the subtitle rendition chosen from v's SUBTITLES group, if it
+// names one.
+func variantSubtitles(groups []rendition, v rendition) rendition {
+	if v.subtitles == "" {
+		return rendition{}
+	}
+	subs, _ := groupChoice(groups, "subtitles", v.subtitles)
+	return subs
+}
+
+// groupChoice is the default rendition of kind in group (in any group if group is
+// ""), else the first.
+func groupChoice(rs []rendition, kind, group string) (rendition, bool) {
+	var first *rendition
+	for i, r := range rs {
+		if r.kind != kind || group != "" && r.group != group {
+			continue
+		}
 		if r.isDefault {
-			return r, nil
+			return r, true
+		}
+		if first == nil {
+			first = &rs[i]
 		}
 	}
-	if len(audio) > 0 {
-		return audio[0], nil
+	if first == nil {
+		return rendition{}, false
 	}
-	var best *rendition
-	for i, r := range variants {
-		if r.audioOnly() && (best == nil || r.bandwidth < best.bandwidth) {
-			best = &variants[i]
-		}
-	}
-	switch {
-	case best != nil:
-		return *best, nil
-	case len(variants) > 0:
-		return variants[0], nil
-	}
-	return rendition{}, errors.New("a master playlist that lists nothing to play")
+	return *first, true
 }
