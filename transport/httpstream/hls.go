@@ -77,10 +77,11 @@ type hlsConn struct {
 	k      kept
 
 	pl        *playlist
-	loadedAt  time.Time // when the last reload began
-	changed   bool      // the last reload added a segment
-	changedAt time.Time // when a segment was last added
-	goneSince time.Time // the playlist has answered 404 since; zero while it is there
+	subs      *subtitles // nil without a subtitle rendition
+	loadedAt  time.Time  // when the last reload began
+	changed   bool       // the last reload added a segment
+	changedAt time.Time  // when a segment was last added
+	goneSince time.Time  // the playlist has answered 404 since; zero while it is there
 	queue     []segment
 	initURI   string
 	track     mp4Track
@@ -120,6 +121,7 @@ func newHLSConn(ctx context.Context, client *http.Client, u *url.URL, b []byte, 
 		log.Info("httpstream: chose from the master playlist", "rendition", r.describe(), "url", transport.RedactURL(c.u.String()))
 		if subs.uri != "" {
 			log.Info("httpstream: chose subtitles from the master playlist", "rendition", subs.describe())
+			c.subs = newSubtitles(u, subs, info.id, log)
 		}
 		title = join(title, r.describe())
 		if b, err = c.get(ctx, c.u.String()); err != nil {
@@ -144,6 +146,7 @@ func newHLSConn(ctx context.Context, client *http.Client, u *url.URL, b []byte, 
 			return nil, err
 		}
 	}
+	c.loadSubtitles(ctx)
 	c.out.add(
 		c.room,
 		transport.Roster{Speakers: []transport.Speaker{{ID: info.id, Name: info.id, Role: "speaker"}}})
@@ -212,7 +215,11 @@ func (c *hlsConn) step(ctx context.Context) error {
 		c.out.add(transport.Ended{Reason: "the stream ended (EXT-X-ENDLIST)"})
 		return nil
 	}
-	return c.reload(ctx)
+	if err := c.reload(ctx); err != nil {
+		return err
+	}
+	c.loadSubtitles(ctx)
+	return nil
 }
 
 // reload waits as section 6.3.4 says (the target duration after a reload that added a
@@ -325,8 +332,11 @@ func (c *hlsConn) play(ctx context.Context, seg segment) error {
 			c.out.add(transport.Gap{From: now, To: now.Add(lost), Why: "audio lost inside a segment"})
 		}
 		end = p.end
-		c.out.add(c.k.frame(c.info.id, p, start+max(p.pos, p0)-p0))
+		at := max(p.pos, p0) - p0
+		c.out.add(c.subs.due(seg, start, samples(at))...)
+		c.out.add(c.k.frame(c.info.id, p, start+at))
 	}
+	c.out.add(c.subs.due(seg, start, seg.duration)...)
 	return nil
 }
 
@@ -459,7 +469,12 @@ func (e *statusErr) Unwrap() error { return e.err }
 
 // get reads a playlist, init section or segment, by a URI relative to the playlist.
 func (c *hlsConn) get(ctx context.Context, ref string) ([]byte, error) {
-	u, err := c.u.Parse(ref)
+	return c.getFrom(ctx, c.u, ref, maxSegmentBytes)
+}
+
+// getFrom reads at most limit bytes, by a URI relative to base.
+func (c *hlsConn) getFrom(ctx context.Context, base *url.URL, ref string, limit int) ([]byte, error) {
+	u, err := base.Parse(ref)
 	if err != nil {
 		return nil, fmt.Errorf("URI %q: %w", clip(ref), err)
 	}
@@ -482,12 +497,12 @@ func (c *hlsConn) get(ctx context.Context, ref string) ([]byte, error) {
 	if err := statusError(resp, true, c.clock.Now()); err != nil {
 		return nil, &statusErr{code: resp.StatusCode, err: fmt.Errorf("GET %s: %w", shown, err)}
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxSegmentBytes+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", shown, err)
 	}
-	if len(b) > maxSegmentBytes {
-		return nil, fmt.Errorf("GET %s: over %d bytes", shown, maxSegmentBytes)
+	if len(b) > limit {
+		return nil, fmt.Errorf("GET %s: over %d bytes", shown, limit)
 	}
 	return b, nil
 }
