@@ -261,3 +261,55 @@ func nextFrame(evs []transport.Event) time.Duration {
 	}
 	return -1
 }
+
+// TestTimeline: both playlists' segments on one axis. A live playlist's first load ends
+// at its edge (an ended one starts at 0); later loads go on by sequence number (a
+// segment that left the window unseen counts a target duration); dates, where used,
+// place a segment by themselves.
+func TestTimeline(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	list := func(first uint64, n int, ended, dated bool) *playlist {
+		pl := &playlist{target: 2 * time.Second, firstSeq: first, ended: ended}
+		for i := range n {
+			s := segment{seq: first + uint64(i), duration: 2 * time.Second}
+			if dated {
+				s.date = t0.Add(time.Duration(s.seq) * 2 * time.Second)
+			}
+			pl.segments = append(pl.segments, s)
+		}
+		return pl
+	}
+	late := func(pl *playlist) *playlist { // dated a second later than its EXTINFs say
+		for i := range pl.segments {
+			pl.segments[i].date = pl.segments[i].date.Add(time.Second)
+		}
+		return pl
+	}
+	s := time.Second
+	for _, tc := range []struct {
+		name  string
+		edge  time.Duration
+		loads []*playlist
+		want  map[uint64]time.Duration // of the last load
+	}{
+		{"live", 0, []*playlist{list(10, 3, false, false)}, map[uint64]time.Duration{10: -6 * s, 11: -4 * s, 12: -2 * s}},
+		{"live, edge later", 4 * s, []*playlist{list(10, 2, false, false)}, map[uint64]time.Duration{10: 0, 11: 2 * s}},
+		{"ended", 4 * s, []*playlist{list(10, 2, true, false)}, map[uint64]time.Duration{10: 0, 11: 2 * s}},
+		{"reloads", 0, []*playlist{list(10, 3, false, false), list(11, 3, false, false)},
+			map[uint64]time.Duration{11: -4 * s, 12: -2 * s, 13: 0}},
+		{"segments missed", 0, []*playlist{list(10, 3, false, false), list(15, 2, false, false)},
+			map[uint64]time.Duration{15: 4 * s, 16: 6 * s}},
+		{"dated", 0, []*playlist{list(10, 3, false, true), late(list(15, 2, false, true))},
+			map[uint64]time.Duration{15: 5 * s, 16: 7 * s}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tl := newTimeline(tc.loads[0], tc.edge)
+			for _, pl := range tc.loads {
+				tl.load(pl)
+			}
+			if fmt.Sprint(tl.at) != fmt.Sprint(tc.want) {
+				t.Errorf("at %v, want %v", tl.at, tc.want)
+			}
+		})
+	}
+}
