@@ -264,8 +264,11 @@ Room URLs:
   mumble://[USER@]HOST[:PORT]/CHANNEL
                                a Mumble channel (password: --token; the server's
                                certificate is remembered on first use, --insecure skips it)
-  http(s)://HOST/PATH          an Icecast or HTTP Ogg Opus stream, or an HLS playlist of
-                               fMP4 Opus (see docs/streams.md for what is not played yet)
+  http(s)://HOST/PATH          an audio stream, told apart by what the server answers:
+                               Icecast or plain HTTP Ogg Opus, MP3 or AAC (ADTS); an HLS
+                               media or master playlist, an X Space's among them, of
+                               MPEG-TS, fMP4 or packed (ADTS AAC, MP3) segments
+                               (docs/streams.md)
 "spacetui rooms URL" lists a server's rooms where the protocol can.
 
 Keys in the TUI: space or m mute · +/- or 0/9 volume · x mute the selected speaker ·
@@ -281,7 +284,9 @@ not authorized, room ended) exits with status 1 and one line saying why.
 		Example: `  spacetui join ws://127.0.0.1:8080/rooms/demo
   spacetui join ws://127.0.0.1:8080/rooms/demo --headless --json --for 60s
   spacetui join --output null --headless ws://example.org:8080/rooms/town-hall
-  spacetui join livekit://127.0.0.1:7880/demo --api-key devkey --api-secret "$LIVEKIT_API_SECRET"`,
+  spacetui join livekit://127.0.0.1:7880/demo --api-key devkey --api-secret "$LIVEKIT_API_SECRET"
+  spacetui join http://radio.example.org:8000/live.mp3
+  spacetui join 'https://HOST/.../audio-space/dynamic_playlist.m3u8?type=live'`,
 		Args: oneRoomURL("join"),
 		RunE: func(c *cobra.Command, args []string) error {
 			logger, closeLog, err := f.start(c, std)
@@ -304,7 +309,9 @@ func newRecord(std ioSet) *cobra.Command {
 		Long: `Record a room to DIR without a terminal UI or a sound card, e.g. on a server:
 
   DIR/audio.ogg              the room mixed (Ogg Opus)
-  DIR/tracks/SPEAKER.ogg     each speaker's Opus packets exactly as received
+  DIR/tracks/SPEAKER.ogg     each speaker's Opus packets exactly as received, or
+  DIR/tracks/SPEAKER.aac     a stream's ADTS AAC frames, or
+  DIR/tracks/SPEAKER.mp3     its MP3 frames, exactly as received
   DIR/transcript.vtt         WebVTT captions with <v Speaker> voices
   DIR/transcript.jsonl       every caption segment, partial and final
   DIR/events.jsonl           joins, roster changes, reconnects and gaps (JSON lines)
