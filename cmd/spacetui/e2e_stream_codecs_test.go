@@ -8,13 +8,16 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -23,28 +26,30 @@ import (
 
 // xSpace serves FFmpeg's live ADTS AAC chunks as an X Space's HLS (ID3 tags before each
 // chunk, one holding a fake sync word; version 6, a date on every chunk; a master
-// playlist beside the media playlist) and returns the origin and the base URL of its
-// playlists: an X-shaped path with the token in it.
+// playlist beside the media playlist) and returns the origin's server and the base URL
+// of its playlists: an X-shaped path with the token in it.
 //
-// It returns once the playlist lists three chunks, as a Space live for a while does.
-// A client that joins a playlist of one chunk can only start at the live edge, and then
-// hears holes: it reloads every target duration (4 s) after a change, as RFC 8216
-// 6.3.4 says, while a chunk plays 3 s, until it has fallen behind by a reload.
-func xSpace(t *testing.T) (*streamtest.Origin, string) {
+// The playlist lists the newest listSize chunks (0: 6). It returns once it lists two,
+// so that a client joins a chunk behind the live edge, as in a Space live for a while.
+// Joined at a playlist of one chunk, a client hears holes: it reloads the playlist
+// once it has played what it had, but not before a target duration (4 s) since the
+// last reload, as RFC 8216 6.3.4 says, and the chunk it had plays 3 s.
+func xSpace(t *testing.T, listSize int) (*streamtest.OriginServer, string) {
 	t.Helper()
-	o := &streamtest.Origin{Dir: streamtest.HLSDirT(t, streamtest.HLSOptions{Format: streamtest.ADTS}), XStyle: true}
-	base := streamtest.OriginT(t, o) + streamtest.XPath
+	dir := streamtest.HLSDirT(t, streamtest.HLSOptions{Format: streamtest.ADTS, ListSize: listSize})
+	srv := streamtest.OriginServerT(t, &streamtest.Origin{Dir: dir, XStyle: true})
+	base := srv.URL + streamtest.XPath
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		var b []byte
 		if resp, err := http.Get(base + streamtest.XMedia); err == nil {
 			b, _ = io.ReadAll(resp.Body)
 			resp.Body.Close()
 		}
-		if pl, err := streamtest.ParsePlaylist(b); err == nil && len(pl.Segments) >= 3 {
-			return o, base
+		if pl, err := streamtest.ParsePlaylist(b); err == nil && len(pl.Segments) >= 2 {
+			return srv, base
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the playlist lists less than three chunks after 20 s:\n%s", b)
+			t.Fatalf("the playlist lists too few chunks after 20 s:\n%s", b)
 		}
 	}
 }
@@ -56,7 +61,8 @@ func xSpace(t *testing.T) (*streamtest.Origin, string) {
 // room.json; the token is in no output, log or file.
 func TestStreamXSpaceAAC(t *testing.T) {
 	need(t, haveTool("ffprobe") && haveTool("opusinfo"), "ffprobe (ffmpeg) and opusinfo (opus-tools) are needed")
-	_, base := xSpace(t)
+	t.Parallel()
+	_, base := xSpace(t, 0)
 	for _, tt := range []struct{ playlist, title string }{
 		{streamtest.XMedia + "?type=live", "127.0.0.1"},
 		{streamtest.XMaster, "127.0.0.1 — variant of 101 kbit/s (mp4a.40.2)"},
@@ -133,11 +139,103 @@ func TestStreamIcecastMP3(t *testing.T) {
 	}
 }
 
+// TestStreamTUI joins an X Space's AAC HLS in the TUI under tmux: the stream's speaker
+// lights up with its meter moving, the room is live, and no part of the token is on
+// the screen.
+func TestStreamTUI(t *testing.T) {
+	need(t, haveTool("tmux"), "tmux is not installed")
+	need(t, pulseReady(), "no PulseAudio server with a null sink named spk")
+	_, base := xSpace(t, 0)
+	logFile := filepath.Join(t.TempDir(), "tui.log")
+	tmux, session := tuiSession(t, fmt.Sprintf("%s join '%s' --log %s", spacetuiBin(t), base+streamtest.XMedia+"?type=live", logFile))
+	// The speaker's row: the marker, the name, its role, then the meter's bar.
+	meter := regexp.MustCompile(`▶ 127\.0\.0\.1 .*[▏▎▍▌▋▊▉█]`)
+	lit, screen := watchSpeakers(tmux, session, func(lit map[string]bool, screen string) bool { return meter.MatchString(screen) })
+	t.Logf("screen:\n%s", screen)
+	if !lit["127.0.0.1"] || !meter.MatchString(screen) {
+		t.Errorf("the stream's speaker never lit up with its meter (lit: %v)", lit)
+	}
+	if !strings.Contains(screen, "LIVE") {
+		t.Errorf("screen lacks LIVE")
+	}
+	if strings.Contains(screen, streamtest.XToken[:8]) {
+		t.Errorf("the token is on the screen")
+	}
+	quitTUI(t, tmux, session)
+	noToken(t, logFile)
+}
+
+// TestStreamXSpaceOriginRestart kills an X Space's origin mid-stream while a headless
+// listener records it, for longer than the next chunk the listener needs stays in the
+// playlist (two chunks of 3 s): the listener says it reconnects, comes back by itself
+// and hears the stream again, and what left the playlist meanwhile is a gap, logged in
+// the recording, which keeps one AAC track as long as the capture.
+func TestStreamXSpaceOriginRestart(t *testing.T) {
+	need(t, haveTool("ffprobe") && haveTool("opusinfo"), "ffprobe (ffmpeg) and opusinfo (opus-tools) are needed")
+	t.Parallel()
+	const listed = 2
+	srv, base := xSpace(t, listed)
+	dir := filepath.Join(t.TempDir(), "rec")
+	c := startClient(t, base+streamtest.XMedia+"?type=live", "--record", dir)
+	live, i := c.wait(0, 10*time.Second, "live state", isState("live"))
+	_, i = c.wait(i, 10*time.Second, "speaking event", speaking)
+	// The listener plays the first chunk listed; the next is listed too, and has left
+	// the playlist once FFmpeg has written two more.
+	srv.Stop()
+	stopped := time.Now()
+	_, i = c.wait(i, 10*time.Second, "reconnecting state", isState("reconnecting"))
+	time.Sleep(listed*3008*time.Millisecond + 500*time.Millisecond - time.Since(stopped))
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	back := time.Now()
+	again, i := c.wait(i, 15*time.Second, "live state", isState("live"))
+	heard, _ := c.wait(i, 10*time.Second, "speaking event after the restart", speaking)
+	t.Logf("origin away %s; live again %s and heard %s after it came back",
+		back.Sub(stopped).Round(100*time.Millisecond), again.at.Sub(back).Round(100*time.Millisecond), heard.at.Sub(back).Round(100*time.Millisecond))
+	time.Sleep(time.Second)
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	ended := time.Now()
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("join: %v", err)
+	}
+	// SIGTERM finalizes the files when it is done, a little after it came.
+	meta := readRoomJSON(t, dir)
+	if d := ended.Sub(live.at).Seconds(); meta.Seconds < d-0.5 || meta.Seconds > d+1 {
+		t.Errorf("room.json says %.2f s recorded, %.2f s from the join to SIGTERM", meta.Seconds, d)
+	}
+	streamRecording(t, dir, "127.0.0.1", "aac", meta.Seconds)
+	var gaps []map[string]any
+	for _, e := range events(t, dir) {
+		if e["type"] == "gap" {
+			gaps = append(gaps, e)
+		}
+	}
+	if len(gaps) != 1 {
+		t.Fatalf("gaps in events.jsonl: %v, want the one", gaps)
+	}
+	t.Logf("the gap: %.2f s, %s", gaps[0]["seconds"], gaps[0]["why"])
+}
+
 // roomJSON is what these tests read of a recording's room.json.
 type roomJSON struct {
-	URL    string
-	Room   struct{ Title string }
-	Tracks []struct{ Name, File, Codec string }
+	URL     string
+	Seconds float64
+	Room    struct{ Title string }
+	Tracks  []struct{ Name, File, Codec string }
+}
+
+func readRoomJSON(t *testing.T, dir string) roomJSON {
+	t.Helper()
+	var meta roomJSON
+	b, err := os.ReadFile(filepath.Join(dir, "room.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &meta)
+	}
+	if err != nil {
+		t.Fatalf("room.json: %v\n%s", err, b)
+	}
+	return meta
 }
 
 // streamRecording checks the recording of a stream of codec (aac, mp3) whose speaker
@@ -152,15 +250,13 @@ func streamRecording(t *testing.T, dir, speaker, codec string, secs float64) roo
 		t.Fatalf("files %v, want audio.ogg and %s", files, file)
 	}
 	mix, track := probeAudio(t, files[0]), probeAudio(t, files[1])
-	t.Logf("recorded %.0f s: audio.ogg %.3f s, the track %.3f s", secs, mix, track)
+	t.Logf("recorded %.2f s: audio.ogg %.3f s, the track %.3f s", secs, mix, track)
 	if mix < secs*0.99 || mix > secs*1.01 || track < secs*0.99 || track > secs*1.01 {
-		t.Errorf("audio.ogg %.3f s, the track %.3f s; want %.0f s within 1%%", mix, track, secs)
+		t.Errorf("audio.ogg %.3f s, the track %.3f s; want %.2f s within 1%%", mix, track, secs)
 	}
-	var meta roomJSON
-	b, err := os.ReadFile(filepath.Join(dir, "room.json"))
-	if err != nil || json.Unmarshal(b, &meta) != nil || len(meta.Tracks) != 1 ||
-		meta.Tracks[0].File != file || meta.Tracks[0].Codec != codec || meta.Tracks[0].Name != speaker {
-		t.Errorf("room.json (%v) does not name the one %s track %s of %s:\n%s", err, codec, file, speaker, b)
+	meta := readRoomJSON(t, dir)
+	if len(meta.Tracks) != 1 || meta.Tracks[0].File != file || meta.Tracks[0].Codec != codec || meta.Tracks[0].Name != speaker {
+		t.Errorf("room.json's tracks %+v, want the one %s track %s of %s", meta.Tracks, codec, file, speaker)
 	}
 	return meta
 }
@@ -191,24 +287,23 @@ func healthy(t *testing.T, c *jsonClient, frame time.Duration) {
 	}
 }
 
-// noToken fails the test if the X Space's token is in the log or in any file of the
-// recording.
-func noToken(t *testing.T, logFile, dir string) {
+// noToken fails the test if the X Space's token is in any file under paths (log files,
+// recording directories).
+func noToken(t *testing.T, paths ...string) {
 	t.Helper()
-	files := []string{logFile}
-	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			files = append(files, path)
-		}
-		return err
-	})
-	for _, f := range files {
-		b, err := os.ReadFile(f)
+	for _, p := range paths {
+		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if strings.Contains(string(b), streamtest.XToken) {
+				t.Errorf("%s shows the token", path)
+			}
+			return err
+		})
 		if err != nil {
 			t.Error(err)
-		}
-		if strings.Contains(string(b), streamtest.XToken) {
-			t.Errorf("%s shows the token", f)
 		}
 	}
 }

@@ -216,11 +216,11 @@ func quitTUI(t *testing.T, tmux func(args ...string) string, session string) {
 	}
 }
 
-// watchSpeakers reads the TUI's screen twice a second for up to 25 s, noting which of the
-// demo's speakers it shows talking (▶), until done says it has seen enough; it returns
-// who lit up and the last screen.
+// watchSpeakers reads the TUI's screen twice a second for up to 25 s, noting which
+// speakers it shows talking (▶, then the name's first word), until done says it has
+// seen enough; it returns who lit up and the last screen.
 func watchSpeakers(tmux func(args ...string) string, session string, done func(lit map[string]bool, screen string) bool) (map[string]bool, string) {
-	talking := regexp.MustCompile(`▶ (Ada|Grace|Linus)`)
+	talking := regexp.MustCompile(`▶ (\S+)`)
 	lit := map[string]bool{}
 	var screen string
 	for deadline := time.Now().Add(25 * time.Second); time.Now().Before(deadline) && !done(lit, screen); {

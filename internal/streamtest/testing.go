@@ -2,9 +2,11 @@ package streamtest
 
 import (
 	"context"
+	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,9 +106,58 @@ func HLSDirT(t testing.TB, opts HLSOptions) string {
 // OriginT serves o over HTTP until the test ends and returns its base URL.
 func OriginT(t testing.TB, o *Origin) string {
 	t.Helper()
+	return OriginServerT(t, o).URL
+}
+
+// OriginServer serves an Origin over HTTP on an address that outlives the server, so a
+// test can kill it and start it again, as a CDN node that restarts.
+type OriginServer struct {
+	// URL is the server's base URL.
+	URL string
+
+	o    *Origin
+	addr string
+	mu   sync.Mutex
+	srv  *httptest.Server
+}
+
+// OriginServerT serves o on a free port until the test ends.
+func OriginServerT(t testing.TB, o *Origin) *OriginServer {
+	t.Helper()
 	srv := httptest.NewServer(o)
-	t.Cleanup(srv.Close)
-	return srv.URL
+	s := &OriginServer{URL: srv.URL, o: o, addr: srv.Listener.Addr().String(), srv: srv}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Stop kills the server: open connections are closed, new ones refused. It is
+// idempotent.
+func (s *OriginServer) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		s.srv.CloseClientConnections()
+		s.srv.Close()
+		s.srv = nil
+	}
+}
+
+// Start serves again on the same address after Stop.
+func (s *OriginServer) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return err
+	}
+	s.srv = httptest.NewUnstartedServer(s.o)
+	s.srv.Listener.Close()
+	s.srv.Listener = ln
+	s.srv.Start()
+	return nil
 }
 
 // SegmentsT has FFmpeg write the first seconds of the demo room as a finished HLS
