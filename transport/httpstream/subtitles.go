@@ -18,7 +18,7 @@ import (
 // what was not read is read at the next reload.
 const (
 	maxSubtitleBytes = 1 << 20 // a subtitle segment
-	maxSubtitleCues  = 2000    // the cues of one segment, and those waiting for their audio
+	maxSubtitleCues  = 2000    // cues waiting for their audio (a segment's cues among them)
 	subtitleTimeout  = time.Second
 )
 
@@ -166,15 +166,13 @@ func (c *hlsConn) loadSubtitles(ctx context.Context) {
 	if !s.loaded {
 		s.subs = newTimeline(pl, s.audio.end)
 		s.subs.dates, s.subs.date0 = s.audio.dates && s.subs.dates, s.audio.date0
-	}
-	s.subs.load(pl)
-	if !s.loaded {
 		s.from = s.audio.end
 		if len(c.queue) > 0 {
 			s.from = s.audio.at[c.queue[0].seq]
 		}
 		s.loaded = true
 	}
+	s.subs.load(pl)
 	for _, seg := range pl.segments {
 		start := s.subs.at[seg.seq]
 		if seg.seq < s.next || start+seg.duration <= s.from {
@@ -210,7 +208,7 @@ func (s *subtitles) read(seg segment, start time.Duration, b []byte) error {
 	}
 	s.anchored = s.anchored && !seg.discont
 	seen := make(map[cueKey]bool, len(f.Cues))
-	for i, cue := range f.Cues[:min(len(f.Cues), maxSubtitleCues)] {
+	for i, cue := range f.Cues {
 		key := cueKey{cue.Start + shift, cue.End + shift, cue.Text}
 		seen[key] = true
 		if s.last[key] {

@@ -313,3 +313,20 @@ func TestTimeline(t *testing.T) {
 		})
 	}
 }
+
+// TestSubtitleCueBound: no more than maxSubtitleCues cues wait for their audio: of a
+// segment of more, the first are kept and the rest reported; a later segment's too.
+func TestSubtitleCueBound(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("WEBVTT\n")
+	for i := range maxSubtitleCues + 1 {
+		fmt.Fprintf(&b, "\n00:00.000 --> 00:01.000\ncue %d\n", i)
+	}
+	s := &subtitles{}
+	if err := s.read(segment{seq: 1, duration: 2 * time.Second}, 0, []byte(b.String())); err == nil || len(s.pending) != maxSubtitleCues {
+		t.Errorf("%d cues kept, %v; want %d and an error", len(s.pending), err, maxSubtitleCues)
+	}
+	if err := s.read(segment{seq: 2, duration: 2 * time.Second}, 0, []byte("WEBVTT\n\n00:05.000 --> 00:06.000\nmore\n")); err == nil || len(s.pending) != maxSubtitleCues {
+		t.Errorf("%d cues waiting, %v; want %d and an error", len(s.pending), err, maxSubtitleCues)
+	}
+}
