@@ -118,6 +118,29 @@ func speaking(e event) bool {
 	return e.typ() == "speaking" && len(s) > 0
 }
 
+// outage takes a stream's source or server away (stop) while c hears it, from event
+// from on, and brings it back (start) once it has been away for d. It waits until c
+// has said it reconnects, is live again and hears the stream, logs how long that took,
+// and returns the index of the live event.
+func (c *jsonClient) outage(from int, d time.Duration, stop, start func() error) int {
+	c.t.Helper()
+	if err := stop(); err != nil {
+		c.t.Fatal(err)
+	}
+	stopped := time.Now()
+	_, i := c.wait(from, 15*time.Second, "reconnecting state", isState("reconnecting"))
+	time.Sleep(d - time.Since(stopped))
+	if err := start(); err != nil {
+		c.t.Fatal(err)
+	}
+	back := time.Now()
+	live, i := c.wait(i, 20*time.Second, "live state", isState("live"))
+	heard, _ := c.wait(i, 10*time.Second, "speaking event after the return", speaking)
+	c.t.Logf("away %s; live again %s and heard %s after the return", back.Sub(stopped).Round(100*time.Millisecond),
+		live.at.Sub(back).Round(100*time.Millisecond), heard.at.Sub(back).Round(100*time.Millisecond))
+	return i
+}
+
 // gaps counts gap events from index from.
 func (c *jsonClient) gaps(from int) []event {
 	var out []event

@@ -99,6 +99,18 @@ func pcmFloats(raw []byte) []float64 {
 	return out
 }
 
+// recordedGaps returns the gaps in a recording's events.jsonl.
+func recordedGaps(t *testing.T, dir string) []map[string]any {
+	t.Helper()
+	var gaps []map[string]any
+	for _, ev := range events(t, dir) {
+		if ev["type"] == "gap" {
+			gaps = append(gaps, ev)
+		}
+	}
+	return gaps
+}
+
 // recordFiles lists a recording's audio files, audio.ogg first, then the tracks of
 // every codec, and wants a track for at least minTracks speakers.
 func recordFiles(t *testing.T, dir string, minTracks int) []string {
@@ -333,15 +345,9 @@ func TestRecordAcrossAnOutage(t *testing.T) {
 			t.Errorf("%s: %.3f s, want %d s within 1%%", filepath.Base(f), d, secs)
 		}
 	}
-	var gaps []map[string]any
-	all := events(t, dir)
-	for _, ev := range all {
-		if ev["type"] == "gap" {
-			gaps = append(gaps, ev)
-		}
-	}
+	gaps := recordedGaps(t, dir)
 	if len(gaps) == 0 {
-		t.Fatalf("the outage was not logged as a gap: %v", all)
+		t.Fatalf("the outage was not logged as a gap: %v", events(t, dir))
 	}
 	t.Logf("gaps logged: %v", gaps)
 }

@@ -181,18 +181,7 @@ func TestStreamXSpaceOriginRestart(t *testing.T) {
 	_, i = c.wait(i, 10*time.Second, "speaking event", speaking)
 	// The listener plays the first chunk listed; the next is listed too, and has left
 	// the playlist once FFmpeg has written two more.
-	srv.Stop()
-	stopped := time.Now()
-	_, i = c.wait(i, 10*time.Second, "reconnecting state", isState("reconnecting"))
-	time.Sleep(listed*3008*time.Millisecond + 500*time.Millisecond - time.Since(stopped))
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	back := time.Now()
-	again, i := c.wait(i, 15*time.Second, "live state", isState("live"))
-	heard, _ := c.wait(i, 10*time.Second, "speaking event after the restart", speaking)
-	t.Logf("origin away %s; live again %s and heard %s after it came back",
-		back.Sub(stopped).Round(100*time.Millisecond), again.at.Sub(back).Round(100*time.Millisecond), heard.at.Sub(back).Round(100*time.Millisecond))
+	c.outage(i, listed*3008*time.Millisecond+500*time.Millisecond, srv.Stop, srv.Start)
 	time.Sleep(time.Second)
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	ended := time.Now()
@@ -205,12 +194,7 @@ func TestStreamXSpaceOriginRestart(t *testing.T) {
 		t.Errorf("room.json says %.2f s recorded, %.2f s from the join to SIGTERM", meta.Seconds, d)
 	}
 	streamRecording(t, dir, "127.0.0.1", "aac", meta.Seconds)
-	var gaps []map[string]any
-	for _, e := range events(t, dir) {
-		if e["type"] == "gap" {
-			gaps = append(gaps, e)
-		}
-	}
+	gaps := recordedGaps(t, dir)
 	if len(gaps) != 1 {
 		t.Fatalf("gaps in events.jsonl: %v, want the one", gaps)
 	}

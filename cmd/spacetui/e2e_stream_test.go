@@ -4,7 +4,6 @@ package main
 // a free port) whose mount FFmpeg feeds with the demo room's Ogg Opus, looped.
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,20 +71,7 @@ func TestStreamJoinThroughARestart(t *testing.T) {
 		t.Errorf("room title %q, want the stream's name and its tags' title", title)
 	}
 	_, i := c.wait(0, 10*time.Second, "speaking event", speaking)
-	if err := src.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := time.Now()
-	_, i = c.wait(i, 15*time.Second, "reconnecting state", isState("reconnecting"))
-	time.Sleep(2*time.Second - time.Since(stopped))
-	if err := src.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	back := time.Now()
-	live, i := c.wait(i, 20*time.Second, "live state", isState("live"))
-	heard, _ := c.wait(i, 10*time.Second, "speaking event after the restart", speaking)
-	t.Logf("source away %s; live again %s and heard %s after it came back",
-		back.Sub(stopped).Round(100*time.Millisecond), live.at.Sub(back).Round(100*time.Millisecond), heard.at.Sub(back).Round(100*time.Millisecond))
+	c.outage(i, 2*time.Second, src.Stop, func() error { return src.Start(t.Context()) })
 	if err := c.cmd.Wait(); err != nil {
 		t.Fatalf("join: %v", err)
 	}
@@ -96,19 +82,8 @@ func TestStreamJoinThroughARestart(t *testing.T) {
 	for _, f := range files {
 		probeDuration(t, f, false)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "events.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var gaps int
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var ev struct{ Type string }
-		if json.Unmarshal([]byte(line), &ev) == nil && ev.Type == "gap" {
-			gaps++
-		}
-	}
-	if gaps == 0 {
-		t.Errorf("no gap in events.jsonl:\n%s", b)
+	if gaps := recordedGaps(t, dir); len(gaps) == 0 {
+		t.Errorf("no gap in events.jsonl")
 	}
 }
 

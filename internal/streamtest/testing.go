@@ -126,13 +126,13 @@ func OriginServerT(t testing.TB, o *Origin) *OriginServer {
 	t.Helper()
 	srv := httptest.NewServer(o)
 	s := &OriginServer{URL: srv.URL, o: o, addr: srv.Listener.Addr().String(), srv: srv}
-	t.Cleanup(s.Stop)
+	t.Cleanup(func() { _ = s.Stop() })
 	return s
 }
 
 // Stop kills the server: open connections are closed, new ones refused. It is
 // idempotent.
-func (s *OriginServer) Stop() {
+func (s *OriginServer) Stop() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.srv != nil {
@@ -140,6 +140,7 @@ func (s *OriginServer) Stop() {
 		s.srv.Close()
 		s.srv = nil
 	}
+	return nil
 }
 
 // Start serves again on the same address after Stop.
