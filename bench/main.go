@@ -342,14 +342,17 @@ func median(v []float64) float64 {
 	return s[len(s)/2]
 }
 
-func printTable(out io.Writer, subjects []subject, results map[string][]sample, missing map[string]string, d time.Duration, runs int) {
-	pick := func(name string, f func(sample) float64) float64 {
-		var v []float64
-		for _, s := range results[name] {
-			v = append(v, f(s))
-		}
-		return median(v)
+// medianOf is the median of f over runs.
+func medianOf[T any](runs []T, f func(T) float64) float64 {
+	v := make([]float64, len(runs))
+	for i, r := range runs {
+		v[i] = f(r)
 	}
+	return median(v)
+}
+
+func printTable(out io.Writer, subjects []subject, results map[string][]sample, missing map[string]string, d time.Duration, runs int) {
+	pick := func(name string, f func(sample) float64) float64 { return medianOf(results[name], f) }
 	cpu := func(s sample) float64 { return s.cpu }
 	ffplay, mpv := pick("ffplay", cpu), pick("mpv", cpu)
 	fmt.Fprintf(out, "medians of %d interleaved runs of %s each; CPU in %% of one core\n", runs, d)

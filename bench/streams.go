@@ -158,13 +158,7 @@ func (b *bench) measureStream(s subject, t target, dir string) (streamRun, error
 func printStreams(out io.Writer, names []string, results map[string][]streamRun, missing map[string]string, d time.Duration, runs int) {
 	fmt.Fprintf(out, "streams: medians of %d interleaved runs of %s each; CPU in %% of one core\n", runs, d)
 	fmt.Fprintln(out, "the clicks room's audio as HLS (raw ADTS AAC chunks after ID3 tags, an X Space's kind) and Icecast MP3")
-	pick := func(name string, f func(streamRun) float64) float64 {
-		var v []float64
-		for _, r := range results[name] {
-			v = append(v, f(r))
-		}
-		return median(v)
-	}
+	pick := func(name string, f func(streamRun) float64) float64 { return medianOf(results[name], f) }
 	cpu := func(r streamRun) float64 { return r.cpu }
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "subject\tCPU %\tvs ffplay\tvs mpv\tpeak RSS MiB\tfirst audio ms\t")

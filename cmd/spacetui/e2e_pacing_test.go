@@ -20,17 +20,7 @@ func TestTUIWaitsItsTurn(t *testing.T) {
 	url, base := startServer(t, "--admit-rate", "0.5", "--faults", "overload")
 	tmux, session := tuiSession(t, fmt.Sprintf("%s join %s --output null --log %s", spacetuiBin(t), url, filepath.Join(t.TempDir(), "log")))
 	turn := regexp.MustCompile(`◌ server busy · your turn in ~(\d+) s`)
-	screenUntil := func(what string, d time.Duration, ok func(string) bool) string {
-		t.Helper()
-		var screen string
-		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
-			if screen = tmux("capture-pane", "-p", "-t", session); ok(screen) {
-				return screen
-			}
-		}
-		t.Fatalf("the screen never showed %s:\n%s", what, screen)
-		return ""
-	}
+	screenUntil := screenWatcher(t, tmux, session)
 	left := func(screen string) int {
 		n, _ := strconv.Atoi(turn.FindStringSubmatch(screen)[1])
 		return n

@@ -202,6 +202,22 @@ func tuiSession(t *testing.T, cmdline string) (tmux func(args ...string) string,
 	return tmux, session
 }
 
+// screenWatcher returns a function that polls the session's screen until ok holds, for at
+// most d, and fails the test naming what never showed.
+func screenWatcher(t *testing.T, tmux func(args ...string) string, session string) func(what string, d time.Duration, ok func(string) bool) string {
+	return func(what string, d time.Duration, ok func(string) bool) string {
+		t.Helper()
+		var screen string
+		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+			if screen = tmux("capture-pane", "-p", "-t", session); ok(screen) {
+				return screen
+			}
+		}
+		t.Fatalf("the screen never showed %s:\n%s", what, screen)
+		return ""
+	}
+}
+
 // quitTUI presses q and wants the program gone with status 0 within 5 s.
 func quitTUI(t *testing.T, tmux func(args ...string) string, session string) {
 	t.Helper()
@@ -332,17 +348,7 @@ func TestTUIThroughARestart(t *testing.T) {
 	addr := freeAddr(t)
 	srv := serveAt(t, addr)
 	tmux, session := tuiSession(t, fmt.Sprintf("%s join ws://%s/rooms/demo --output null --log %s", spacetuiBin(t), addr, filepath.Join(t.TempDir(), "log")))
-	screenUntil := func(what string, d time.Duration, ok func(string) bool) string {
-		t.Helper()
-		var screen string
-		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
-			if screen = tmux("capture-pane", "-p", "-t", session); ok(screen) {
-				return screen
-			}
-		}
-		t.Fatalf("the screen never showed %s:\n%s", what, screen)
-		return ""
-	}
+	screenUntil := screenWatcher(t, tmux, session)
 	screenUntil("the live room", 15*time.Second, func(s string) bool { return strings.Contains(s, "● live") })
 	_ = srv.Process.Signal(syscall.SIGTERM)
 	// The restart (1012) is retried within a spread of 5 s; when that first retry comes
