@@ -1,10 +1,10 @@
 package main
 
 // End-to-end tests of streams in AAC and MP3 through the binary: an X Space's HLS as
-// the streamtest Origin dresses FFmpeg's ADTS chunks, and a real Icecast fed MP3 by
-// FFmpeg. They play (decoded), show (JSON events, the TUI) and record (the stream's own
-// frames in tracks/, the mix in audio.ogg) like any room. The sound card is checked in
-// e2e_audio_test.go (TestStreamSoundCard).
+// the streamtest Origin dresses FFmpeg's ADTS chunks, FFmpeg's HLS of MPEG-TS AAC, and
+// a real Icecast fed MP3 by FFmpeg. They play (decoded), show (JSON events, the TUI)
+// and record (the stream's own frames in tracks/, the mix in audio.ogg) like any room.
+// The sound card is checked in e2e_audio_test.go (TestStreamSoundCard).
 
 import (
 	"encoding/json"
@@ -203,6 +203,7 @@ func TestStreamXSpaceOriginRestart(t *testing.T) {
 		t.Errorf("room.json says %.2f s recorded, %.2f s from the join to SIGTERM", meta.Seconds, d)
 	}
 	streamRecording(t, dir, "127.0.0.1", "aac", meta.Seconds)
+	noToken(t, dir)
 	gaps := recordedGaps(t, dir)
 	if len(gaps) != 1 {
 		t.Fatalf("gaps in events.jsonl: %v, want the one", gaps)
@@ -218,6 +219,7 @@ type roomJSON struct {
 	Tracks  []struct{ Name, File, Codec string }
 }
 
+// readRoomJSON reads the room.json of the recording in dir.
 func readRoomJSON(t *testing.T, dir string) roomJSON {
 	t.Helper()
 	var meta roomJSON
