@@ -52,6 +52,13 @@ if [ "$status" -ne 0 ]; then
   echo "end-to-end tests failed; the last 3000 lines of the log:"; tail -n 3000 "$log"; exit "$status"
 fi
 done_stage
+
+# The crowd rehearsal on real sockets against the simulator (issue 14): a measured rate,
+# so without the race detector, which skips it, and alone on the machine.
+stage "crowd rehearsal on loopback"
+go test -count=1 -run 'TestPacedRecoveryOnLoopback' -v ./server/ | grep -E '^(--- |ok|FAIL|panic)|_test.go:[0-9]+: '
+done_stage
+
 # The benchmark harness, short: it prints the table beside ffplay and mpv (make bench for
 # the real run, docs/benchmarks.md); nothing in it is a timed assertion, but it fails if
 # spacetui cut, stretched or lost a burst of the clicks room (a correction inside sound)
