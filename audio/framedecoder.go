@@ -21,21 +21,33 @@ type FrameDecoder interface {
 	Reset() error
 }
 
+// SetupDecoder is a FrameDecoder of a codec whose packets are not self-describing
+// (Vorbis): it is handed the stream's headers each frame carries
+// (transport.AudioFrame.Setup) before the frame's Decode, and starts a new stream when
+// they change.
+type SetupDecoder interface {
+	FrameDecoder
+	SetSetup(setup []byte)
+}
+
 var (
 	_ FrameDecoder = (*Decoder)(nil)
 	_ FrameDecoder = (*aacDecoder)(nil)
 	_ FrameDecoder = (*mp3Decoder)(nil)
+	_ SetupDecoder = (*vorbisDecoder)(nil)
 )
 
 // NewFrameDecoder returns a decoder for codec's payloads as transport.Codec defines them:
-// Opus packets, ADTS frames of AAC-LC, or MPEG-1 and MPEG-2 Layer III frames. Another
-// codec fails with ErrUnsupportedCodec; Opus fails with ErrNeedsFullBuild without cgo,
-// while AAC and MP3, decoded in pure Go, work in every build.
+// Opus packets, ADTS frames of AAC-LC, MPEG-1 and MPEG-2 Layer III frames, or Vorbis
+// packets (a SetupDecoder). Another codec fails with ErrUnsupportedCodec; Opus fails
+// with ErrNeedsFullBuild without cgo, while AAC, MP3 and Vorbis, decoded in pure Go, work
+// in every build.
 //
-// The AAC and MP3 decoders allocate their codec's state only at the first packet. A
-// frame they cannot decode returns an error wrapping ErrCorruptFrame, or
+// The AAC, MP3 and Vorbis decoders allocate their codec's state only at the first
+// packet. A frame they cannot decode returns an error wrapping ErrCorruptFrame, or
 // ErrUnsupportedCodec for a well-formed stream they do not decode (HE-AAC, more than two
-// channels, MPEG-2.5, Layers I and II); either way the next frame decodes afresh.
+// channels, MPEG-2.5, Layers I and II) and for a Vorbis stream whose headers are missing
+// or do not parse; either way the next frame decodes afresh.
 func NewFrameDecoder(codec transport.Codec) (FrameDecoder, error) {
 	switch codec {
 	case transport.CodecOpus:
@@ -44,6 +56,8 @@ func NewFrameDecoder(codec transport.Codec) (FrameDecoder, error) {
 		return &aacDecoder{}, nil
 	case transport.CodecMP3:
 		return &mp3Decoder{}, nil
+	case transport.CodecVorbis:
+		return &vorbisDecoder{}, nil
 	}
 	return nil, fmt.Errorf("%w: %q", ErrUnsupportedCodec, codec)
 }

@@ -38,6 +38,9 @@ type Frame struct {
 	Seq       uint32
 	Timestamp uint32
 	Payload   []byte
+	// Setup is the stream's headers, for a codec whose packets need them
+	// (transport.AudioFrame.Setup); nil for others.
+	Setup []byte
 }
 
 // PlayoutKind says what a Pop wants played.
@@ -103,6 +106,7 @@ type slot struct {
 	seq     uint32
 	ts      uint32
 	payload []byte
+	setup   []byte
 }
 
 // JitterBuffer is one speaker's jitter buffer. Push adds frames as they arrive, in any
@@ -236,7 +240,7 @@ func (b *JitterBuffer) Push(f Frame, now time.Time) bool {
 		b.stats.Duplicate++
 		return false
 	}
-	*s = slot{used: true, seq: f.Seq, ts: f.Timestamp, payload: f.Payload}
+	*s = slot{used: true, seq: f.Seq, ts: f.Timestamp, payload: f.Payload, setup: f.Setup}
 	b.count++
 	if int32(f.Seq-b.newest) > 0 {
 		b.newest = f.Seq
@@ -426,7 +430,7 @@ func (b *JitterBuffer) playNext(now time.Time, lost int) Playout {
 		b.lastTS = b.unwrap(s.ts)
 		b.setDelay(now)
 		b.stats.Played++
-		return Playout{Kind: PlayFrame, Frame: Frame{Seq: s.seq, Timestamp: s.ts, Payload: s.payload}, Lost: lost}
+		return Playout{Kind: PlayFrame, Frame: Frame{Seq: s.seq, Timestamp: s.ts, Payload: s.payload, Setup: s.setup}, Lost: lost}
 	}
 	b.lastTS = b.nextTSAfter(seq)
 	b.setDelay(now)

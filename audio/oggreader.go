@@ -15,8 +15,8 @@ const (
 	maxOggQueued       = 1 << 12 // packets completed on one page (at most 255)
 )
 
-// OggReader reads the Opus packets of the first Opus stream of an Ogg file or live Ogg
-// stream (RFC 7845). Every size is bounded and every page checksummed, so it is safe on
+// OggReader reads the audio packets of the first Opus stream (RFC 7845) of an Ogg file
+// or live Ogg stream, or with NewOggAudioReader of its first Opus or Vorbis stream. Every size is bounded and every page checksummed, so it is safe on
 // untrusted input. Pages of other logical streams are skipped.
 type OggReader struct {
 	r        *bufio.Reader
@@ -25,6 +25,9 @@ type OggReader struct {
 	vendor   string
 	comments []string
 	granule  uint64
+	// vorbis and vorbisSetup are a Vorbis stream's headers; nil for Opus.
+	vorbis      *VorbisHeaders
+	vorbisSetup []byte
 
 	queue   [][]byte
 	partial []byte
@@ -37,8 +40,20 @@ type OggReader struct {
 
 // NewOggReader reads the OpusHead and OpusTags headers from r.
 func NewOggReader(r io.Reader) (*OggReader, error) {
+	return openOgg(r, false)
+}
+
+// NewOggAudioReader reads the headers of the first Opus or Vorbis stream of r: OpusHead
+// and OpusTags, or the three Vorbis headers, checked (ParseVorbisHeaders). Vorbis says
+// which it found. Anything else fails with ErrNotOpus, or ErrBadVorbis for a Vorbis
+// stream whose headers do not parse.
+func NewOggAudioReader(r io.Reader) (*OggReader, error) {
+	return openOgg(r, true)
+}
+
+func openOgg(r io.Reader, vorbis bool) (*OggReader, error) {
 	or := &OggReader{r: bufio.NewReaderSize(r, 1<<16), body: make([]byte, 0, oggMaxSegments*255)}
-	// The Opus stream's BOS page may follow other streams' BOS pages.
+	// The audio stream's BOS page may follow other streams' BOS pages.
 	for {
 		flags, serial, err := or.readPage()
 		if err != nil {
@@ -50,6 +65,10 @@ func NewOggReader(r io.Reader) (*OggReader, error) {
 		if bytes.HasPrefix(or.body, []byte(opusHeadMagic)) {
 			or.serial = serial
 			break
+		}
+		if vorbis && IsVorbisID(or.body) {
+			or.serial = serial
+			return or, or.readVorbisHeaders()
 		}
 	}
 	head, err := parseOpusHead(or.body)
@@ -67,19 +86,51 @@ func NewOggReader(r io.Reader) (*OggReader, error) {
 	return or, nil
 }
 
-// Head returns the stream's identification header.
+// readVorbisHeaders reads the comment and setup headers after the identification
+// header on the BOS page in r.body.
+func (r *OggReader) readVorbisHeaders() error {
+	id := bytes.Clone(r.body)
+	if r.hdr[26] != 1 || r.segs[0] == 255 { // its 30 bytes, one lacing value
+		return fmt.Errorf("%w: identification header not alone on its page", ErrBadVorbis)
+	}
+	var pkts [2][]byte
+	for i := range pkts {
+		p, err := r.next(maxOggHeaderPacket)
+		if err != nil {
+			return fmt.Errorf("vorbis headers: %w", err)
+		}
+		pkts[i] = p
+	}
+	h, err := ParseVorbisHeaders(id, pkts[0], pkts[1])
+	if err != nil {
+		return err
+	}
+	r.vorbis, r.vorbisSetup = h, PackVorbisSetup(id, pkts[0], pkts[1])
+	r.vendor, r.comments = h.Vendor, h.Comments
+	return nil
+}
+
+// Vorbis returns the Vorbis stream's headers, or nil for an Opus stream.
+func (r *OggReader) Vorbis() *VorbisHeaders { return r.vorbis }
+
+// VorbisSetup returns the Vorbis stream's three header packets as one slice
+// (PackVorbisSetup), or nil for an Opus stream. It is the same slice at every call.
+func (r *OggReader) VorbisSetup() []byte { return r.vorbisSetup }
+
+// Head returns the Opus stream's identification header.
 func (r *OggReader) Head() OpusHead { return r.head }
 
-// Vendor returns the vendor string of OpusTags.
+// Vendor returns the vendor string of OpusTags or of the Vorbis comment header.
 func (r *OggReader) Vendor() string { return r.vendor }
 
-// Comments returns the user comments of OpusTags, each "KEY=value".
+// Comments returns the user comments of OpusTags or of the Vorbis comment header, each
+// "KEY=value".
 func (r *OggReader) Comments() []string { return r.comments }
 
 // Granule returns the granule position of the last page that ended a packet.
 func (r *OggReader) Granule() uint64 { return r.granule }
 
-// ReadPacket returns the next Opus packet. It returns io.EOF after the end-of-stream
+// ReadPacket returns the next audio packet. It returns io.EOF after the end-of-stream
 // page or when the input ends at a page boundary (a recording cut off by a crash), and
 // io.ErrUnexpectedEOF when it ends inside a page.
 func (r *OggReader) ReadPacket() ([]byte, error) {
@@ -203,38 +254,11 @@ func parseOpusHead(b []byte) (OpusHead, error) {
 }
 
 func parseOpusTags(b []byte) (vendor string, comments []string, err error) {
-	bad := fmt.Errorf("%w: malformed OpusTags", ErrNotOpus)
 	if !bytes.HasPrefix(b, []byte(opusTagsMagic)) {
-		return "", nil, bad
+		return "", nil, fmt.Errorf("%w: malformed OpusTags", ErrNotOpus)
 	}
-	b = b[len(opusTagsMagic):]
-	str := func() (string, bool) {
-		if len(b) < 4 {
-			return "", false
-		}
-		n := binary.LittleEndian.Uint32(b)
-		if uint64(n) > uint64(len(b)-4) {
-			return "", false
-		}
-		s := string(b[4 : 4+n])
-		b = b[4+n:]
-		return s, true
-	}
-	vendor, ok := str()
-	if !ok || len(b) < 4 {
-		return "", nil, bad
-	}
-	count := binary.LittleEndian.Uint32(b)
-	b = b[4:]
-	if uint64(count) > uint64(len(b)/4) { // each comment takes at least its length field
-		return "", nil, bad
-	}
-	for i := uint32(0); i < count; i++ {
-		c, ok := str()
-		if !ok {
-			return "", nil, bad
-		}
-		comments = append(comments, c)
+	if vendor, comments, err = parseComments(b[len(opusTagsMagic):]); err != nil {
+		return "", nil, fmt.Errorf("%w: malformed OpusTags", ErrNotOpus)
 	}
 	return vendor, comments, nil
 }

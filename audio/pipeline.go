@@ -16,7 +16,7 @@ import (
 // Pipeline bounds: what the network can make it hold.
 const (
 	maxSpeakers    = 64               // tracks played at once; more are ignored
-	maxPayload     = 1 << 16          // an Opus, AAC or MP3 packet is smaller; larger ones are lost
+	maxPayload     = 1 << 16          // an Opus, AAC, MP3 or Vorbis packet is smaller; larger ones are lost
 	speakerTimeout = time.Minute      // a speaker not heard from for this long is forgotten
 	decodeSamples  = 140 * 48         // the longest packet of any codec: AAC at 7.35 kHz, 139 ms
 	sinkRetry      = FrameDuration    // pause after a failed sink write
@@ -232,7 +232,7 @@ func (p *Pipeline) Push(f transport.AudioFrame) {
 		sp.jb.SetPacket(f.Duration)
 	}
 	before := sp.jb.Stats().Duplicate
-	sp.jb.Push(Frame{Seq: f.Seq, Timestamp: f.Timestamp, Payload: f.Payload}, now)
+	sp.jb.Push(Frame{Seq: f.Seq, Timestamp: f.Timestamp, Payload: f.Payload, Setup: f.Setup}, now)
 	if sp.jb.Stats().Duplicate != before {
 		p.dups.Add(1)
 	}
@@ -527,9 +527,18 @@ func (p *Pipeline) fill(sp *speaker, pl Playout) bool {
 	p.lost.Add(uint64(pl.Lost))
 	switch pl.Kind {
 	case PlayFrame:
+		if sd, ok := sp.dec.(SetupDecoder); ok {
+			sd.SetSetup(pl.Frame.Setup)
+		}
 		n, err := sp.dec.Decode(pl.Frame.Payload, sp.pcm[sp.tail:])
 		decoding := sp.decoding
 		sp.decoding = err == nil && n > 0
+		if err == nil && n == 0 {
+			// A packet that only primes the decoder (the first of a Vorbis stream): it
+			// lasts nothing, and a loss after it is concealed as long as the last one.
+			sp.decoding = true
+			return true
+		}
 		if sp.decoding {
 			sp.tail += n
 			sp.lastLen = n

@@ -26,10 +26,6 @@ func (r *resampler) reset() { r.rate, r.phase, r.last = 0, 0, 0 }
 // rate Hz, resamples it and writes the result to out. It returns the samples written, or
 // an error, with nothing written, when out is too short.
 func (r *resampler) convert(s16 []byte, channels, rate int, out []int16) (int, error) {
-	if r.rate != int64(rate) {
-		r.reset()
-		r.rate = int64(rate)
-	}
 	r.mono = r.mono[:0]
 	if channels == 1 {
 		for i := 0; i+1 < len(s16); i += 2 {
@@ -41,16 +37,25 @@ func (r *resampler) convert(s16 []byte, channels, rate int, out []int16) (int, e
 			r.mono = append(r.mono, int16((int32(left)+int32(right))>>1))
 		}
 	}
+	return r.convertMono(r.mono, rate, out)
+}
+
+// convertMono is convert of mono samples, already mixed down.
+func (r *resampler) convertMono(mono []int16, rate int, out []int16) (int, error) {
+	if r.rate != int64(rate) {
+		r.reset()
+		r.rate = int64(rate)
+	}
 	if rate == SampleRate {
-		if len(r.mono) > len(out) {
-			return 0, fmt.Errorf("%w: %d samples do not fit in %d", ErrCorruptFrame, len(r.mono), len(out))
+		if len(mono) > len(out) {
+			return 0, fmt.Errorf("%w: %d samples do not fit in %d", ErrCorruptFrame, len(mono), len(out))
 		}
-		return copy(out, r.mono), nil
+		return copy(out, mono), nil
 	}
-	if most := (int64(len(r.mono))*SampleRate + r.rate - 1) / r.rate; most > int64(len(out)) {
-		return 0, fmt.Errorf("%w: %d samples at %d Hz do not fit in %d", ErrCorruptFrame, len(r.mono), rate, len(out))
+	if most := (int64(len(mono))*SampleRate + r.rate - 1) / r.rate; most > int64(len(out)) {
+		return 0, fmt.Errorf("%w: %d samples at %d Hz do not fit in %d", ErrCorruptFrame, len(mono), rate, len(out))
 	}
-	return r.resample(r.mono, out), nil
+	return r.resample(mono, out), nil
 }
 
 // resample interpolates in, which continues the input of the previous call, into out.

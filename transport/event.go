@@ -43,21 +43,30 @@ type Roster struct {
 // Codec names the coding of an AudioFrame's payload.
 type Codec string
 
-// The codecs a transport may deliver. Every payload is self-describing, so that a
-// decoder and a track writer need nothing but the frames: an AAC frame carries its ADTS
-// header (a transport that receives raw access units, from fMP4 or MPEG-TS, prepends one
-// built from the AudioSpecificConfig), an MP3 frame its MPEG header. A frame of a codec
-// the pipeline or the recorder cannot handle is reported once by each and skipped.
+// The codecs a transport may deliver. A payload is self-describing where its codec
+// allows, so that a decoder and a track writer need nothing but the frames: an AAC frame
+// carries its ADTS header (a transport that receives raw access units, from fMP4 or
+// MPEG-TS, prepends one built from the AudioSpecificConfig), an MP3 frame its MPEG
+// header. A Vorbis packet cannot be: it is read with the stream's three header packets,
+// which every frame of the stream carries in AudioFrame.Setup. A frame of a codec the
+// pipeline or the recorder cannot handle is reported once by each and skipped.
 //
 // Timestamps count 48 kHz samples whatever the codec's own rate: a transport advances
 // them by the frame's duration at 48 kHz, computed from the running total of samples so
 // that rounding does not drift. Frames need not be 20 ms long (AAC carries 1024 samples,
-// MP3 1152); the pipeline decodes each to 48 kHz mono and plays it out in 20 ms steps.
+// MP3 1152, Vorbis a varying count); the pipeline decodes each to 48 kHz mono and plays it
+// out in 20 ms steps.
+//
+// A Vorbis packet lasts half its block and half the previous one (a quarter of each
+// block size, Vorbis I section 4.3.8), by the block sizes of the identification header
+// and the block flag of the packet's mode in the setup header; the first packet of a
+// stream lasts nothing (Duration 0: it only primes the decoder) and has the timestamp of
+// the packet after it.
 const (
 	CodecOpus   Codec = "opus"   // one Opus packet (RFC 6716)
 	CodecAAC    Codec = "aac"    // one ADTS frame of AAC-LC: header and one raw data block
 	CodecMP3    Codec = "mp3"    // one MPEG-1/2/2.5 audio frame, header included
-	CodecVorbis Codec = "vorbis" // one Vorbis packet (not played or recorded yet)
+	CodecVorbis Codec = "vorbis" // one Vorbis audio packet (Vorbis I section 4.3); Setup holds the headers
 )
 
 // AudioFrame is one encoded packet of one speaker's track. Seq increases by one per
@@ -70,6 +79,16 @@ type AudioFrame struct {
 	Timestamp uint32
 	Duration  time.Duration
 	Payload   []byte
+	// Setup is, for CodecVorbis, the stream's identification, comment and setup header
+	// packets in Xiph lacing, as Matroska's CodecPrivate holds them: a byte 2 (three
+	// packets less one), the sizes of the first two packets each as a run of 255s and
+	// one byte below 255 that add up to it, then the three packets back to back (the
+	// last one's size is what remains); audio.PackVorbisSetup and SplitVorbisSetup. It
+	// is the same slice, not a copy, in every frame of one logical stream, so a receiver
+	// tells a new stream by the slice (its first element's address), not by its bytes:
+	// a chained Ogg stream's next link, or a reconnect, brings a new one. It is shared
+	// and must not be modified. Other codecs leave it nil.
+	Setup []byte
 }
 
 // TranscriptSegment is a caption. Partial segments grow and are replaced by later
