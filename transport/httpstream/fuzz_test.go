@@ -40,14 +40,17 @@ func FuzzICY(f *testing.F) {
 	})
 }
 
-// FuzzOggStream: whatever a server sends as an Ogg stream (with ICY metadata or
-// without), the Conn returns clean events and then an error or the end; it never
-// panics, hangs or lets the room clock go back.
+// FuzzOggStream: whatever a server sends as an Ogg stream, Opus or Vorbis (with ICY
+// metadata or without), the Conn returns clean events and then an error or the end; it
+// never panics, hangs or lets the room clock go back.
 func FuzzOggStream(f *testing.F) {
 	chained := append(oggStream(f, 1, 30, "TITLE=a"), oggStream(f, 2, 30, "TITLE=b")...)
 	f.Add(chained, uint16(0))
 	f.Add(withICY(chained, 100, func(i int) string { return "t" }), uint16(100))
 	f.Add(oggStream(f, 7, 5)[:200], uint16(0))
+	vorbis := append(readES(f, "vorbis-44k-first.ogg"), readES(f, "vorbis-22k-second.ogg")...)
+	f.Add(vorbis, uint16(0))
+	f.Add(withICY(vorbis, 1000, func(i int) string { return "v" }), uint16(1000))
 	f.Fuzz(func(t *testing.T, in []byte, metaint uint16) {
 		var src io.Reader = bytes.NewReader(in)
 		var icy *icyReader
@@ -79,6 +82,9 @@ func FuzzOggStream(f *testing.F) {
 			case transport.Ended:
 				return
 			case transport.AudioFrame:
+				if (e.Codec == transport.CodecVorbis) != (e.Setup != nil) {
+					t.Fatalf("a %s frame with a Setup of %d bytes", e.Codec, len(e.Setup))
+				}
 				if last.Seq != 0 && (e.Seq != last.Seq+1 || int32(e.Timestamp-last.Timestamp) < int32(last.Duration*sampleRate/time.Second)) {
 					t.Fatalf("frame seq %d ts %d after seq %d ts %d", e.Seq, e.Timestamp, last.Seq, last.Timestamp)
 				}

@@ -1,20 +1,21 @@
 // Package httpstream joins the audio streams the world already serves over plain HTTP,
 // registered for http:// and https://: an Icecast mount, or any server that answers a GET
-// with an endless (or finite) Ogg Opus, MP3 or AAC (ADTS) body, and HLS playlists (RFC
-// 8216), master or media, of fMP4 (Opus, AAC), MPEG-TS (AAC, MP3) or packed audio
-// segments (raw ADTS after ID3 tags, as an X Space's chunks are). It decides what a URL
-// is by what the server answers (the first bytes, else the Content-Type), never by the
-// URL's look.
+// with an endless (or finite) Ogg Opus, Ogg Vorbis, MP3 or AAC (ADTS) body, and HLS
+// playlists (RFC 8216), master or media, of fMP4 (Opus, AAC), MPEG-TS (AAC, MP3) or
+// packed audio segments (raw ADTS after ID3 tags, as an X Space's chunks are). It decides
+// what a URL is by what the server answers (the first bytes, else the Content-Type),
+// never by the URL's look.
 //
 // A stream is one room with one speaker: the stream. Its frames are handed on as
-// received (Opus packets; whole ADTS and MPEG audio frames, headers included, an ADTS
-// header written for fMP4's raw AAC), placed on a room clock (by the Ogg granule
-// positions or the running total of samples, and an HLS segment's PROGRAM-DATE-TIME)
-// and paced at the stream's own rate. The transport decodes nothing. icy-name and
-// icy-description name the room, and a chained stream's new OpusTags or ICY metadata
-// (StreamTitle) change its title live. An HLS playlist is reloaded as RFC 8216 section
-// 6.3.4 says and each segment fetched once. Other formats are recognised and refused
-// with one line that says so; docs/streams.md says why and what is left.
+// received (Opus and Vorbis packets, Vorbis with the stream's headers; whole ADTS and
+// MPEG audio frames, headers included, an ADTS header written for fMP4's raw AAC),
+// placed on a room clock (by the Ogg granule positions or the running total of samples,
+// and an HLS segment's PROGRAM-DATE-TIME) and paced at the stream's own rate. The
+// transport decodes nothing. icy-name and icy-description name the room, and a chained
+// stream's new tags or ICY metadata (StreamTitle) change its title live. An HLS playlist
+// is reloaded as RFC 8216 section 6.3.4 says and each segment fetched once. Other formats
+// are recognised and refused with one line that says so; docs/streams.md says why and
+// what is left.
 package httpstream
 
 import (
@@ -110,13 +111,12 @@ type kept struct {
 	hls    hlsKept   // where an HLS stream's playlist was left
 }
 
-// format is what a server's answer holds, as sniff decides. Ogg Opus and HLS are
-// joined today.
+// format is what a server's answer holds, as sniff decides.
 type format string
 
 // The formats sniff tells apart.
 const (
-	formatOgg     format = "ogg"      // an Ogg stream (Opus is joined; Vorbis is refused)
+	formatOgg     format = "ogg"      // an Ogg stream (Opus and Vorbis are joined)
 	formatHLS     format = "hls"      // an HLS playlist (RFC 8216)
 	formatMP3     format = "mp3"      // MPEG audio
 	formatAAC     format = "aac"      // ADTS AAC
@@ -232,12 +232,12 @@ func (d *dialer) Dial(ctx context.Context, u *url.URL, opts transport.DialOption
 	return c, nil
 }
 
-// openStream starts reading a stream of kind whose first bytes are head: Ogg Opus
-// (its headers read), or MP3 or AAC (up to its first frame). What it cannot play is
+// openStream starts reading a stream of kind whose first bytes are head: Ogg Opus or
+// Vorbis (its headers read), or MP3 or AAC (up to its first frame). What it cannot play is
 // refused (transport.ErrProtocol).
 func openStream(kind format, head []byte, br *bufio.Reader, log *slog.Logger) (packetReader, error) {
 	switch {
-	case kind == formatOgg && bytes.Contains(head, []byte("OpusHead")):
+	case kind == formatOgg && (bytes.Contains(head, []byte("OpusHead")) || bytes.Contains(head, []byte("\x01vorbis"))):
 		return newOggReader(br, log)
 	case kind == formatMP3 || kind == formatAAC:
 		r := newESReader(br)
@@ -317,10 +317,7 @@ func sniff(contentType string, head []byte) format {
 func describe(f format, head []byte) string {
 	switch f {
 	case formatOgg:
-		if bytes.Contains(head, []byte("\x01vorbis")) {
-			return "an Ogg Vorbis stream, which spacetui does not play yet (only Ogg Opus)"
-		}
-		return "an Ogg stream without Opus, which spacetui does not play"
+		return "an Ogg stream without Opus or Vorbis (FLAC, Speex, video), which spacetui does not play"
 	case formatHTML:
 		return "a web page, not an audio stream"
 	}

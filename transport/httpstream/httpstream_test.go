@@ -212,10 +212,11 @@ func TestRefusals(t *testing.T) {
 			func(err error) bool {
 				return errors.Is(err, transport.ErrProtocol) && strings.Contains(err.Error(), "no ADTS or MPEG audio frame")
 			}, "a refusal: no frames"},
-		{"ogg vorbis", stream{body: append([]byte("OggS\x00\x02"), "\x01vorbis"...), headers: map[string]string{"Content-Type": "audio/ogg"}}, transport.DialOptions{},
+		// Ogg Vorbis is joined (TestOggVorbis); Ogg of another codec is refused.
+		{"ogg flac", stream{body: append([]byte("OggS\x00\x02"), "\x7fFLAC"...), headers: map[string]string{"Content-Type": "audio/ogg"}}, transport.DialOptions{},
 			func(err error) bool {
-				return errors.Is(err, transport.ErrProtocol) && strings.Contains(err.Error(), "Ogg Vorbis")
-			}, "a Vorbis refusal"},
+				return errors.Is(err, transport.ErrProtocol) && strings.Contains(err.Error(), "without Opus or Vorbis")
+			}, "an Ogg FLAC refusal"},
 		{"html", stream{body: []byte("<html>hello</html>"), headers: map[string]string{"Content-Type": "text/html"}}, transport.DialOptions{},
 			func(err error) bool {
 				return errors.Is(err, transport.ErrProtocol) && strings.Contains(err.Error(), "web page")

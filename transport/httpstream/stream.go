@@ -38,14 +38,15 @@ type streamInfo struct {
 type packet struct {
 	codec    transport.Codec
 	data     []byte
+	setup    []byte        // transport.AudioFrame.Setup: a Vorbis stream's headers
 	pos, end uint64        // its first sample and the one after its last, at 48 kHz
 	duration time.Duration // its length at its own rate
 	restart  bool          // the stream's timeline starts afresh here (a new stream)
 	lost     bool          // audio was lost just before it
 }
 
-// packetReader reads the packets of one kind of stream: Ogg Opus (oggReader), or ADTS
-// AAC and MPEG audio frames (esReader).
+// packetReader reads the packets of one kind of stream: Ogg Opus or Vorbis (oggReader),
+// or ADTS AAC and MPEG audio frames (esReader).
 type packetReader interface {
 	// readPacket returns the next packet; io.EOF ends the stream.
 	readPacket() (packet, error)
@@ -153,7 +154,7 @@ func (k *kept) frame(speaker string, p packet, ts uint64) transport.AudioFrame {
 	k.seq++
 	k.end, k.played = ts+(p.end-p.pos), true
 	return transport.AudioFrame{Speaker: speaker, Codec: p.codec, Seq: k.seq, Timestamp: uint32(ts),
-		Duration: p.duration, Payload: p.data}
+		Duration: p.duration, Payload: p.data, Setup: p.setup}
 }
 
 // outbox holds the events a connection has made and not yet handed on: it hands them

@@ -240,8 +240,11 @@ const sampleRate = 48000
 // Opus frame is one valid Opus packet; an AAC frame one ADTS frame of AAC-LC with one
 // raw data block, and an MP3 frame one MPEG audio frame, each exactly as long as its
 // header says; and Duration is the payload's samples at its rate, within one sample
-// of the room clock. It returns the samples per channel the payload holds and their
-// rate. A protocol's own tests may check their frames with it outside Run.
+// of the room clock. A Vorbis frame is one audio packet of the stream whose headers
+// its Setup holds, and lasts what a packet of its block lasts after a short or a long
+// one, or nothing (the first of a stream). It returns the samples per channel the
+// payload holds and their rate. A protocol's own tests may check their frames with it
+// outside Run.
 func CheckFrame(f transport.AudioFrame) (samples, rate int, err error) {
 	switch f.Codec {
 	case transport.CodecOpus:
@@ -264,8 +267,13 @@ func CheckFrame(f transport.AudioFrame) (samples, rate int, err error) {
 			return 0, 0, fmt.Errorf("AAC of object type %d in %d raw data blocks, want AAC-LC in one", h.ObjectType, h.Blocks)
 		}
 		samples, rate = h.Samples, h.Rate
+	case transport.CodecVorbis:
+		return checkVorbis(f)
 	default:
-		return 0, 0, fmt.Errorf("codec %q, want %s, %s or %s", f.Codec, transport.CodecOpus, transport.CodecAAC, transport.CodecMP3)
+		return 0, 0, fmt.Errorf("codec %q, want %s, %s, %s or %s", f.Codec, transport.CodecOpus, transport.CodecAAC, transport.CodecMP3, transport.CodecVorbis)
+	}
+	if f.Setup != nil {
+		return 0, 0, fmt.Errorf("%s frame with a Setup of %d bytes, want none", f.Codec, len(f.Setup))
 	}
 	want := time.Duration(samples) * time.Second / time.Duration(rate)
 	if diff := f.Duration - want; diff < -time.Second/sampleRate || diff > time.Second/sampleRate {
@@ -341,4 +349,29 @@ func (c *checker) rosterIDs() []string {
 		ids = append(ids, id)
 	}
 	return ids
+}
+
+// checkVorbis is CheckFrame of a Vorbis frame: its length depends on the packet before
+// it, which the frame does not say, so any length a packet of its block may have will do.
+func checkVorbis(f transport.AudioFrame) (samples, rate int, err error) {
+	id, comment, setup, err := audio.SplitVorbisSetup(f.Setup)
+	if err != nil {
+		return 0, 0, err
+	}
+	h, err := audio.ParseVorbisHeaders(id, comment, setup)
+	if err != nil {
+		return 0, 0, err
+	}
+	long, err := h.PacketLong(f.Payload)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%d bytes of vorbis: %w", len(f.Payload), err)
+	}
+	for _, n := range []int{0, h.Samples(false, long), h.Samples(true, long)} {
+		want := time.Duration(n) * time.Second / time.Duration(h.Rate)
+		if diff := f.Duration - want; diff >= -time.Second/sampleRate && diff <= time.Second/sampleRate {
+			return n, h.Rate, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("vorbis packet of a %v block at %d Hz lasts %s, want 0 or %d or %d samples", long, h.Rate, f.Duration,
+		h.Samples(false, long), h.Samples(true, long))
 }
