@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
@@ -31,17 +32,100 @@ type OggOptions struct {
 // file cut off by a crash plays to within half a second; Flush writes one sooner, and
 // Close writes the end-of-stream page. An OggWriter is not safe for concurrent use.
 type OggWriter struct {
+	oggPager
+	preSkip int
+	granule uint64 // samples of all packets written, pre-skip included
+	closed  bool
+}
+
+// oggPager lays packets out on the pages of one logical stream (RFC 3533), whatever
+// their codec: each with the granule position its caller gives.
+type oggPager struct {
 	w       io.Writer
 	serial  uint32
 	pageSeq uint32
-	preSkip int
-	granule uint64 // samples of all packets written, pre-skip included
 
 	pending    [][]byte // packets not yet on a page
 	ends       []uint64 // granule position after each pending packet
-	pendingDur int      // samples pending
+	pendingDur int      // samples pending, for the caller's choice of when to write a page
 	page       []byte   // reused page buffer
-	closed     bool
+}
+
+// OggPacketWriter writes one logical Ogg stream of packets of any codec (an Ogg Vorbis
+// link), with the granule positions its caller gives: the header packets, each
+// starting a page (the first, the beginning of stream, alone on its page), then audio
+// packets, on a page at least every 500 ms of audio. Flush writes a page sooner and
+// Close the end-of-stream page. It is not safe for concurrent use.
+type OggPacketWriter struct {
+	oggPager
+	rate    int // of the granule positions, in samples per second
+	headers int // header packets written
+	closed  bool
+}
+
+// NewOggPacketWriter returns a writer of a stream of serial (a random one for 0) to w,
+// whose granule positions count rate samples a second.
+func NewOggPacketWriter(w io.Writer, serial uint32, rate int) *OggPacketWriter {
+	return &OggPacketWriter{oggPager: oggPager{w: w, serial: oggSerial(serial)}, rate: max(rate, 1)}
+}
+
+// WriteHeaders writes header packets: the first alone on the beginning-of-stream page,
+// the others on the pages after it, which the first audio packet does not share.
+func (w *OggPacketWriter) WriteHeaders(pkts ...[]byte) error {
+	if w.closed {
+		return ErrClosed
+	}
+	for _, p := range pkts {
+		w.queue(bytes.Clone(p), 0)
+		if w.headers++; w.headers == 1 {
+			if err := w.writePages(oggFlagBOS, false); err != nil {
+				return err
+			}
+		}
+	}
+	return w.writePages(0, false)
+}
+
+// WritePacket adds an audio packet of samples samples (at the writer's rate), after
+// which the stream's granule position is granule.
+func (w *OggPacketWriter) WritePacket(pkt []byte, samples int, granule uint64) error {
+	if w.closed {
+		return ErrClosed
+	}
+	w.queue(bytes.Clone(pkt), granule)
+	w.pendingDur += samples
+	if w.pendingDur >= w.rate/2 {
+		return w.writePages(0, false)
+	}
+	return nil
+}
+
+// Flush writes the pending packets out as a page now.
+func (w *OggPacketWriter) Flush() error {
+	if w.closed {
+		return ErrClosed
+	}
+	return w.writePages(0, false)
+}
+
+// Close writes the pending packets and the end-of-stream page. It does not close the
+// underlying writer. Closing twice is a no-op.
+func (w *OggPacketWriter) Close() error {
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	return w.writePages(0, true)
+}
+
+// oggSerial is serial, or a random one for 0.
+func oggSerial(serial uint32) uint32 {
+	if serial != 0 {
+		return serial
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:]) // crypto/rand never fails on supported platforms
+	return binary.LittleEndian.Uint32(b[:]) | 1
 }
 
 // NewOggWriter writes the OpusHead and OpusTags headers to w, each on its own page, and
@@ -67,12 +151,7 @@ func NewOggWriter(w io.Writer, opts OggOptions) (*OggWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	ow := &OggWriter{w: w, serial: opts.Serial, preSkip: head.PreSkip}
-	if ow.serial == 0 {
-		var b [4]byte
-		_, _ = rand.Read(b[:]) // crypto/rand never fails on supported platforms
-		ow.serial = binary.LittleEndian.Uint32(b[:]) | 1
-	}
+	ow := &OggWriter{oggPager: oggPager{w: w, serial: oggSerial(opts.Serial)}, preSkip: head.PreSkip}
 	// Header pages carry granule position 0; the first audio packet starts a new page.
 	ow.queue(head.marshal(), 0)
 	if err := ow.writePages(oggFlagBOS, false); err != nil {
@@ -146,7 +225,7 @@ func (w *OggWriter) Close() error {
 	return w.writePages(0, true)
 }
 
-func (w *OggWriter) queue(pkt []byte, end uint64) {
+func (w *oggPager) queue(pkt []byte, end uint64) {
 	w.pending = append(w.pending, pkt)
 	w.ends = append(w.ends, end)
 }
@@ -155,7 +234,7 @@ func (w *OggWriter) queue(pkt []byte, end uint64) {
 // 255 lacing values; a long packet continues on the next page). With eos the last page
 // is marked end-of-stream, and is written even if empty: Flush may have written every
 // packet already. An empty page ends no packet, so its granule position is -1 (RFC 3533).
-func (w *OggWriter) writePages(flags byte, eos bool) error {
+func (w *oggPager) writePages(flags byte, eos bool) error {
 	pk, off := 0, 0 // the next packet and the offset in it
 	for pk < len(w.pending) || eos {
 		pageFlags := flags
@@ -189,7 +268,7 @@ func (w *OggWriter) writePages(flags byte, eos bool) error {
 	return nil
 }
 
-func (w *OggWriter) writePage(flags byte, granule uint64, segs []byte, body [][]byte) error {
+func (w *oggPager) writePage(flags byte, granule uint64, segs []byte, body [][]byte) error {
 	p := w.page[:0]
 	p = append(p, "OggS"...)
 	p = append(p, 0, flags)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"slices"
 )
 
 // Vorbis I headers (https://xiph.org/vorbis/doc/Vorbis_I_spec.html, sections 4.2 and 5):
@@ -534,4 +535,40 @@ func parseComments(b []byte) (vendor string, comments []string, err error) {
 		comments = append(comments, c)
 	}
 	return vendor, comments, nil
+}
+
+// SilenceLong is the block of SilentPacket: long if the stream has a long mode.
+func (h *VorbisHeaders) SilenceLong() bool {
+	for _, long := range h.longMode {
+		if long {
+			return true
+		}
+	}
+	return false
+}
+
+// SilentPacket returns an audio packet of the stream that decodes to silence, of the
+// block SilenceLong says, to follow a packet of block prevLong: the packet type and
+// mode, the window flags of a long block (the previous one's, and long for the next),
+// then zeros, which say that no channel has a floor (section 4.3.2, step 4), so no
+// residue is read and the spectrum is zero. The bytes go on as long as the longest
+// floor header could read (a floor 0 amplitude of 63 bits), so a decoder never reads
+// past its end.
+func (h *VorbisHeaders) SilentPacket(prevLong bool) []byte {
+	long := h.SilenceLong()
+	mode := 0
+	if long {
+		mode = slices.Index(h.longMode, true)
+	}
+	modeBits := bits.Len(uint(len(h.longMode) - 1))
+	pkt := make([]byte, (1+modeBits+2+64*h.Channels+7)/8)
+	v := uint32(mode) << 1 // bit 0, the packet type, is 0: audio
+	n := 1 + modeBits
+	if long {
+		v |= uint32(b2i(prevLong))<<n | 1<<(n+1)
+	}
+	for i := range 4 { // at most 1 + 6 + 2 bits
+		pkt[i] = byte(v >> (8 * i))
+	}
+	return pkt
 }

@@ -565,6 +565,9 @@ func (r *Recorder) frame(f transport.AudioFrame, at time.Time, wall int64) error
 		}
 	}
 	t.remember(f.Seq, f.Timestamp)
+	if sw, ok := t.file.w.(setupWriter); ok {
+		sw.setSetup(f.Setup)
+	}
 	l, err := t.file.w.length(f.Payload)
 	if err != nil {
 		// Recorded as silence (write), which keeps the timeline; before any frame could

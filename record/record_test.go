@@ -260,8 +260,9 @@ func TestTimeline(t *testing.T) {
 }
 
 // A track's writer is chosen by its codec: Opus into Ogg, AAC into ADTS, MP3 into MPEG
-// audio frames. A codec without one (Vorbis) is skipped with one warning, never written
-// into another's file; a speaker whose codec changes gets a second track.
+// audio frames (Vorbis into Ogg Vorbis: TestVorbisTrack). A codec without one (Speex, of
+// no transport) is skipped with one warning, never written into another's file; a
+// speaker whose codec changes gets a second track.
 func TestTrackWriterByCodec(t *testing.T) {
 	var logBuf bytes.Buffer
 	r, err := Open(Options{Dir: filepath.Join(t.TempDir(), "rec"), Now: newClock().Now, Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
@@ -275,8 +276,8 @@ func TestTrackWriterByCodec(t *testing.T) {
 		for _, f := range []transport.AudioFrame{
 			{Codec: transport.CodecOpus, Speaker: "ada", Payload: p},
 			{Codec: transport.CodecAAC, Speaker: "radio", Payload: aac[i]},
-			{Codec: transport.CodecVorbis, Speaker: "vorbis", Payload: p},
-			{Codec: transport.CodecVorbis, Speaker: "vorbis2", Payload: p},
+			{Codec: "speex", Speaker: "speex", Payload: p},
+			{Codec: "speex", Speaker: "speex2", Payload: p},
 		} {
 			f.Seq, f.Timestamp = uint32(i), uint32(i*960)
 			r.Event(f)

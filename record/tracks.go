@@ -7,7 +7,8 @@ import (
 
 // A speaker's track holds its frames as received, in the file format of their codec,
 // with frames of silence where the timeline has none: Ogg Opus (.ogg), raw ADTS for AAC
-// (.aac), MPEG audio frames for MP3 (.mp3). Where each frame goes is decided once, by
+// (.aac), MPEG audio frames for MP3 (.mp3), Ogg Vorbis (.ogg, vorbis.go). Where each
+// frame goes is decided once, by
 // the Recorder (frame, fill, write); a frameWriter knows only its format.
 
 // trackFormat is how a track in one codec is written: the file's extension and the
@@ -27,6 +28,8 @@ func formatOf(c transport.Codec) (f trackFormat, ok bool) {
 		return trackFormat{".aac", func(s *sink, _ []string) (frameWriter, error) { return &adtsWriter{rawWriter: rawWriter{s}}, nil }}, true
 	case transport.CodecMP3:
 		return trackFormat{".mp3", func(s *sink, _ []string) (frameWriter, error) { return &mpegWriter{rawWriter: rawWriter{s}}, nil }}, true
+	case transport.CodecVorbis:
+		return trackFormat{".ogg", newVorbisWriter}, true
 	}
 	return trackFormat{}, false
 }
