@@ -8,8 +8,8 @@ import (
 // A speaker's track holds its frames as received, in the file format of their codec,
 // with frames of silence where the timeline has none: Ogg Opus (.ogg), raw ADTS for AAC
 // (.aac), MPEG audio frames for MP3 (.mp3), Ogg Vorbis (.ogg, vorbis.go). Where each
-// frame goes is decided once, by
-// the Recorder (frame, fill, write); a frameWriter knows only its format.
+// frame goes is decided once, by the Recorder (frame, fill, write); a frameWriter knows
+// only its format.
 
 // trackFormat is how a track in one codec is written: the file's extension and the
 // writer of its frames.
