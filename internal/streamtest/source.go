@@ -19,7 +19,7 @@ type SourceOptions struct {
 	// File is the Ogg Opus file to loop; empty means the demo room's (DemoOgg).
 	File string
 	// Codec is what the mount carries: empty for the file's Opus packets copied into
-	// Ogg (application/ogg), MP3 or AAC for the file encoded by FFmpeg.
+	// Ogg (application/ogg), MP3, AAC or Vorbis for the file encoded by FFmpeg.
 	Codec SourceCodec
 	// Name and Description become the stream's icy-name and icy-description.
 	Name, Description string
@@ -37,6 +37,9 @@ const (
 	MP3 SourceCodec = "mp3"
 	// AAC is ADTS AAC-LC, 48 kHz stereo, 64 kbit/s (audio/aac).
 	AAC SourceCodec = "aac"
+	// Vorbis is Ogg Vorbis, 44.1 kHz stereo, quality 2 (about 96 kbit/s of music;
+	// application/ogg).
+	Vorbis SourceCodec = "vorbis"
 )
 
 // args are FFmpeg's output options for the codec.
@@ -46,12 +49,14 @@ func (c SourceCodec) args() []string {
 		return []string{"-c:a", "libmp3lame", "-ar", "44100", "-ac", "2", "-b:a", "64k", "-content_type", "audio/mpeg", "-f", "mp3"}
 	case AAC:
 		return []string{"-c:a", "aac", "-ar", "48000", "-ac", "2", "-b:a", "64k", "-content_type", "audio/aac", "-f", "adts"}
+	case Vorbis:
+		return []string{"-c:a", "libvorbis", "-ar", "44100", "-ac", "2", "-q:a", "2", "-content_type", "application/ogg", "-f", "ogg"}
 	}
 	return []string{"-c", "copy", "-content_type", "application/ogg", "-f", "ogg"}
 }
 
 // Source is FFmpeg feeding a mount of an Icecast: an Ogg Opus file looped at its own
-// pace (-re), its packets copied (or encoded as MP3 or AAC).
+// pace (-re), its packets copied (or encoded as MP3, AAC or Ogg Vorbis).
 type Source struct {
 	ice   *Icecast
 	mount string
