@@ -1,16 +1,18 @@
 package record
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/spacetui/spacetui/audio"
 )
 
-// A Vorbis track is an Ogg Vorbis file: each logical stream of the frames (a link,
-// told by its Setup slice, transport.AudioFrame) is a link of the file, chained as
-// Icecast chains them: its three header packets, then its audio packets as received,
-// with granule positions that count the samples a decoder makes of them, at the
-// stream's rate.
+// A Vorbis track is an Ogg Vorbis file: the stream's three header packets, then its
+// audio packets as received, with granule positions that count the samples a decoder
+// makes of them, at the stream's rate. A new logical stream of the frames (told by its
+// Setup slice, transport.AudioFrame) whose headers differ but for the comments goes on
+// in the same link (nextLink); one of other headers is a new link of the file, chained
+// as Icecast chains them.
 //
 // Silence (a gap, or the time before the stream began) is written as packets that
 // decode to silence (audio.VorbisHeaders.SilentPacket), not as a jump of the granule
@@ -120,7 +122,7 @@ func (w *vorbisWriter) writeSilence() error {
 
 func (w *vorbisWriter) write(p []byte) error {
 	if !sameSlice(w.given, w.setup) {
-		if err := w.startLink(); err != nil {
+		if err := w.nextLink(); err != nil {
 			return err
 		}
 	}
@@ -147,6 +149,25 @@ func (w *vorbisWriter) writePacket(p []byte, long bool) error {
 	return w.ow.WritePacket(p, n, w.granule)
 }
 
+// nextLink follows the frames to the logical stream of the Setup given. A stream of
+// the same identification and setup headers as the link being written (Icecast's new
+// link for a new title, or the same stream after a reconnect) goes on in that link:
+// FFmpeg reads the length of a chained file from the pages of its first link only, and
+// fails on a link whose serial it has not seen. As after silence, the new stream's
+// first audio packet is left out: the link's decoder is primed already. Another stream
+// starts a new link.
+func (w *vorbisWriter) nextLink() error {
+	if w.h != nil {
+		oldID, _, oldSetup, err1 := audio.SplitVorbisSetup(w.setup)
+		id, _, setup, err2 := audio.SplitVorbisSetup(w.given)
+		if err1 == nil && err2 == nil && bytes.Equal(id, oldID) && bytes.Equal(setup, oldSetup) {
+			w.setup, w.audioSeen = w.given, false
+			return nil
+		}
+	}
+	return w.startLink()
+}
+
 // startLink ends the link being written, if any, and starts one of the Setup given.
 func (w *vorbisWriter) startLink() error {
 	h, err := w.headers()
@@ -162,9 +183,13 @@ func (w *vorbisWriter) startLink() error {
 	if err != nil {
 		return err
 	}
-	// The granule positions go on from the link before, as if the new link were the
-	// middle of a stream: players read a chain's length from the last page's granule.
-	*w = vorbisWriter{s: w.s, given: w.given, setup: w.given, h: h, granule: w.granule,
+	// The granule positions go on from the link before, at the new link's rate, as if
+	// it were the middle of a stream: FFmpeg places a link's audio by them.
+	granule := uint64(0)
+	if w.h != nil {
+		granule = w.granule * uint64(h.Rate) / uint64(w.h.Rate)
+	}
+	*w = vorbisWriter{s: w.s, given: w.given, setup: w.given, h: h, granule: granule,
 		ow: audio.NewOggPacketWriter(w.s, 0, h.Rate)}
 	return w.ow.WriteHeaders(id, comment, setup)
 }
