@@ -39,12 +39,9 @@ type Config struct {
 	// Clock is the time source of --for and the recording; nil means the real clock.
 	Clock transport.Clock
 
-	// Sink plays the room; the Hub owns it and closes it. OutputErr says why the output
-	// the user asked for is not the one playing (e.g. no sound device), for the status
-	// line; Output overrides the sink's name there.
-	Sink      audio.Sink
-	Output    string
-	OutputErr string
+	// Sink plays the room; the Hub owns it and closes it. An audio.LateSink that could
+	// not open its device is shown as such on the status line (Snapshot.OutputErr).
+	Sink audio.Sink
 	// Volume is the initial volume, 0-150 (%).
 	Volume int
 	// DecodeOptional lets the session go on without decoding where Opus is not built
@@ -219,10 +216,11 @@ func (h *Hub) Snapshot() Snapshot {
 		s.Decoding = true
 	}
 	s.Output = h.sink.Name()
-	if h.cfg.Output != "" {
-		s.Output = h.cfg.Output
+	if late, ok := h.sink.(*audio.LateSink); ok {
+		if f := late.Failure(); f != "" {
+			s.OutputErr = "no sound device: " + transport.Sanitize(f, 80)
+		}
 	}
-	s.OutputErr = h.cfg.OutputErr
 	if rec := h.rec.Load(); rec != nil {
 		s.Recording = rec.Stats()
 	}

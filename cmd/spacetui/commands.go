@@ -177,7 +177,7 @@ func joinRoom(ctx context.Context, url string, f *joinFlags, std ioSet, logger *
 	}
 	dial.Logger = logger
 	notify := noticer(std.stderr, logger, f.logPath != "" || !f.headless)
-	sink, outputErr, err := openOutput(f.output, logger)
+	sink, err := openOutput(f.output, logger)
 	if err != nil {
 		return err
 	}
@@ -185,7 +185,6 @@ func joinRoom(ctx context.Context, url string, f *joinFlags, std ioSet, logger *
 		URL: url, Dial: dial,
 		Policy:         transport.DefaultPolicy(),
 		Sink:           sink,
-		OutputErr:      outputErr,
 		Volume:         f.volume,
 		DecodeOptional: f.capture,
 		For:            f.forDur,
@@ -193,9 +192,6 @@ func joinRoom(ctx context.Context, url string, f *joinFlags, std ioSet, logger *
 		Notify:         notify,
 	}
 	cfg.Policy.GiveUpAfter = f.giveUpAfter
-	if outputErr != "" {
-		cfg.Output = "none"
-	}
 	if f.record != "" {
 		cfg.Record = &record.Options{Dir: f.record, Force: f.force, RoomURL: url, ClientVersion: version}
 	}
@@ -218,23 +214,20 @@ func joinRoom(ctx context.Context, url string, f *joinFlags, std ioSet, logger *
 	return hub.Run(ctx, fe)
 }
 
-// openOutput opens the sink the user asked for. If the default device cannot be opened
-// the session goes on without sound and says why (the second result); a device the
-// user named must exist.
-func openOutput(spec string, logger *slog.Logger) (audio.Sink, string, error) {
+// openOutput opens the sink the user asked for. The default device opens in the
+// background while the room is dialled, and if it cannot be opened the session goes on
+// without sound and says why (audio.LateSink); a device the user named must exist.
+func openOutput(spec string, logger *slog.Logger) (audio.Sink, error) {
+	if spec == "" || spec == "default" {
+		return audio.OpenDefaultLate(func(err error) {
+			logger.Warn("no sound device, playing to nothing", "err", err)
+		}), nil
+	}
 	sink, err := audio.OpenSink(spec)
-	if err == nil {
-		return sink, "", nil
+	if err != nil {
+		return nil, fmt.Errorf("output %q: %w", spec, err)
 	}
-	if spec != "" && spec != "default" {
-		return nil, "", fmt.Errorf("output %q: %w", spec, err)
-	}
-	logger.Warn("no sound device, playing to nothing", "err", err)
-	sink, nerr := audio.OpenSink("null")
-	if nerr != nil {
-		return nil, "", nerr
-	}
-	return sink, "no sound device: " + transport.Sanitize(err.Error(), 80), nil
+	return sink, nil
 }
 
 // noticer tells the user something once: on stderr (after the TUI has exited, stderr is
