@@ -62,7 +62,11 @@ func probeAudio(t *testing.T, path string) float64 {
 	t.Helper()
 	codec := strings.TrimPrefix(filepath.Ext(path), ".")
 	if codec == "ogg" {
-		return probeDuration(t, path, false)
+		// Opus (audio.ogg, a room's tracks), or a Vorbis stream's own track.
+		if out, _ := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "default=nw=1", path).Output(); !strings.Contains(string(out), "codec_name=vorbis") {
+			return probeDuration(t, path, false)
+		}
+		codec = "vorbis"
 	}
 	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name:format=duration", "-of", "default=nw=1", path).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "codec_name="+codec+"\n") {

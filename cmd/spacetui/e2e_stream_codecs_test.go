@@ -1,8 +1,8 @@
 package main
 
-// End-to-end tests of streams in AAC and MP3 through the binary: an X Space's HLS as
-// the streamtest Origin dresses FFmpeg's ADTS chunks, FFmpeg's HLS of MPEG-TS AAC, and
-// a real Icecast fed MP3 by FFmpeg. They play (decoded), show (JSON events, the TUI)
+// End-to-end tests of streams in AAC, MP3 and Vorbis through the binary: an X Space's
+// HLS as the streamtest Origin dresses FFmpeg's ADTS chunks, FFmpeg's HLS of MPEG-TS
+// AAC, and a real Icecast fed MP3 or Ogg Vorbis by FFmpeg. They play (decoded), show (JSON events, the TUI)
 // and record (the stream's own frames in tracks/, the mix in audio.ogg) like any room.
 // The sound card is checked in e2e_audio_test.go (TestStreamSoundCard).
 
@@ -145,6 +145,49 @@ func TestStreamIcecastMP3(t *testing.T) {
 	}
 }
 
+// TestStreamIcecastVorbis is TestStreamIcecastMP3 on an Ogg Vorbis mount (44.1 kHz
+// stereo): the recording holds the mix and the stream's own Vorbis packets in an Ogg
+// Vorbis track, as long as the capture, which ffprobe reads and FFmpeg decodes; the
+// listener hears it; and the source's new title, which Icecast sends a Vorbis
+// listener as a new link of the chained stream with the new comments, reaches the
+// room's title and room.json, the recording's track going on through the new link.
+func TestStreamIcecastVorbis(t *testing.T) {
+	need(t, haveTool("ffprobe") && haveTool("opusinfo"), "ffprobe (ffmpeg) and opusinfo (opus-tools) are needed")
+	t.Parallel()
+	ice := streamtest.IcecastT(t, streamtest.IcecastOptions{BurstSize: 8192})
+	src := streamtest.SourceT(t, ice, "/live.ogg", streamtest.SourceOptions{Codec: streamtest.Vorbis, Name: "Demo Radio"})
+	dir := filepath.Join(t.TempDir(), "capture")
+	const secs = 10
+	rec := exec.Command(spacetuiBin(t), "record", ice.URL("/live.ogg"), "-o", dir, "--for", "10s")
+	rec.Stderr = &logWriter{t: t, prefix: "record: "}
+	if err := rec.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := startClient(t, ice.URL("/live.ogg"), "--for", "10s")
+	room, i := c.wait(0, 10*time.Second, "room event", func(e event) bool { return e.typ() == "room" })
+	if got := room.str("title"); got != "Demo Radio — spacetui demo - Keeping rooms alive under load" {
+		t.Errorf("room title %q, want the stream's name and the demo file's tags", got)
+	}
+	_, i = c.wait(i, 10*time.Second, "speaking event", speaking)
+	const title = "Demo Radio — spacetui demo - Ada - Opening" // the demo's ARTIST, the new TITLE
+	if err := src.SetTitle(t.Context(), "Ada - Opening"); err != nil {
+		t.Fatal(err)
+	}
+	set := time.Now()
+	retitled, _ := c.wait(i, 8*time.Second, "the new title", func(e event) bool { return e.typ() == "room" && e.str("title") == title })
+	t.Logf("title set; the room retitled %v later", retitled.at.Sub(set).Round(10*time.Millisecond))
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("join: %v", err)
+	}
+	healthy(t, c, 1024*time.Second/44100) // mostly long blocks: counts short ones long
+	if err := rec.Wait(); err != nil {
+		t.Fatalf("record: %v", err)
+	}
+	if meta := streamRecording(t, dir, "Demo Radio", "vorbis", secs); meta.Room.Title != title {
+		t.Errorf("room.json's room title %q, want %q", meta.Room.Title, title)
+	}
+}
+
 // TestStreamTUI joins FFmpeg's live HLS of MPEG-TS AAC in the TUI under tmux, under a
 // path with a token in it as an X Space's: the stream's speaker lights up with its
 // meter, the room is live, and no part of the token is on the screen. (MPEG-TS, whose
@@ -233,13 +276,17 @@ func readRoomJSON(t *testing.T, dir string) roomJSON {
 	return meta
 }
 
-// streamRecording checks the recording of a stream of codec (aac, mp3) whose speaker
-// is named speaker: audio.ogg and the stream's own frames in tracks/, both valid and
-// secs long within 1 %, and room.json naming that one track and its codec. It returns
-// room.json.
+// streamRecording checks the recording of a stream of codec (aac, mp3, vorbis) whose
+// speaker is named speaker: audio.ogg and the stream's own frames in tracks/ (.ogg for
+// Vorbis), both valid and secs long within 1 %, and room.json naming that one track and
+// its codec. It returns room.json.
 func streamRecording(t *testing.T, dir, speaker, codec string, secs float64) roomJSON {
 	t.Helper()
-	file := "tracks/" + strings.ToLower(strings.ReplaceAll(speaker, " ", "-")) + "." + codec
+	ext := codec
+	if codec == "vorbis" {
+		ext = "ogg"
+	}
+	file := "tracks/" + strings.ToLower(strings.ReplaceAll(speaker, " ", "-")) + "." + ext
 	files := recordFiles(t, dir, 1)
 	if len(files) != 2 || files[1] != filepath.Join(dir, file) {
 		t.Fatalf("files %v, want audio.ogg and %s", files, file)

@@ -50,7 +50,10 @@ func (c SourceCodec) args() []string {
 	case AAC:
 		return []string{"-c:a", "aac", "-ar", "48000", "-ac", "2", "-b:a", "64k", "-content_type", "audio/aac", "-f", "adts"}
 	case Vorbis:
-		return []string{"-c:a", "libvorbis", "-ar", "44100", "-ac", "2", "-q:a", "2", "-content_type", "application/ogg", "-f", "ogg"}
+		// Pages of 100 ms: FFmpeg's default of a second makes the stream reach a
+		// listener a second at a time, where libogg's sources (ices, oggenc) page every
+		// 4 KiB, a third of a second here.
+		return []string{"-c:a", "libvorbis", "-ar", "44100", "-ac", "2", "-q:a", "2", "-page_duration", "100000", "-content_type", "application/ogg", "-f", "ogg"}
 	}
 	return []string{"-c", "copy", "-content_type", "application/ogg", "-f", "ogg"}
 }
