@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"gopkg.in/hraban/opus.v2"
 
+	"github.com/spacetui/spacetui/audio"
 	"github.com/spacetui/spacetui/internal/mumbletest"
 	"github.com/spacetui/spacetui/internal/streamtest"
 	"github.com/spacetui/spacetui/transport"
@@ -130,6 +132,9 @@ func soundCardPlaysTheRoom(t *testing.T, url string) {
 // back to back) is decoded by FFmpeg, apart from the decoders spacetui plays with.
 func decodeTimeline(t *testing.T, frames []transport.AudioFrame) []float64 {
 	t.Helper()
+	if frames[0].Codec == transport.CodecVorbis {
+		return ffmpegPCM(t, oggVorbis(t, frames), "-f", "ogg", "-i", "-")
+	}
 	if format, ok := map[transport.Codec]string{transport.CodecAAC: "aac", transport.CodecMP3: "mp3"}[frames[0].Codec]; ok {
 		var stream []byte
 		for _, f := range frames {
@@ -164,6 +169,46 @@ func decodeTimeline(t *testing.T, frames []transport.AudioFrame) []float64 {
 	return out
 }
 
+// oggVorbis muxes the Vorbis frames of one logical stream into an Ogg Vorbis file, for
+// FFmpeg to decode.
+func oggVorbis(t *testing.T, frames []transport.AudioFrame) []byte {
+	t.Helper()
+	id, comment, setup, err := audio.SplitVorbisSetup(frames[0].Setup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := audio.ParseVorbisHeaders(id, comment, setup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	w := audio.NewOggPacketWriter(&b, 0, h.Rate)
+	if err := w.WriteHeaders(id, comment, setup); err != nil {
+		t.Fatal(err)
+	}
+	var granule uint64
+	prev := false
+	for i, f := range frames {
+		long, err := h.PacketLong(f.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := h.Samples(prev, long)
+		if i == 0 {
+			n = 0
+		}
+		granule += uint64(n)
+		prev = long
+		if err := w.WritePacket(f.Payload, n, granule); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
 // TestMumbleSoundCard: what leaves the sound card in a Mumble channel is what its
 // speakers sent, decoded independently.
 func TestMumbleSoundCard(t *testing.T) {
@@ -176,9 +221,9 @@ func TestMumbleSoundCard(t *testing.T) {
 	soundCardPlaysTheRoom(t, s.URL("Demo"))
 }
 
-// TestStreamSoundCard: what leaves the sound card for an AAC or MP3 stream is the
-// stream's frames, decoded independently by FFmpeg: an X Space's HLS (ADTS AAC chunks
-// after ID3 tags) and an Icecast mount of MP3 at 44.1 kHz.
+// TestStreamSoundCard: what leaves the sound card for an AAC, MP3 or Vorbis stream is
+// the stream's frames, decoded independently by FFmpeg: an X Space's HLS (ADTS AAC
+// chunks after ID3 tags), and Icecast mounts of MP3 and of Ogg Vorbis at 44.1 kHz.
 func TestStreamSoundCard(t *testing.T) {
 	for _, tt := range []struct {
 		name string
@@ -189,6 +234,11 @@ func TestStreamSoundCard(t *testing.T) {
 			ice := streamtest.IcecastT(t, streamtest.IcecastOptions{BurstSize: 8192})
 			streamtest.SourceT(t, ice, "/live.mp3", streamtest.SourceOptions{Codec: streamtest.MP3, Name: "Demo Radio"})
 			return ice.URL("/live.mp3")
+		}},
+		{"icecast-vorbis", func(t *testing.T) string {
+			ice := streamtest.IcecastT(t, streamtest.IcecastOptions{BurstSize: 8192})
+			streamtest.SourceT(t, ice, "/live.ogg", streamtest.SourceOptions{Codec: streamtest.Vorbis, Name: "Demo Radio"})
+			return ice.URL("/live.ogg")
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) { soundCardPlaysTheRoom(t, tt.url(t)) })
