@@ -29,7 +29,7 @@ func TestCommandLine(t *testing.T) {
 		{"join help names livekit", []string{"join", "--help"}, 0, "livekit://HOST:PORT/ROOM"},
 		{"join help names mumble", []string{"join", "--help"}, 0, "mumble://[USER@]HOST[:PORT]/CHANNEL"},
 		{"join help names the mute-speaker key", []string{"join", "--help"}, 0, "x mute the selected speaker"},
-		{"join help names the HTTP streams", []string{"join", "--help"}, 0, "Icecast or plain HTTP Ogg Opus, MP3 or AAC (ADTS); an HLS"},
+		{"join help names the HTTP streams", []string{"join", "--help"}, 0, "Icecast or plain HTTP Ogg Opus or Vorbis, MP3 or AAC"},
 		{"join help names X Spaces", []string{"join", "--help"}, 0, "media or master playlist, an X Space's among them"},
 		{"join help names the HLS segments", []string{"join", "--help"}, 0, "MPEG-TS, fMP4 or packed (ADTS AAC, MP3) segments"},
 		{"record help names AAC and MP3 tracks", []string{"record", "--help"}, 0, "DIR/tracks/SPEAKER.mp3"},

@@ -130,7 +130,7 @@ func (src *Source) Stop() error {
 // SetTitle sets what the mount says is playing (Icecast's metadata update, as a
 // source client sends it between songs); Icecast interleaves it into MP3 and AAC
 // streams as ICY StreamTitle, and sends an Ogg Vorbis listener a new link whose comment
-// header has it as TITLE (an Ogg Opus mount ignores it).
+// header has it as TITLE.
 func (src *Source) SetTitle(ctx context.Context, title string) error {
 	q := url.Values{"mount": {src.mount}, "mode": {"updinfo"}, "song": {title}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src.ice.URL("/admin/metadata?"+q.Encode()), nil)
