@@ -258,10 +258,10 @@ Room URLs:
                                a Mumble channel (password: --token; the server's
                                certificate is remembered on first use, --insecure skips it)
   http(s)://HOST/PATH          an audio stream, told apart by what the server answers:
-                               Icecast or plain HTTP Ogg Opus or Vorbis, MP3 or AAC
-                               (ADTS); an HLS media or master playlist, an X Space's
-                               among them, of MPEG-TS, fMP4 or packed (ADTS AAC, MP3)
-                               segments (docs/streams.md)
+                               Icecast or plain HTTP Ogg Opus or Vorbis, MP3 or AAC;
+                               an HLS media or master playlist, an X Space's among them,
+                               of MPEG-TS, fMP4 or packed (ADTS AAC, MP3) segments
+                               (docs/streams.md)
 "spacetui rooms URL" lists a server's rooms where the protocol can.
 
 Keys in the TUI: space or m mute · +/- or 0/9 volume · x mute the selected speaker ·
