@@ -81,7 +81,11 @@ func TestCheckerFrames(t *testing.T) {
 		{"not opus", bad(frames(60, transport.CodecOpus, opus, 20*time.Millisecond, runningTotal(960, 48000)), 7, func(f *transport.AudioFrame) {
 			f.Payload = nil
 		}), "0 bytes of opus"},
-		{"vorbis", frames(60, transport.CodecVorbis, opus, 20*time.Millisecond, runningTotal(960, 48000)), `codec "vorbis"`},
+		{"speex", frames(60, "speex", opus, 20*time.Millisecond, runningTotal(960, 48000)), `codec "speex"`},
+		{"opus with a setup", bad(frames(60, transport.CodecOpus, opus, 20*time.Millisecond, runningTotal(960, 48000)), 7, func(f *transport.AudioFrame) {
+			f.Setup = []byte{2, 0, 0}
+		}), "opus frame with a Setup of 3 bytes"},
+		{"vorbis without its setup", frames(60, transport.CodecVorbis, opus, 20*time.Millisecond, runningTotal(960, 48000)), "setup not three laced packets"},
 		{"mp3 of the wrong duration", frames(60, transport.CodecMP3, mp3, aacDur, runningTotal(1152, 44100)), "lasts 23.219954ms, want 26.122448ms"},
 		{"timestamps behind", bad(frames(60, transport.CodecAAC, aac, aacDur, runningTotal(1024, 44100)), 7, func(f *transport.AudioFrame) {
 			f.Timestamp -= 2
