@@ -225,6 +225,9 @@ func (d *dialer) Dial(ctx context.Context, u *url.URL, opts transport.DialOption
 		return nil, fmt.Errorf("%s: %w", shown, err)
 	}
 	c := newStreamConn(br, pr, icy, body, cancel, info, prev, d.clock)
+	if isIcecast(resp.Header) {
+		go c.listeners.poll(actx, client, resp.Request.URL, d.clock, log)
+	}
 	log.Info("httpstream: joined", "url", shown, "format", kind, "name", info.name, "icy_metaint", icy != nil)
 	if edge {
 		log.Warn("httpstream: --live-edge applies to HLS playlists only; this stream plays as the server sends it", "format", kind)

@@ -199,3 +199,35 @@ func TestIcecastMP3AndAAC(t *testing.T) {
 		})
 	}
 }
+
+// TestIcecastListenerCount: the room shows how many listen to the mount, as the real
+// server's status page counts them: a second listener sees itself and the first.
+func TestIcecastListenerCount(t *testing.T) {
+	ice := streamtest.IcecastT(t, streamtest.IcecastOptions{BurstSize: 8192})
+	streamtest.SourceT(t, ice, "/live.mp3", streamtest.SourceOptions{Codec: streamtest.MP3, Name: "Demo Radio"})
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	first, err := transport.Dial(ctx, ice.URL("/live.mp3"), transport.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	second, err := transport.Dial(ctx, ice.URL("/live.mp3"), transport.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	var counts []int
+	for {
+		ev, err := second.Recv(ctx)
+		if err != nil {
+			t.Fatalf("the room's listener counts %v, never 2: %v", counts, err)
+		}
+		if ri, ok := ev.(transport.RoomInfo); ok {
+			counts = append(counts, ri.Listeners)
+			if ri.Listeners == 2 {
+				return
+			}
+		}
+	}
+}

@@ -70,6 +70,8 @@ type streamConn struct {
 	out        outbox
 	nowPlaying string // the title the stream's tags give
 	icyTitle   string
+	listeners  listenerCount // an Icecast server's count for the mount (icestats.go)
+	shownCount int64         // the count the last RoomInfo gave
 
 	// Where the stream's timeline lands on the room clock: a packet at position pos
 	// is at anchorTS + pos - anchorPos.
@@ -126,6 +128,9 @@ func (c *streamConn) next() error {
 		if t, ok := c.icy.takeTitle(c.br.Buffered()); ok {
 			c.icyTitle, changed = t, true
 		}
+	}
+	if n := c.listeners.n.Load(); n != c.shownCount {
+		c.shownCount, changed = n, true
 	}
 	if changed {
 		c.out.add(c.roomInfo())
@@ -220,7 +225,7 @@ func (p *pacer) wait(ctx context.Context, ts uint32) error {
 // now (ICY StreamTitle, else the stream's tags), or with its description.
 func (c *streamConn) roomInfo() transport.RoomInfo {
 	title := join(c.info.name, cmp(c.icyTitle, c.nowPlaying, c.info.description))
-	return transport.RoomInfo{ID: c.info.room, Title: cmp(title, c.info.room), Listeners: 1}
+	return transport.RoomInfo{ID: c.info.room, Title: cmp(title, c.info.room), Listeners: int(max(c.shownCount, 1))}
 }
 
 // Resume hands the room clock and the track's position to the next attempt.
