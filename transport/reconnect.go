@@ -121,7 +121,8 @@ type Reconnector struct {
 	// replaces), every attempt's log; nil discards them.
 	Logger *slog.Logger
 	// RetryNow, when it receives, cuts the current wait short. The attempt still counts
-	// against the backoff.
+	// against the backoff. A receive pending while the room was live is dropped when the
+	// connection fails: it was not meant for the outage that follows.
 	RetryNow <-chan struct{}
 }
 
@@ -156,6 +157,11 @@ func (r *Reconnector) Run(ctx context.Context, emit func(Event)) error {
 			emit(State{State: StateLive})
 			err = r.pump(ctx, conn, emit, log)
 			droppedAt = r.Clock.Now()
+			// "Retry now" pressed while live asked for nothing: the outage begins here.
+			select {
+			case <-r.RetryNow:
+			default:
+			}
 			if res != nil {
 				opts.Resume = res.Resume()
 			}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -249,6 +250,40 @@ func TestRetryNowCutsTheWait(t *testing.T) {
 		t.Fatalf("err %v, calls %d", err, calls)
 	}
 }
+
+// TestRetryNowWhileLiveIsForgotten: "retry now" pressed while the room plays does not
+// cut short the wait of the outage that comes later.
+func TestRetryNowWhileLiveIsForgotten(t *testing.T) {
+	retry := make(chan struct{}, 1)
+	blocked := make(chan time.Time) // the backoff never ends by itself
+	r := &Reconnector{
+		URL: "test://h/r", Policy: DefaultPolicy(), RetryNow: retry,
+		Clock: clockFunc(func(time.Duration) <-chan time.Time { return blocked }),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var calls atomic.Int32
+	r.Dialer = DialerFunc(func(context.Context, *url.URL, DialOptions) (Conn, error) {
+		calls.Add(1)
+		return dropConn{pressed: retry}, nil
+	})
+	done := make(chan error)
+	go func() { done <- r.Run(ctx, func(Event) {}) }()
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil || calls.Load() != 1 {
+		t.Fatalf("err %v, dialled %d times; want once: the press while live must not end the backoff", err, calls.Load())
+	}
+}
+
+// dropConn is live until its first Recv, which the user answers by pressing "retry
+// now" just before the connection drops.
+type dropConn struct{ pressed chan<- struct{} }
+
+func (c dropConn) Recv(context.Context) (Event, error) {
+	c.pressed <- struct{}{}
+	return nil, errors.New("drop")
+}
+func (dropConn) Close() error { return nil }
 
 type clockFunc func(time.Duration) <-chan time.Time
 
