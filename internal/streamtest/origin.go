@@ -65,6 +65,12 @@ type Window struct {
 	// Order, if set, maps the stream's segment n to the segment it really is: a test
 	// repeats or swaps segments with it. nil is the identity.
 	Order func(n int) int
+	// Written, if set, is how many of the stream's segments the packager has written
+	// by playlist request k, counting from the stream's start; the window lists the
+	// last Size of them, all of them while there are fewer, as a stream that has just
+	// begun does. It replaces Step, so that a test can have segments appear with its
+	// clock rather than with the listener's requests.
+	Written func(k int) int
 }
 
 // SegmentURI is the name a Window lists the stream's segment n under.
@@ -83,10 +89,16 @@ func (w *Window) step(k int) int {
 	return w.Step(k)
 }
 
-// list makes up the playlist of a window that starts at the stream's segment first.
-func (w *Window) list(first int) Playlist {
+// list makes up the playlist of a window that starts at the stream's segment first,
+// or, for a window whose segments are Written, the playlist at request k.
+func (w *Window) list(first, k int) Playlist {
+	size := cmp.Or(w.Size, 4)
+	if w.Written != nil {
+		written := w.Written(k)
+		first, size = max(written-size, 0), min(written, size)
+	}
 	pl := Playlist{Target: w.Source.Target, FirstSeq: uint64(first), Map: w.Source.Map}
-	for n := first; n < first+cmp.Or(w.Size, 4); n++ {
+	for n := first; n < first+size; n++ {
 		d := w.Source.Segments[n%len(w.Source.Segments)].Duration
 		pl.Segments = append(pl.Segments, Segment{URI: w.SegmentURI(n), Duration: d})
 		if n+1 == w.End {
@@ -106,7 +118,7 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if playlist {
 		o.reloads++
 		if win := o.Window; win != nil {
-			listed = o.dated(win.list(o.first))
+			listed = o.dated(win.list(o.first, n))
 			o.first += win.step(n)
 		}
 	} else {

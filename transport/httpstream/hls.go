@@ -32,6 +32,11 @@ const (
 	maxSegmentBytes = 16 << 20
 	// requestTimeout bounds one request for a playlist or a segment, body included.
 	requestTimeout = 20 * time.Second
+	// holdMargin is how much further behind the end of the playlist than the reload
+	// cycle needs a join that holds its first frame back plays (holdFor): playback
+	// reloads as it hands on its last frame, a frame before it runs dry, and a
+	// packager or a CDN may list a segment a little after its last sample.
+	holdMargin = time.Second / 2
 	// dateSlack is how far a segment's PROGRAM-DATE-TIME may put it from the end of the
 	// last frame, in 48 kHz samples (50 ms), and still be taken to follow it.
 	dateSlack = sampleRate / 20
@@ -139,9 +144,10 @@ func newHLSConn(ctx context.Context, client *http.Client, u *url.URL, b []byte, 
 	}
 	c.pl = pl
 	c.queue, c.resumed = c.start(pl)
+	c.out.pace.hold = c.holdFor(c.queue)
 	c.room = transport.RoomInfo{ID: info.room, Title: title, Listeners: 1}
 	if len(c.queue) > 0 {
-		c.room.BehindLive = c.behindLive(c.queue[0])
+		c.room.BehindLive = c.behindLive(c.queue[0], c.clock.Now().Add(c.out.pace.hold))
 		if err := c.loadInit(ctx, c.queue[0]); err != nil {
 			return nil, err
 		}
@@ -180,6 +186,46 @@ func (c *hlsConn) start(pl *playlist) ([]segment, bool) {
 		}
 	}
 	return pl.segments[i:], false
+}
+
+// holdFor is how long the first frame of a connection that starts with the segments q
+// waits, so that playback then never runs dry: zero when q lasts long enough, as three
+// target durations always do.
+//
+// Playback reloads the playlist only once it has handed on all it fetched, and then no
+// sooner than a target duration after the reload before (RFC 8216 section 6.3.4). So
+// every reload must find at least a target duration of new segments, or the next one
+// comes too late and the sound stops until it does. A reload finds what the packager
+// has listed beyond what was played: whole segments, not the one being written, nor
+// (as the reload comes a frame early) one that ends just as the reload begins. Playback
+// that stays as many whole segments behind the end of the playlist as it takes to
+// cover a target duration, plus holdMargin, finds enough at every reload whatever the
+// phase of the segments against the reloads; less lets a reload find a segment too
+// few (an X Space just begun lists one 3 s chunk, its target duration 4 s: a second's
+// hole every other reload, until the holes add up to the delay it should have
+// started with). At the join, the start of q is as far behind the end of the
+// playlist as q is long (further, by the age of its newest segment, which the join
+// cannot know): the shortfall is the hold. A reload that finds more than it needs
+// then leaves playback that much further behind; never more than three target
+// durations are needed, the RFC's start. A playlist that has ended needs no reloads.
+func (c *hlsConn) holdFor(q []segment) time.Duration {
+	if c.pl.ended || len(q) == 0 {
+		return 0
+	}
+	var have, shortest, longest time.Duration
+	for i, s := range q {
+		have += s.duration
+		if i == 0 || s.duration < shortest {
+			shortest = s.duration
+		}
+		longest = max(longest, s.duration)
+	}
+	need := liveOffset * c.pl.target
+	if shortest > 0 {
+		n := (c.pl.target + shortest - 1) / shortest // whole segments to cover a target duration
+		need = min(time.Duration(n)*longest+holdMargin, need)
+	}
+	return max(need-have, 0)
 }
 
 // loadInit reads the init section seg needs, if it has one and it is not the one read
@@ -267,7 +313,12 @@ func (c *hlsConn) reload(ctx context.Context) error {
 	c.pl = pl
 	h := c.k.hls
 	if !h.played {
+		// Nothing was listed at the join, or nothing played yet: the first segments
+		// found are held back as a join's are.
 		c.queue, _ = c.start(pl)
+		if c.out.pace.hold = c.holdFor(c.queue); c.out.pace.hold > 0 {
+			c.log.Info("httpstream: first segment held back, too little listed to play without holes", "hold", c.out.pace.hold)
+		}
 		return nil
 	}
 	for i, s := range pl.segments {
@@ -318,7 +369,11 @@ func (c *hlsConn) play(ctx context.Context, seg segment) error {
 	if err != nil {
 		c.log.Warn("httpstream: segment partly unreadable", "seq", seg.seq, "frames", len(ps), "err", err)
 	}
-	if d := c.behindLive(seg); d != c.room.BehindLive {
+	at := c.clock.Now() // when seg's first frame is handed on
+	if c.out.pace.start.IsZero() {
+		at = at.Add(c.out.pace.hold)
+	}
+	if d := c.behindLive(seg, at); d != c.room.BehindLive {
 		c.room.BehindLive = d
 		c.out.add(c.room)
 	}
@@ -340,17 +395,18 @@ func (c *hlsConn) play(ctx context.Context, seg segment) error {
 	return nil
 }
 
-// behindLive is how far the start of seg, about to be handed on, is behind the live
-// edge, in whole seconds: the segments the playlist lists from seg on, and the time
-// since a reload last found a new one, for the edge has moved on since by as much
-// (playback reloads only once it has played what it had). Dates are not used: they
-// would measure the distance between two clocks as well. A playlist that has ended
-// has no live edge.
-func (c *hlsConn) behindLive(seg segment) time.Duration {
+// behindLive is how far the start of seg, handed on at the time at, is behind the
+// live edge, in whole seconds: the segments the playlist lists from seg on, and the
+// time from when a reload last found a new one to at, for the edge has moved on since
+// by as much (playback reloads only once it has played what it had, and a join that
+// holds its first frame back hands it on later). Dates are not used: they would
+// measure the distance between two clocks as well. A playlist that has ended has no
+// live edge.
+func (c *hlsConn) behindLive(seg segment, at time.Time) time.Duration {
 	if c.pl.ended {
 		return 0
 	}
-	d := c.clock.Now().Sub(c.changedAt)
+	d := at.Sub(c.changedAt)
 	for _, s := range c.pl.segments {
 		if s.seq >= seg.seq {
 			d += s.duration

@@ -359,10 +359,12 @@ func btoi(b bool) int {
 // TestHLSBehindLive: the room says how far behind the live edge its stream plays: at
 // the join, and again whenever that changes by a second. The window moves on by step
 // segments at each reload, and playback reloads once it has played what it had: three
-// segments (6 s) from the RFC's start, one with --live-edge. A window that moves on as
-// fast as playback keeps the figure; one slower than playback (one segment in the
-// first 6 s) lets it catch up to one segment behind. The playlist's end
-// (EXT-X-ENDLIST) leaves no live edge to be behind.
+// segments (6 s) from the RFC's start, one with --live-edge, its first frame held back
+// half a second (holdFor: one segment covers the target duration, and the margin). A
+// window that moves on as fast as playback keeps the figure; one slower than playback
+// (one segment in the first 6 s) lets it catch up to one segment behind, as --live-edge
+// does once the window has moved on by one at the first reload, the hold's time spent.
+// The playlist's end (EXT-X-ENDLIST) leaves no live edge to be behind.
 func TestHLSBehindLive(t *testing.T) {
 	dir, err := filepath.Abs("testdata")
 	if err != nil {
@@ -376,7 +378,7 @@ func TestHLSBehindLive(t *testing.T) {
 	}{
 		{"as fast as playback", 3, false, []time.Duration{6 * time.Second, 0}},
 		{"slower than playback", 1, false, []time.Duration{6 * time.Second, 2 * time.Second, 0}},
-		{"live edge, as fast as playback", 1, true, []time.Duration{2 * time.Second, 0}},
+		{"live edge, as fast as playback", 1, true, []time.Duration{3 * time.Second, 2 * time.Second, 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			win := &streamtest.Window{Size: 6, End: 14, Step: func(int) int { return tc.step },

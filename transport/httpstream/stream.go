@@ -192,9 +192,12 @@ func (o *outbox) next(ctx context.Context, fill func() error) (transport.Event, 
 // pacer hands frames on at the stream's own rate: a frame is due as long after the
 // connection's first frame as its timestamp is after that frame's. A server's burst on
 // connect (or an HLS segment, which arrives whole) is spread out as a player plays from
-// its buffer, so the jitter buffer sees a steady stream.
+// its buffer, so the jitter buffer sees a steady stream. The first frame is due hold
+// after it is first asked for: an HLS join that holds too little media to last until
+// the next reload starts that much later instead of running dry (hlsConn.holdFor).
 type pacer struct {
 	clock   transport.Clock
+	hold    time.Duration
 	start   time.Time
 	last    uint32 // the last frame's timestamp
 	elapsed uint64 // samples from the first frame to the last; timestamps only move on
@@ -204,8 +207,7 @@ type pacer struct {
 func (p *pacer) wait(ctx context.Context, ts uint32) error {
 	now := p.clock.Now()
 	if p.start.IsZero() {
-		p.start, p.last = now, ts
-		return nil
+		p.start, p.last = now.Add(p.hold), ts
 	}
 	p.elapsed += uint64(ts - p.last) // modulo 2^32: timestamps wrap after 24.8 hours
 	p.last = ts

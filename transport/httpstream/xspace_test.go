@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -101,8 +103,9 @@ func TestHLSXSpace(t *testing.T) {
 			if r, ok := ri.(transport.RoomInfo); err != nil || !ok || r.Title != tc.title {
 				t.Errorf("first event %#v, %v; want the room titled %q", ri, err, tc.title)
 			}
-			fs := liveFrames(t, c, 8*time.Second)
-			// FFmpeg lists its first chunk 3 s in: at least 5 s of audio follow.
+			fs := liveFrames(t, c, 10*time.Second)
+			// The first join finds FFmpeg's first chunk listed alone and holds it back
+			// 3.5 s (holdFor): at least 5 s of audio follow in 10 s.
 			checkLive(t, fs, 5*48000/1024, transport.CodecAAC, 48000, 1024)
 			// What was handed on is FFmpeg's ADTS stream, byte for byte, from the start of
 			// a chunk on: no tag, no frame twice.
@@ -127,7 +130,7 @@ func TestHLSXSpace(t *testing.T) {
 			if !bytes.Equal(got, want[:len(got)]) {
 				t.Error("the frames handed on are not the chunks' ADTS frames")
 			}
-			t.Logf("%d frames in 8 s, %d playlist requests", len(fs), o.Reloads())
+			t.Logf("%d frames in 10 s, %d playlist requests", len(fs), o.Reloads())
 		})
 	}
 }
@@ -205,5 +208,90 @@ func TestXSpaceTokenNotShown(t *testing.T) {
 		if !strings.Contains(all, want) {
 			t.Errorf("nothing says %q:\n%s", want, logs.String())
 		}
+	}
+}
+
+// TestHLSFreshXSpace: a listener who joins an X Space that has just begun, its
+// playlist listing one chunk of 3 s (target duration 4 s) and a chunk more every 3 s,
+// hears it without a hole for 20 s, whether the chunk was listed as the join asked or
+// seconds before, by default and with --live-edge: every frame is handed on by the
+// time the ones before it have played, the room clock moves by exactly 1024 samples
+// from frame to frame, and the room's delay behind the live edge counts the wait
+// before the first frame.
+func TestHLSFreshXSpace(t *testing.T) {
+	dir, pl := streamtest.SegmentsT(t, streamtest.HLSOptions{Format: streamtest.ADTS}, 9)
+	if pl.Target != 4 || pl.Segments[0].Duration < 3*time.Second {
+		t.Fatalf("FFmpeg wrote chunks of %s, target %d s; want an X Space's 3 s and 4 s", pl.Segments[0].Duration, pl.Target)
+	}
+	for _, tc := range []struct {
+		name     string
+		age      time.Duration // of the one chunk listed at the join
+		liveEdge bool
+	}{
+		{"listed as the join asks", 0, false},
+		{"listed a second before", time.Second, false},
+		{"listed two seconds before", 2 * time.Second, false},
+		{"live edge", 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t0 := time.Unix(1_700_000_000, 0)
+			clk := fakeclock.New(t0)
+			// The packager lists a chunk as its last sample is written: the first at the
+			// join less its age, each later one a chunk's length after the one before.
+			win := streamtest.Window{Source: pl, Size: 10, Written: func(int) int {
+				n, at := 1, t0.Add(-tc.age)
+				for ; ; n++ {
+					at = at.Add(pl.Segments[n%len(pl.Segments)].Duration)
+					if at.After(clk.Now()) {
+						return n
+					}
+				}
+			}}
+			o := &streamtest.Origin{Dir: dir, XStyle: true, Window: &win}
+			u, _ := url.Parse(streamtest.OriginT(t, o) + streamtest.XPath + streamtest.XMedia + "?type=live")
+			c, err := (&dialer{clock: clk}).Dial(t.Context(), u,
+				transport.DialOptions{Params: map[string]string{OptLiveEdge: strconv.FormatBool(tc.liveEdge)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			var (
+				fs     []transport.AudioFrame
+				handed []time.Time // when each frame was handed on
+				behind time.Duration
+			)
+			for clk.Now().Sub(t0) < 20*time.Second && len(fs) < 2000 {
+				ev, err := c.Recv(t.Context())
+				if err != nil {
+					t.Fatalf("after %d frames: %v", len(fs), err)
+				}
+				switch e := ev.(type) {
+				case transport.AudioFrame:
+					fs, handed = append(fs, e), append(handed, clk.Now())
+				case transport.RoomInfo:
+					if len(fs) == 0 {
+						behind = e.BehindLive
+					}
+				case transport.Gap, transport.Ended:
+					t.Fatalf("%#v in a healthy stream", e)
+				}
+			}
+			checkLive(t, fs, 15*48000/1024, transport.CodecAAC, 48000, 1024)
+			// A frame handed on after the ones before it have played is a hole: the
+			// sound card plays silence (or a stall) until it comes.
+			var worst time.Duration
+			for i, f := range fs {
+				due := handed[0].Add(samples(uint64(f.Timestamp - fs[0].Timestamp)))
+				worst = max(worst, handed[i].Sub(due))
+			}
+			if worst > 0 {
+				t.Errorf("frames handed on up to %s after the ones before them had played", worst)
+			}
+			// The delay the room shows is the chunk listed and the wait before it.
+			if want := (handed[0].Sub(t0) + pl.Segments[0].Duration).Round(time.Second); behind != want {
+				t.Errorf("behind live %s, want %s (the first frame handed on %s after the join)", behind, want, handed[0].Sub(t0))
+			}
+			t.Logf("first frame %s after the join, %d frames in 20 s", handed[0].Sub(t0), len(fs))
+		})
 	}
 }
