@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"net/url"
 	"os"
 
 	"github.com/spf13/pflag"
@@ -44,8 +46,15 @@ func (f *dialFlags) options(rawURL string) (transport.DialOptions, error) {
 		f.token = os.Getenv("SPACETUI_TOKEN")
 	}
 	opts := transport.DialOptions{Token: f.token, Params: make(map[string]string, len(f.opts))}
+	takes := takesOptions(rawURL)
 	for _, o := range f.opts {
 		v := *f.params[o.Name]
+		if v != "" && !takes[o.Name] {
+			// A flag of another protocol would be ignored: say so rather than let the
+			// user think it took effect. (An environment default is not the user's
+			// word for this room, and is left alone.)
+			return transport.DialOptions{}, usageError{fmt.Errorf("--%s is not an option of %s rooms (%s)", o.Name, scheme(rawURL), o.Usage)}
+		}
 		if v == "" && o.Env != "" {
 			v = os.Getenv(o.Env)
 		}
@@ -57,4 +66,26 @@ func (f *dialFlags) options(rawURL string) (transport.DialOptions, error) {
 		return transport.DialOptions{}, usageError{err}
 	}
 	return opts, nil
+}
+
+// takesOptions is the set of option names the protocol of rawURL declares; none when
+// the URL names no protocol (Check says so).
+func takesOptions(rawURL string) map[string]bool {
+	takes := map[string]bool{}
+	if _, d, err := transport.Lookup(rawURL); err == nil {
+		if c, ok := d.(transport.Configurable); ok {
+			for _, o := range c.Options() {
+				takes[o.Name] = true
+			}
+		}
+	}
+	return takes
+}
+
+// scheme is the URL's scheme as a user typed it, for messages.
+func scheme(rawURL string) string {
+	if u, err := url.Parse(rawURL); err == nil && u.Scheme != "" {
+		return u.Scheme + "://"
+	}
+	return "these"
 }

@@ -66,3 +66,32 @@ func TestSwitchOptionTakesNoValue(t *testing.T) {
 		t.Errorf("--insecure gave %q and left args %v, want \"true\" and the room", got, fs.Args())
 	}
 }
+
+// A flag of another protocol is refused, naming it, rather than silently ignored; the
+// same flag for its own protocol is taken.
+func TestOtherProtocolsOptionIsUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // in the error; "" for none
+	}{
+		{[]string{"--api-key", "k", "ws://127.0.0.1:8080/rooms/demo"}, "--api-key is not an option of ws:// rooms"},
+		{[]string{"--live-edge", "mumble://127.0.0.1/Demo"}, "--live-edge is not an option of mumble:// rooms"},
+		{[]string{"--insecure", "http://127.0.0.1:8000/live.mp3"}, "--insecure is not an option of http:// rooms"},
+		{[]string{"--live-edge", "http://127.0.0.1:8000/live.m3u8"}, ""},
+		{[]string{"--insecure", "mumble://127.0.0.1/Demo"}, ""},
+	} {
+		var f dialFlags
+		fs := pflag.NewFlagSet("join", pflag.ContinueOnError)
+		f.register(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.options(fs.Arg(0))
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%v: %v, want it taken", tc.args, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%v: %v, want an error saying %q", tc.args, err, tc.want)
+		}
+	}
+}
