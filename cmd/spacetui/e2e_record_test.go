@@ -115,6 +115,28 @@ func recordedGaps(t *testing.T, dir string) []map[string]any {
 	return gaps
 }
 
+// gapsShown fails the test unless every gap the recording in dir logged was also a
+// gap event on the client's stdout: the same reasons, as many seconds of each (the
+// recording may coalesce gaps of one reason into one line).
+func gapsShown(t *testing.T, c *jsonClient, dir string) {
+	t.Helper()
+	recorded, shown := map[string]float64{}, map[string]float64{}
+	for _, g := range recordedGaps(t, dir) {
+		why, _ := g["why"].(string)
+		secs, _ := g["seconds"].(float64)
+		recorded[why] += secs
+	}
+	for _, e := range c.gaps(0) {
+		shown[e.str("why")] += e.num("seconds")
+	}
+	t.Logf("gaps recorded %v, shown %v", recorded, shown)
+	for why, secs := range recorded {
+		if d := shown[why] - secs; d < -0.01 || d > 0.01 {
+			t.Errorf("the recording logged %.2f s of gaps (%s), stdout showed %.2f s; all shown: %v", secs, why, shown[why], shown)
+		}
+	}
+}
+
 // recordFiles lists a recording's audio files, audio.ogg first, then the tracks of
 // every codec, and wants a track for at least minTracks speakers.
 func recordFiles(t *testing.T, dir string, minTracks int) []string {

@@ -221,7 +221,8 @@ func TestStreamTUI(t *testing.T) {
 // listener records it, for longer than the next chunk the listener needs stays in the
 // playlist (two chunks of 3 s): the listener says it reconnects, comes back by itself
 // and hears the stream again, and what left the playlist meanwhile is a gap, logged in
-// the recording, which keeps one AAC track as long as the capture.
+// the recording, which keeps one AAC track as long as the capture, and shown as a gap
+// event on stdout.
 func TestStreamXSpaceOriginRestart(t *testing.T) {
 	need(t, haveTool("ffprobe") && haveTool("opusinfo"), "ffprobe (ffmpeg) and opusinfo (opus-tools) are needed")
 	t.Parallel()
@@ -252,6 +253,7 @@ func TestStreamXSpaceOriginRestart(t *testing.T) {
 		t.Fatalf("gaps in events.jsonl: %v, want the one", gaps)
 	}
 	t.Logf("the gap: %.2f s, %s", gaps[0]["seconds"], gaps[0]["why"])
+	gapsShown(t, c, dir)
 }
 
 // roomJSON is what these tests read of a recording's room.json.

@@ -61,7 +61,7 @@ func TestStreamRecord(t *testing.T) {
 // TestStreamJoinThroughARestart joins an Icecast stream headless with JSON events and a
 // recording, and stops its source mid-stream for 2 s: the client says it reconnects,
 // comes back by itself, hears the stream again, and the recording keeps one valid
-// track with the outage in events.jsonl as a gap.
+// track with the outage in events.jsonl as a gap, which stdout shows too.
 func TestStreamJoinThroughARestart(t *testing.T) {
 	ice, src := icecastDemo(t)
 	dir := filepath.Join(t.TempDir(), "rec")
@@ -85,6 +85,7 @@ func TestStreamJoinThroughARestart(t *testing.T) {
 	if gaps := recordedGaps(t, dir); len(gaps) == 0 {
 		t.Errorf("no gap in events.jsonl")
 	}
+	gapsShown(t, c, dir)
 }
 
 // TestStreamHLS joins FFmpeg's live HLS output (fMP4 Opus) headless with JSON events and
