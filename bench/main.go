@@ -13,7 +13,11 @@
 // Icecast MP3 mount, for CPU, memory and first audio. Then the reference server carries
 // a quarter of its capacity (server.go) and the run fails if it skipped a tick.
 //
-//	go run ./bench [-duration 60s] [-latency 30s] [-runs 3]   (make bench; make bench-short in CI)
+//	go run ./bench [-duration 60s] [-latency 30s] [-runs 3] [-only cpu,clicks,streams,server,go] [-spacetui BIN]
+//
+// make bench runs every phase; make bench-short, in CI, runs them briefly. -only runs
+// the phases named, to measure one cut again without the rest; -spacetui measures a
+// binary built elsewhere (another commit), for before and after.
 //
 // It needs the README's set-up (scripts/setup.sh --test, which brings ffplay; mpv with
 // --bench) and a running sound server (scripts/pulse-null.sh). A player that is missing is
@@ -73,23 +77,51 @@ func main() {
 	latency := flag.Duration("latency", 30*time.Second, "how long each player runs on the clicks room and on each stream")
 	crowd := flag.Int("crowd", 1250, "listeners the server must carry without skipping a tick (a quarter of its capacity here)")
 	runs := flag.Int("runs", 3, "interleaved runs; the table shows medians")
+	bin := flag.String("spacetui", "", "measure this spacetui binary instead of building one from this tree (to compare builds)")
+	only := flag.String("only", strings.Join(phases, ","), "the phases to run, comma-separated: "+strings.Join(phases, ", "))
 	flag.Parse()
-	if err := run(*duration, *latency, *crowd, *runs, os.Stdout); err != nil {
+	want, err := parsePhases(*only)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	if err := run(*bin, *duration, *latency, *crowd, *runs, want, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(duration, latency time.Duration, crowd, runs int, out io.Writer) error {
+// phases are the harness's parts, in the order it runs them: the CPU table on the demo
+// room, the clicks room's latency, the streams, the server under a crowd, the Go
+// benchmarks.
+var phases = []string{"cpu", "clicks", "streams", "server", "go"}
+
+// parsePhases reads -only: a comma-separated subset of phases.
+func parsePhases(list string) (map[string]bool, error) {
+	want := map[string]bool{}
+	for p := range strings.SplitSeq(list, ",") {
+		p = strings.TrimSpace(p)
+		if !slices.Contains(phases, p) {
+			return nil, fmt.Errorf("-only: unknown phase %q (the phases: %s)", p, strings.Join(phases, ", "))
+		}
+		want[p] = true
+	}
+	return want, nil
+}
+
+func run(bin string, duration, latency time.Duration, crowd, runs int, want map[string]bool, out io.Writer) error {
 	dir, err := os.MkdirTemp("", "spacetui-bench")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	b := &bench{bin: filepath.Join(dir, "spacetui"), duration: duration, latencyFor: latency}
-	fmt.Fprintln(out, "building spacetui ...")
-	if err := command("go", "build", "-buildvcs=auto", "-o", b.bin, "./cmd/spacetui").Run(); err != nil {
-		return fmt.Errorf("build: %w", err)
+	b := &bench{bin: bin, duration: duration, latencyFor: latency}
+	if bin == "" {
+		b.bin = filepath.Join(dir, "spacetui")
+		fmt.Fprintln(out, "building spacetui ...")
+		if err := command("go", "build", "-buildvcs=auto", "-o", b.bin, "./cmd/spacetui").Run(); err != nil {
+			return fmt.Errorf("build: %w", err)
+		}
 	}
 	clicks, err := makeClicks(dir)
 	if err != nil {
@@ -117,44 +149,56 @@ func run(duration, latency time.Duration, crowd, runs int, out io.Writer) error 
 		}
 		return true
 	}
-	results := map[string][]sample{}
-	for r := range runs {
-		for _, s := range subjects {
-			if !present(s) {
-				continue
+	if want["cpu"] {
+		results := map[string][]sample{}
+		for r := range runs {
+			for _, s := range subjects {
+				if !present(s) {
+					continue
+				}
+				fmt.Fprintf(out, "run %d/%d: %s for %s\n", r+1, runs, s.name, duration)
+				sm, err := b.measure(s, b.demo, dir, b.duration)
+				if err != nil {
+					missing[s.name] = err.Error()
+					continue
+				}
+				results[s.name] = append(results[s.name], sm)
 			}
-			fmt.Fprintf(out, "run %d/%d: %s for %s\n", r+1, runs, s.name, duration)
-			sm, err := b.measure(s, b.demo, dir, b.duration)
-			if err != nil {
-				missing[s.name] = err.Error()
-				continue
-			}
-			results[s.name] = append(results[s.name], sm)
 		}
+		fmt.Fprintln(out)
+		printTable(out, subjects, results, missing, duration, runs)
+		fmt.Fprintln(out)
 	}
-	fmt.Fprintln(out)
-	printTable(out, subjects, results, missing, duration, runs)
 
-	fmt.Fprintln(out)
-	timed, err := b.latencyRuns(subjects, present, runs, dir, out)
-	if err != nil {
-		return err
+	var failed error
+	if want["clicks"] {
+		timed, err := b.latencyRuns(subjects, present, runs, dir, out)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out)
+		printLatency(out, subjects, timed, missing, latency, runs)
+		failed = checkLatency(subjects, timed)
+		fmt.Fprintln(out)
 	}
-	fmt.Fprintln(out)
-	printLatency(out, subjects, timed, missing, latency, runs)
-	failed := checkLatency(subjects, timed)
 
-	fmt.Fprintln(out)
-	streamed, names := b.streamRuns(subjects, present, runs, dir, clicks, missing, out)
-	fmt.Fprintln(out)
-	printStreams(out, names, streamed, missing, latency, runs)
-
-	fmt.Fprintln(out)
-	cr, err := b.crowd(crowd, max(10*time.Second, min(duration, 30*time.Second)))
-	if err != nil {
-		return err
+	if want["streams"] {
+		streamed, names := b.streamRuns(subjects, present, runs, dir, clicks, missing, out)
+		fmt.Fprintln(out)
+		printStreams(out, names, streamed, missing, latency, runs)
+		fmt.Fprintln(out)
 	}
-	failed = errors.Join(failed, printCrowd(out, cr))
+
+	if want["server"] {
+		cr, err := b.crowd(crowd, max(10*time.Second, min(duration, 30*time.Second)))
+		if err != nil {
+			return err
+		}
+		failed = errors.Join(failed, printCrowd(out, cr))
+	}
+	if !want["go"] {
+		return failed
+	}
 	fmt.Fprintln(out, "\nGo benchmarks (hot paths):")
 	bench := command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", "200ms",
 		"./audio/", "./ui/", "./ui/components/transcript/")
