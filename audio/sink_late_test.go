@@ -14,9 +14,9 @@ type countingSink struct {
 }
 
 func (s *countingSink) Write(context.Context, []int16) error { s.writes++; return nil }
-func (s *countingSink) Close() error                        { s.closes++; return nil }
-func (s *countingSink) Name() string                        { return "card" }
-func (s *countingSink) Underruns() uint64                   { return s.underruns }
+func (s *countingSink) Close() error                         { s.closes++; return nil }
+func (s *countingSink) Name() string                         { return "card" }
+func (s *countingSink) Underruns() uint64                    { return s.underruns }
 
 // TestLateSinkWaitsForTheDevice: until the device is open the sink says so and holds
 // writes back (a write can still be cancelled); then everything goes to the device.
