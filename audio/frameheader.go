@@ -111,6 +111,60 @@ func ParseADTS(b []byte) (FrameHeader, error) {
 	return h, nil
 }
 
+// ADTSFormat is what the header of every ADTS frame of a stream repeats (ISO/IEC
+// 14496-3, 1.A.2.2): what it takes to write one. ADTSFormat.AppendFrame is the one
+// writer of ADTS headers, as ParseADTS is the one reader.
+type ADTSFormat struct {
+	// ObjectType is the MPEG-4 audio object type, 1 to 4: AACObjectLC for AAC-LC.
+	ObjectType int
+	// RateIndex is the sampling_frequency_index, 0 to 12 (AACSampleRate).
+	RateIndex int
+	// Channels is the channel_configuration, 0 to 7; 0 leaves the layout to a
+	// program config element in the raw data block.
+	Channels int
+}
+
+// ADTSHeaderLen is the length of the header AppendFrame writes: no CRC.
+const ADTSHeaderLen = 7
+
+// MaxADTSFrame is the longest frame, header included, the 13-bit frame_length of an
+// ADTS header can describe.
+const MaxADTSFrame = 1<<13 - 1
+
+// AppendFrame appends to dst an ADTS frame of the one raw data block raw: a header
+// written from f (MPEG-4, no CRC, buffer fullness 0x7ff: variable bit rate), then raw.
+// ok is false, and dst returned as it was, for a frame longer than MaxADTSFrame or a
+// format no ADTS header can carry.
+func (f ADTSFormat) AppendFrame(dst, raw []byte) (out []byte, ok bool) {
+	n := ADTSHeaderLen + len(raw)
+	if n > MaxADTSFrame || f.ObjectType < 1 || f.ObjectType > 4 || f.Channels < 0 || f.Channels > 7 {
+		return dst, false
+	}
+	if _, ok := AACSampleRate(f.RateIndex); !ok {
+		return dst, false
+	}
+	dst = append(dst,
+		0xff,
+		0xf1, // MPEG-4, layer 0, protection_absent: no CRC
+		byte(f.ObjectType-1)<<6|byte(f.RateIndex)<<2|byte(f.Channels>>2), // no private bit
+		byte(f.Channels&3)<<6|byte(n>>11),                                // no original_copy, home
+		byte(n>>3),
+		byte(n&7)<<5|0x1f, // buffer fullness 0x7ff: variable bit rate...
+		0xfc)              // ... and one raw data block
+	return append(dst, raw...), true
+}
+
+// AACRateIndex returns the sampling_frequency_index of rate Hz; ok is false for a rate
+// that has none (ADTS cannot carry it).
+func AACRateIndex(rate int) (i int, ok bool) {
+	for i, r := range aacRates {
+		if r == rate {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
 // mpegBitrates are the bit rates in kbit/s by bitrate_index, for MPEG-1 and for MPEG-2
 // and 2.5, by layer. Index 0 (free format, whose frames' length is not in the header)
 // and 15 are not accepted.

@@ -171,6 +171,61 @@ func TestAACSampleRate(t *testing.T) {
 	}
 }
 
+// TestADTSFormatRoundTrip: every frame ADTSFormat.AppendFrame writes, of every object
+// type, rate and channel configuration ADTS carries and of raw data blocks from empty
+// to the longest a frame holds, ParseADTS reads back as written, after what dst held;
+// a frame too long or a format ADTS cannot carry is refused, dst left as it was.
+func TestADTSFormatRoundTrip(t *testing.T) {
+	prefix := []byte("before")
+	for object := 1; object <= 4; object++ {
+		for ri := range 13 {
+			rate, _ := AACSampleRate(ri)
+			if got, ok := AACRateIndex(rate); !ok || got != ri {
+				t.Errorf("AACRateIndex(%d) = %d, %v; want %d", rate, got, ok, ri)
+			}
+			for ch := range 8 {
+				f := ADTSFormat{ObjectType: object, RateIndex: ri, Channels: ch}
+				for _, n := range []int{0, 1, 371, MaxADTSFrame - ADTSHeaderLen} {
+					raw := make([]byte, n)
+					for i := range raw {
+						raw[i] = byte(i*7 + n)
+					}
+					b, ok := f.AppendFrame(append([]byte(nil), prefix...), raw)
+					if !ok || string(b[:len(prefix)]) != string(prefix) {
+						t.Fatalf("%+v, %d bytes: ok %v, %q", f, n, ok, b[:min(len(b), len(prefix))])
+					}
+					frame := b[len(prefix):]
+					h, err := ParseADTS(frame)
+					want := FrameHeader{Codec: transport.CodecAAC, Length: ADTSHeaderLen + n, HeaderLength: ADTSHeaderLen,
+						Rate: rate, Channels: ch, ObjectType: object, Blocks: 1, Samples: 1024, Fixed: h.Fixed}
+					if err != nil || h != want || string(frame[ADTSHeaderLen:]) != string(raw) {
+						t.Fatalf("%+v, %d bytes: read back %+v, %v; want %+v and the raw data block after the header", f, n, h, err, want)
+					}
+				}
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		f    ADTSFormat
+		n    int
+	}{
+		{"too long", ADTSFormat{ObjectType: AACObjectLC, RateIndex: 3, Channels: 2}, MaxADTSFrame - ADTSHeaderLen + 1},
+		{"rate index 13", ADTSFormat{ObjectType: AACObjectLC, RateIndex: 13, Channels: 2}, 10},
+		{"rate index 15", ADTSFormat{ObjectType: AACObjectLC, RateIndex: 15, Channels: 2}, 10},
+		{"8 channels", ADTSFormat{ObjectType: AACObjectLC, RateIndex: 3, Channels: 8}, 10},
+		{"object type 0", ADTSFormat{RateIndex: 3, Channels: 2}, 10},
+		{"object type 5 (SBR)", ADTSFormat{ObjectType: 5, RateIndex: 3, Channels: 2}, 10},
+	} {
+		if b, ok := tc.f.AppendFrame(prefix, make([]byte, tc.n)); ok || string(b) != string(prefix) {
+			t.Errorf("%s: ok %v, %d bytes; want refused, dst as it was", tc.name, ok, len(b))
+		}
+	}
+	if i, ok := AACRateIndex(22000); ok {
+		t.Errorf("AACRateIndex(22000) = %d, want none", i)
+	}
+}
+
 func TestMainDataBegin(t *testing.T) {
 	for _, tc := range []struct {
 		name        string

@@ -9,9 +9,6 @@ import (
 // An AAC track is raw ADTS (ISO/IEC 14496-3, 1.A.2): the frames as received, back to
 // back, each with its header.
 
-// adtsHeaderLen is the length of the header of a frame of silence: no CRC.
-const adtsHeaderLen = 7
-
 // The ids of the syntactic elements of a raw data block (ISO/IEC 14496-3, Table 4.85).
 const (
 	aacSCE = 0 // single channel element
@@ -34,19 +31,24 @@ var aacElements = [8][]int{nil, {aacSCE}, {aacCPE}, {aacSCE, aacCPE}, {aacSCE, a
 // an ADTS file's duration and where to seek.
 type adtsWriter struct {
 	rawWriter
-	fixed         [3]byte // header bytes 1 to 3 of the last frame read, less its length: the format
-	rate          int     // of the last frame read, in Hz
-	channels      int     // its channel configuration
-	last          int     // the size of the last frame read
-	bytes, frames int64   // of the frames received and written
-	silent        []byte  // the last frame of silence built...
-	silentOf      adtsKey // ... and what for
+	format        audio.ADTSFormat // of the last frame read
+	rate          int              // its rate, in Hz
+	last          int              // the size of the last frame read
+	bytes, frames int64            // of the frames received and written
+	silent        []byte           // the last frame of silence built...
+	silentOf      adtsKey          // ... and what for
 }
 
 // adtsKey is what a frame of silence is built for: a format and a size.
 type adtsKey struct {
-	fixed [3]byte
-	size  int
+	format audio.ADTSFormat
+	size   int
+}
+
+// adtsFormat is the format of the ADTS frame whose header is h.
+func adtsFormat(h audio.FrameHeader) audio.ADTSFormat {
+	i, _ := audio.AACRateIndex(h.Rate) // ParseADTS read the rate from an index
+	return audio.ADTSFormat{ObjectType: h.ObjectType, RateIndex: i, Channels: h.Channels}
 }
 
 func (w *adtsWriter) length(p []byte) (frameLen, error) {
@@ -59,7 +61,7 @@ func (w *adtsWriter) length(p []byte) (frameLen, error) {
 	if h.Length != len(p) || h.Length == h.HeaderLength || len(aacElements[h.Channels]) == 0 {
 		return frameLen{}, errors.New("an ADTS frame that cannot be read")
 	}
-	w.fixed, w.rate, w.channels, w.last = [3]byte{p[1], p[2], p[3] & 0xf0}, h.Rate, h.Channels, h.Length
+	w.format, w.rate, w.last = adtsFormat(h), h.Rate, h.Length
 	return frameLen{h.Samples, h.Rate}, nil
 }
 
@@ -81,20 +83,22 @@ func (w *adtsWriter) writeSilence() error {
 	if w.frames > 0 {
 		size = int((w.bytes + w.frames/2) / w.frames)
 	}
-	if k := (adtsKey{w.fixed, size}); w.silent == nil || w.silentOf != k {
-		w.silent, w.silentOf = adtsSilence(w.fixed, w.channels, size), k
+	if k := (adtsKey{w.format, size}); w.silent == nil || w.silentOf != k {
+		w.silent, w.silentOf = adtsSilence(w.format, size), k
 	}
 	return w.rawWriter.write(w.silent)
 }
 
-// adtsSilence returns a frame of silence of size bytes (or as few as it takes) in the
-// format of the header bytes 1 to 3 in fixed, whose channel configuration is channels:
-// no CRC, and every channel's stream empty: a long window with no scale factor bands
-// (max_sfb 0), no pulse, TNS or gain control data. It decodes to zeros on its own.
-func adtsSilence(fixed [3]byte, channels, size int) []byte {
+// adtsSilence returns a frame of silence of size bytes (or as few as it takes, and no
+// more than an ADTS frame holds) in format f, whose channel configuration is not 0: a
+// header as audio.ADTSFormat writes it (no CRC), and every channel's stream empty: a
+// long window with no scale factor bands (max_sfb 0), no pulse, TNS or gain control
+// data. It decodes to zeros on its own.
+func adtsSilence(f audio.ADTSFormat, size int) []byte {
+	size = min(size, audio.MaxADTSFrame)
 	var b bitWriter
 	var tags [8]uint
-	for _, el := range aacElements[channels] {
+	for _, el := range aacElements[f.Channels] {
 		b.put(uint(el), 3)
 		b.put(tags[el], 4) // element_instance_tag: each kind numbered from 0
 		tags[el]++
@@ -107,7 +111,7 @@ func adtsSilence(fixed [3]byte, channels, size int) []byte {
 	}
 	// Fill elements take up the room left but 3 bits for END: a count of up to 14
 	// bytes, or 15 and an escape byte for up to 269, then EXT_FILL and fill bytes.
-	for room := 8*(size-adtsHeaderLen) - b.n - 3; room >= 7; room = 8*(size-adtsHeaderLen) - b.n - 3 {
+	for room := 8*(size-audio.ADTSHeaderLen) - b.n - 3; room >= 7; room = 8*(size-audio.ADTSHeaderLen) - b.n - 3 {
 		b.put(aacFIL, 3)
 		n := min((room-7)/8, 14)
 		if room >= 15+8*15 {
@@ -125,16 +129,8 @@ func adtsSilence(fixed [3]byte, channels, size int) []byte {
 		}
 	}
 	b.put(aacEND, 3)
-	n := adtsHeaderLen + len(b.b)
-	return append([]byte{
-		0xff,
-		fixed[0] | 1, // protection_absent: no CRC
-		fixed[1],
-		fixed[2]&0xf0 | byte(n>>11), // channels, original_copy, home
-		byte(n >> 3),
-		byte(n)<<5 | 0x1f, // buffer fullness 0x7ff: variable bit rate...
-		0xfc,              // ... and one raw data block
-	}, b.b...)
+	frame, _ := f.AppendFrame(nil, b.b) // fits: no longer than size
+	return frame
 }
 
 // bitWriter appends bits, most significant first, for the few fields a frame of

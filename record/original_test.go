@@ -98,7 +98,7 @@ func frameOf(t testing.TB, f []byte) frameLen {
 // nothing but zeros after the header; for ADTS, the frame adtsSilence builds.
 func isSilence(f []byte) bool {
 	if h, err := audio.ParseADTS(f); err == nil {
-		return bytes.Equal(f, adtsSilence([3]byte{f[1] &^ 1, f[2], f[3] & 0xf0}, h.Channels, len(f)))
+		return bytes.Equal(f, adtsSilence(adtsFormat(h), len(f)))
 	}
 	return f[1]&1 == 1 && bytes.Count(f[4:], []byte{0}) == len(f)-4
 }
@@ -402,10 +402,10 @@ func TestSilentFrames(t *testing.T) {
 	}
 	var cases []tc
 	for ch := 1; ch <= 7; ch++ {
-		for _, sfi := range []byte{3, 4} {
+		for _, sfi := range []int{3, 4} {
 			for _, size := range []int{0, 200, 1500} {
-				f := adtsSilence([3]byte{0xf0, 1<<6 | sfi<<2 | byte(ch>>2), byte(ch&3) << 6}, ch, size)
-				rate, _ := audio.AACSampleRate(int(sfi))
+				f := adtsSilence(audio.ADTSFormat{ObjectType: audio.AACObjectLC, RateIndex: sfi, Channels: ch}, size)
+				rate, _ := audio.AACSampleRate(sfi)
 				cases = append(cases, tc{fmt.Sprintf("aac/%dch/%d/%dB", ch, rate, len(f)), transport.CodecAAC, f, []int{0, 1, 2, 3, 4, 5, 6, 8}[ch]})
 			}
 		}

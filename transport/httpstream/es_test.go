@@ -186,15 +186,15 @@ func TestSampleClock(t *testing.T) {
 // reads back; HE-AAC and others are refused.
 func TestAudioConfig(t *testing.T) {
 	c, err := parseAudioConfig([]byte{0x12, 0x10, 0x56, 0xe5, 0x00}) // LC, 44.1 kHz, stereo, as FFmpeg writes it
-	if err != nil || c.rateIndex != 4 || c.channels != 2 {
+	if err != nil || c != (audio.ADTSFormat{ObjectType: audio.AACObjectLC, RateIndex: 4, Channels: 2}) {
 		t.Fatalf("config %+v, %v", c, err)
 	}
-	f, ok := c.adtsFrame([]byte{1, 2, 3})
+	f, ok := c.AppendFrame(nil, []byte{1, 2, 3})
 	h, hok := acceptADTS(f)
 	if !ok || !hok || h.Length != 10 || h.Rate != 44100 || h.Channels != 2 || !bytes.Equal(f[7:], []byte{1, 2, 3}) {
 		t.Fatalf("frame % x: %+v %v", f, h, hok)
 	}
-	if _, ok := c.adtsFrame(make([]byte, maxADTSFrame)); ok {
+	if _, ok := c.AppendFrame(nil, make([]byte, audio.MaxADTSFrame)); ok {
 		t.Error("an access unit too long for ADTS was framed")
 	}
 	for name, asc := range map[string][]byte{

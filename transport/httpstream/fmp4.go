@@ -25,11 +25,11 @@ var errTruncated = errors.New("fmp4: truncated box")
 type mp4Track struct {
 	id        uint32
 	timescale uint32
-	codec     string          // the sample entry's type: "Opus", "mp4a", ...
-	format    transport.Codec // what its samples are handed on as
-	aac       audioConfig     // for AAC: what each sample's ADTS header says
-	defDur    uint32          // trex default sample duration
-	defSize   uint32          // trex default sample size
+	codec     string           // the sample entry's type: "Opus", "mp4a", ...
+	format    transport.Codec  // what its samples are handed on as
+	aac       audio.ADTSFormat // for AAC: what each sample's ADTS header says
+	defDur    uint32           // trex default sample duration
+	defSize   uint32           // trex default sample size
 }
 
 // mp4Sample is one sample of a media segment: for Opus, one packet (RFC 7845 does not
@@ -401,7 +401,7 @@ func (tr mp4Track) packets(b []byte) ([]packet, error) {
 			}
 			dur = uint64(n) * scale / sampleRate
 		case transport.CodecAAC:
-			f, ok := tr.aac.adtsFrame(s.data)
+			f, ok := tr.aac.AppendFrame(nil, s.data)
 			h, hok := acceptADTS(f)
 			if !ok || !hok {
 				continue

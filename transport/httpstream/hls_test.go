@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spacetui/spacetui/audio"
 	"github.com/spacetui/spacetui/internal/streamtest"
 	"github.com/spacetui/spacetui/transport"
 	"github.com/spacetui/spacetui/transport/transporttest"
@@ -59,7 +60,7 @@ func TestFMP4(t *testing.T) {
 func TestFMP4AAC(t *testing.T) {
 	init, seg := readES(t, "aac-init.mp4"), readES(t, "aac-seg.m4s")
 	tr, err := parseInit(init)
-	if err != nil || tr.format != transport.CodecAAC || tr.timescale != 44100 || tr.aac != (audioConfig{rateIndex: 4, channels: 2}) {
+	if err != nil || tr.format != transport.CodecAAC || tr.timescale != 44100 || tr.aac != (audio.ADTSFormat{ObjectType: audio.AACObjectLC, RateIndex: 4, Channels: 2}) {
 		t.Fatalf("init: %+v, %v; want AAC-LC, 44.1 kHz stereo", tr, err)
 	}
 	ps, err := tr.packets(seg)
@@ -69,7 +70,7 @@ func TestFMP4AAC(t *testing.T) {
 	// The segment's first decode time is 0 (FFmpeg's priming is an edit list).
 	checkFrames(t, ps, 44, transport.CodecAAC, 44100, 1024)
 	ss, _ := parseSegment(seg, tr)
-	if !bytes.Equal(ps[3].data[adtsHeaderLen:], ss[3].data) {
+	if !bytes.Equal(ps[3].data[audio.ADTSHeaderLen:], ss[3].data) {
 		t.Error("the ADTS frame does not hold the sample")
 	}
 	// An esds of HE-AAC, or a sample entry of another codec, is refused.
