@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/spacetui/spacetui/internal/streamtest"
 	"github.com/spacetui/spacetui/transport"
 	"github.com/spacetui/spacetui/transport/transporttest"
 )
@@ -291,14 +292,14 @@ func TestHostile(t *testing.T) {
 // its directory, unless every stream has that name or it may be a token; else the host.
 func TestStreamName(t *testing.T) {
 	for raw, want := range map[string]string{
-		"http://radio.example.org:8000/demo.ogg":                                                  "demo",
-		"https://radio.example.org/morning-show/playlist.m3u8":                                    "morning-show",
-		"https://cdn.example.org/live/index.m3u8":                                                 "cdn.example.org",
-		"http://radio.example.org:8000/stream":                                                    "radio.example.org",
-		"https://cdn.example.org/hls/4f3a9c2e1b7d6a5f0123/index.m3u8":                             "cdn.example.org",
-		"https://cdn.example.org/shows/4f3a9c2e1b7d6a5f0123.m3u8":                                 "shows",
-		"https://cdn.example.org/":                                                                "cdn.example.org",
-		"https://prod-fastly-us-east-1.video.pscp.tv" + xPath + "dynamic_playlist.m3u8?type=live": "prod-fastly-us-east-1.video.pscp.tv",
+		"http://radio.example.org:8000/demo.ogg":                                                             "demo",
+		"https://radio.example.org/morning-show/playlist.m3u8":                                               "morning-show",
+		"https://cdn.example.org/live/index.m3u8":                                                            "cdn.example.org",
+		"http://radio.example.org:8000/stream":                                                               "radio.example.org",
+		"https://cdn.example.org/hls/4f3a9c2e1b7d6a5f0123/index.m3u8":                                        "cdn.example.org",
+		"https://cdn.example.org/shows/4f3a9c2e1b7d6a5f0123.m3u8":                                            "shows",
+		"https://cdn.example.org/":                                                                           "cdn.example.org",
+		"https://prod-fastly-us-east-1.video.pscp.tv" + streamtest.XPath + "dynamic_playlist.m3u8?type=live": "prod-fastly-us-east-1.video.pscp.tv",
 	} {
 		u, _ := url.Parse(raw)
 		if got := speakerID("", u); got != want {

@@ -20,12 +20,6 @@ import (
 	"github.com/spacetui/spacetui/transport/transporttest"
 )
 
-// xToken stands for the access token an X Space's URLs carry in their path.
-const xToken = "AbCdEf0123456789aBcDeF_-9876543210zYxWvUtSrQpOnMlKjIhGfEdCbA0123456789"
-
-// xPath is the path of an X Space's live playlist, in the shape the issue found.
-const xPath = "/Transcoding/v1/hls/" + xToken + "/non_transcode/us-east-1/periscope-replay-direct-prod-us-east-1-public/audio-space/"
-
 // liveFrames reads what c sends for d and returns the frames; any gap, end or error
 // fails the test.
 func liveFrames(t *testing.T, c transport.Conn, d time.Duration) []transport.AudioFrame {
@@ -83,7 +77,7 @@ func checkLive(t *testing.T, fs []transport.AudioFrame, atLeast int, codec trans
 // samples from frame to frame, across the chunks' seams too.
 func TestHLSXSpace(t *testing.T) {
 	o := &streamtest.Origin{Dir: streamtest.HLSDirT(t, streamtest.HLSOptions{Format: streamtest.ADTS}), XStyle: true}
-	base := streamtest.OriginT(t, o) + xPath
+	base := streamtest.OriginT(t, o) + streamtest.XPath
 	for _, tc := range []struct {
 		playlist, title string
 		first           bool // the first to fetch the chunks: each is fetched once
@@ -171,7 +165,7 @@ func xWindow(t *testing.T, win streamtest.Window) (*streamtest.Origin, string) {
 	dir, pl := streamtest.SegmentsT(t, streamtest.HLSOptions{Format: streamtest.ADTS}, 9)
 	win.Source = pl
 	o := &streamtest.Origin{Dir: dir, XStyle: true, Window: &win}
-	return o, streamtest.OriginT(t, o) + xPath + streamtest.XMedia + "?type=live"
+	return o, streamtest.OriginT(t, o) + streamtest.XPath + streamtest.XMedia + "?type=live"
 }
 
 // TestXSpaceTokenNotShown: an X Space's token is in its URL's path; no log line, error
@@ -201,7 +195,7 @@ func TestXSpaceTokenNotShown(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := logs.String() + strings.Join(said, "\n")
-	if strings.Contains(all, xToken) || strings.Contains(all, "periscope-replay") {
+	if strings.Contains(all, streamtest.XToken) || strings.Contains(all, "periscope-replay") {
 		t.Errorf("the token is shown:\n%s", logs.String())
 	}
 	for _, want := range []string{"/…/dynamic_playlist.m3u8?type=live", "overloaded", "HTTP 500"} {
