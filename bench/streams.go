@@ -43,7 +43,7 @@ func (b *bench) streams(dir, clicks string, missing map[string]string) (map[stri
 	hlsDir := filepath.Join(dir, "hls")
 	if err := os.MkdirAll(hlsDir, 0o755); err != nil {
 		missing["HLS"] = err.Error()
-	} else if h, err := streamtest.StartHLS(ctx, hlsDir, streamtest.HLSOptions{File: clicks, Format: streamtest.ADTS, Log: log}); err != nil {
+	} else if h, err := streamtest.StartHLS(ctx, hlsDir, streamtest.HLSOptions{File: clicks, Format: streamtest.ADTS, Log: log, Listed: 4}); err != nil {
 		missing["HLS"] = err.Error()
 	} else {
 		stops = append(stops, func() { _ = h.Stop() })
@@ -157,7 +157,7 @@ func (b *bench) measureStream(s subject, t target, dir string) (streamRun, error
 // as ratios against ffplay and mpv on the same stream.
 func printStreams(out io.Writer, names []string, results map[string][]streamRun, missing map[string]string, d time.Duration, runs int) {
 	fmt.Fprintf(out, "streams: medians of %d interleaved runs of %s each; CPU in %% of one core\n", runs, d)
-	fmt.Fprintln(out, "the clicks room's audio as HLS (raw ADTS AAC chunks after ID3 tags, an X Space's kind) and Icecast MP3")
+	fmt.Fprintln(out, "the clicks room's audio as HLS (raw ADTS AAC chunks after ID3 tags, an X Space's kind, joined once 4 are listed) and Icecast MP3")
 	pick := func(name string, f func(streamRun) float64) float64 { return medianOf(results[name], f) }
 	cpu := func(r streamRun) float64 { return r.cpu }
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -49,6 +49,9 @@ type HLSOptions struct {
 	SegmentSeconds int
 	// ListSize is how many segments the playlist lists; zero means 6.
 	ListSize int
+	// Listed is how many segments StartHLS waits for the playlist to list before it
+	// returns: a stream that has run a while rather than one just begun; zero means 1.
+	Listed int
 	// Log receives FFmpeg's warnings and errors.
 	Log io.Writer
 }
@@ -63,7 +66,8 @@ type HLS struct {
 	done chan struct{}
 }
 
-// StartHLS starts FFmpeg writing into dir and returns once the playlist lists a segment.
+// StartHLS starts FFmpeg writing into dir and returns once the playlist lists a segment
+// (opts.Listed of them).
 func StartHLS(ctx context.Context, dir string, opts HLSOptions) (*HLS, error) {
 	bin, err := Binary("ffmpeg")
 	if err != nil {
@@ -87,7 +91,7 @@ func StartHLS(ctx context.Context, dir string, opts HLSOptions) (*HLS, error) {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	for {
-		if b, err := os.ReadFile(filepath.Join(dir, hlsPlaylist)); err == nil && strings.Contains(string(b), "#EXTINF") {
+		if b, err := os.ReadFile(filepath.Join(dir, hlsPlaylist)); err == nil && strings.Count(string(b), "#EXTINF") >= max(opts.Listed, 1) {
 			return h, nil
 		}
 		select {

@@ -93,6 +93,7 @@ type hlsConn struct {
 	esClock   sampleClock // where the last packed audio or MPEG-TS segment ended
 	resumed   bool
 	liveEdge  bool               // start at the newest segment (--live-edge)
+	hold      time.Duration      // how long the join waited before it went live (holdFor)
 	room      transport.RoomInfo // as last sent; BehindLive in whole seconds
 
 	out outbox
@@ -144,15 +145,23 @@ func newHLSConn(ctx context.Context, client *http.Client, u *url.URL, b []byte, 
 	}
 	c.pl = pl
 	c.queue, c.resumed = c.start(pl)
-	c.out.pace.hold = c.holdFor(c.queue)
+	c.hold = c.holdFor(c.queue)
 	c.room = transport.RoomInfo{ID: info.room, Title: title, Listeners: 1}
 	if len(c.queue) > 0 {
-		c.room.BehindLive = c.behindLive(c.queue[0], c.clock.Now().Add(c.out.pace.hold))
+		c.room.BehindLive = c.behindLive(c.queue[0], c.clock.Now().Add(c.hold))
 		if err := c.loadInit(ctx, c.queue[0]); err != nil {
 			return nil, err
 		}
 	}
 	c.loadSubtitles(ctx)
+	// Too little listed to play without holes: the join waits here rather than play
+	// silence once live, so the user sees it connect until the stream can play, and a
+	// recording, whose time 0 is the join, starts with the stream's first sample.
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-c.clock.After(c.hold):
+	}
 	c.out.add(
 		c.room,
 		transport.Roster{Speakers: []transport.Speaker{{ID: info.id, Name: info.id, Role: "speaker"}}})
@@ -188,9 +197,10 @@ func (c *hlsConn) start(pl *playlist) ([]segment, bool) {
 	return pl.segments[i:], false
 }
 
-// holdFor is how long the first frame of a connection that starts with the segments q
-// waits, so that playback then never runs dry: zero when q lasts long enough, as three
-// target durations always do.
+// holdFor is how long a connection that starts with the segments q waits before it
+// plays (a join waits in newHLSConn, before it is live; a connection that found
+// nothing listed holds back its first frame), so that playback then never runs dry:
+// zero when q lasts long enough, as three target durations always do.
 //
 // Playback reloads the playlist only once it has handed on all it fetched, and then no
 // sooner than a target duration after the reload before (RFC 8216 section 6.3.4). So

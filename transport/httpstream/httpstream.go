@@ -204,10 +204,10 @@ func (d *dialer) Dial(ctx context.Context, u *url.URL, opts transport.DialOption
 			cancel()
 			return nil, fmt.Errorf("%s: %w", shown, err)
 		}
-		// hold: the first frame waits that long, too little being listed to play
-		// without holes (hlsConn.holdFor); behind_live counts it.
+		// hold: the join waited that long, too little being listed to play without
+		// holes (hlsConn.holdFor); behind_live counts it.
 		log.Info("httpstream: joined", "url", shown, "format", kind, "target", c.pl.target, "resumed", c.resumed,
-			"hold", c.out.pace.hold, "behind_live", c.room.BehindLive)
+			"hold", c.hold, "behind_live", c.room.BehindLive)
 		return c, nil
 	}
 	info := streamInfo{

@@ -249,6 +249,9 @@ func TestHLSFreshXSpace(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
+			// The join itself waits, before the room is live: a recording, whose time 0
+			// is the join, starts with the stream's first sample.
+			joined := clk.Now()
 			var (
 				fs     []transport.AudioFrame
 				handed []time.Time // when each frame was handed on
@@ -285,7 +288,10 @@ func TestHLSFreshXSpace(t *testing.T) {
 			if want := (handed[0].Sub(t0) + pl.Segments[0].Duration).Round(time.Second); behind != want {
 				t.Errorf("behind live %s, want %s (the first frame handed on %s after the join)", behind, want, handed[0].Sub(t0))
 			}
-			t.Logf("first frame %s after the join, %d frames in 20 s", handed[0].Sub(t0), len(fs))
+			if held := handed[0].Sub(joined); held != 0 {
+				t.Errorf("the first frame was handed on %s after the join returned, want at once", held)
+			}
+			t.Logf("first frame %s after the join began, %d frames in 20 s", handed[0].Sub(t0), len(fs))
 		})
 	}
 }
