@@ -103,88 +103,63 @@ func TestStreamXSpaceAAC(t *testing.T) {
 	}
 }
 
-// TestStreamIcecastMP3 records a real Icecast's MP3 mount (44.1 kHz, fed by FFmpeg)
-// with the record command while a listener joins it headless with JSON events, and
-// the source names what is playing half-way through: the recording holds the mix and
-// the stream's own MP3 frames, each as long as the capture; the listener's room title
-// follows the source's (ICY StreamTitle), and so does room.json's.
-func TestStreamIcecastMP3(t *testing.T) {
+// TestStreamIcecast records a real Icecast's mount (44.1 kHz, fed by FFmpeg) with the
+// record command while a listener joins it headless with JSON events, and the source
+// names what is playing half-way through: the recording holds the mix and the stream's
+// own frames in a track of its codec, each as long as the capture, which ffprobe reads
+// and FFmpeg decodes; the listener's room title follows the source's, and so does
+// room.json's. On MP3 the title comes as ICY StreamTitle; on Ogg Vorbis Icecast sends
+// it as a new link of the chained stream with the new comments, and the track goes on
+// through the new link.
+func TestStreamIcecast(t *testing.T) {
 	need(t, haveTool("ffprobe") && haveTool("opusinfo"), "ffprobe (ffmpeg) and opusinfo (opus-tools) are needed")
-	t.Parallel()
-	ice := streamtest.IcecastT(t, streamtest.IcecastOptions{BurstSize: 8192})
-	src := streamtest.SourceT(t, ice, "/live.mp3", streamtest.SourceOptions{Codec: streamtest.MP3, Name: "Demo Radio"})
-	dir := filepath.Join(t.TempDir(), "capture")
-	const secs = 10
-	rec := exec.Command(spacetuiBin(t), "record", ice.URL("/live.mp3"), "-o", dir, "--for", "10s")
-	rec.Stderr = &logWriter{t: t, prefix: "record: "}
-	if err := rec.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := startClient(t, ice.URL("/live.mp3"), "--for", "10s")
-	room, i := c.wait(0, 10*time.Second, "room event", func(e event) bool { return e.typ() == "room" })
-	if got := room.str("title"); got != "Demo Radio" {
-		t.Errorf("room title %q, want the stream's name", got)
-	}
-	_, i = c.wait(i, 10*time.Second, "speaking event", speaking)
-	const title = "Demo Radio — Ada - Opening"
-	if err := src.SetTitle(t.Context(), "Ada - Opening"); err != nil {
-		t.Fatal(err)
-	}
-	set := time.Now()
-	retitled, _ := c.wait(i, 8*time.Second, "the new title", func(e event) bool { return e.typ() == "room" && e.str("title") == title })
-	t.Logf("title set; the room retitled %v later", retitled.at.Sub(set).Round(10*time.Millisecond))
-	if err := c.cmd.Wait(); err != nil {
-		t.Fatalf("join: %v", err)
-	}
-	healthy(t, c, 1152*time.Second/44100)
-	if err := rec.Wait(); err != nil {
-		t.Fatalf("record: %v", err)
-	}
-	if meta := streamRecording(t, dir, "Demo Radio", "mp3", secs); meta.Room.Title != title {
-		t.Errorf("room.json's room title %q, want %q", meta.Room.Title, title)
-	}
-}
-
-// TestStreamIcecastVorbis is TestStreamIcecastMP3 on an Ogg Vorbis mount (44.1 kHz
-// stereo): the recording holds the mix and the stream's own Vorbis packets in an Ogg
-// Vorbis track, as long as the capture, which ffprobe reads and FFmpeg decodes; the
-// listener hears it; and the source's new title, which Icecast sends a Vorbis
-// listener as a new link of the chained stream with the new comments, reaches the
-// room's title and room.json, the recording's track going on through the new link.
-func TestStreamIcecastVorbis(t *testing.T) {
-	need(t, haveTool("ffprobe") && haveTool("opusinfo"), "ffprobe (ffmpeg) and opusinfo (opus-tools) are needed")
-	t.Parallel()
-	ice := streamtest.IcecastT(t, streamtest.IcecastOptions{BurstSize: 8192})
-	src := streamtest.SourceT(t, ice, "/live.ogg", streamtest.SourceOptions{Codec: streamtest.Vorbis, Name: "Demo Radio"})
-	dir := filepath.Join(t.TempDir(), "capture")
-	const secs = 10
-	rec := exec.Command(spacetuiBin(t), "record", ice.URL("/live.ogg"), "-o", dir, "--for", "10s")
-	rec.Stderr = &logWriter{t: t, prefix: "record: "}
-	if err := rec.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := startClient(t, ice.URL("/live.ogg"), "--for", "10s")
-	room, i := c.wait(0, 10*time.Second, "room event", func(e event) bool { return e.typ() == "room" })
-	if got := room.str("title"); got != "Demo Radio — spacetui demo - Keeping rooms alive under load" {
-		t.Errorf("room title %q, want the stream's name and the demo file's tags", got)
-	}
-	_, i = c.wait(i, 10*time.Second, "speaking event", speaking)
-	const title = "Demo Radio — spacetui demo - Ada - Opening" // the demo's ARTIST, the new TITLE
-	if err := src.SetTitle(t.Context(), "Ada - Opening"); err != nil {
-		t.Fatal(err)
-	}
-	set := time.Now()
-	retitled, _ := c.wait(i, 8*time.Second, "the new title", func(e event) bool { return e.typ() == "room" && e.str("title") == title })
-	t.Logf("title set; the room retitled %v later", retitled.at.Sub(set).Round(10*time.Millisecond))
-	if err := c.cmd.Wait(); err != nil {
-		t.Fatalf("join: %v", err)
-	}
-	healthy(t, c, 1024*time.Second/44100) // mostly long blocks: counts short ones long
-	if err := rec.Wait(); err != nil {
-		t.Fatalf("record: %v", err)
-	}
-	if meta := streamRecording(t, dir, "Demo Radio", "vorbis", secs); meta.Room.Title != title {
-		t.Errorf("room.json's room title %q, want %q", meta.Room.Title, title)
+	for _, tc := range []struct {
+		name, mount  string
+		codec        streamtest.SourceCodec
+		track        string // the track's codec in room.json
+		first, title string // the room's title at the join, and once retitled
+		frame        time.Duration
+	}{
+		{"mp3", "/live.mp3", streamtest.MP3, "mp3", "Demo Radio", "Demo Radio — Ada - Opening", 1152 * time.Second / 44100},
+		// The demo file's ARTIST and TITLE, then its ARTIST and the new TITLE; Vorbis
+		// blocks are mostly long, so short ones count as long.
+		{"vorbis", "/live.ogg", streamtest.Vorbis, "vorbis", "Demo Radio — spacetui demo - Keeping rooms alive under load",
+			"Demo Radio — spacetui demo - Ada - Opening", 1024 * time.Second / 44100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ice := streamtest.IcecastT(t, streamtest.IcecastOptions{BurstSize: 8192})
+			src := streamtest.SourceT(t, ice, tc.mount, streamtest.SourceOptions{Codec: tc.codec, Name: "Demo Radio"})
+			dir := filepath.Join(t.TempDir(), "capture")
+			const secs = 10
+			rec := exec.Command(spacetuiBin(t), "record", ice.URL(tc.mount), "-o", dir, "--for", "10s")
+			rec.Stderr = &logWriter{t: t, prefix: "record: "}
+			if err := rec.Start(); err != nil {
+				t.Fatal(err)
+			}
+			c := startClient(t, ice.URL(tc.mount), "--for", "10s")
+			room, i := c.wait(0, 10*time.Second, "room event", func(e event) bool { return e.typ() == "room" })
+			if got := room.str("title"); got != tc.first {
+				t.Errorf("room title %q, want %q", got, tc.first)
+			}
+			_, i = c.wait(i, 10*time.Second, "speaking event", speaking)
+			if err := src.SetTitle(t.Context(), "Ada - Opening"); err != nil {
+				t.Fatal(err)
+			}
+			set := time.Now()
+			retitled, _ := c.wait(i, 8*time.Second, "the new title", func(e event) bool { return e.typ() == "room" && e.str("title") == tc.title })
+			t.Logf("title set; the room retitled %v later", retitled.at.Sub(set).Round(10*time.Millisecond))
+			if err := c.cmd.Wait(); err != nil {
+				t.Fatalf("join: %v", err)
+			}
+			healthy(t, c, tc.frame)
+			if err := rec.Wait(); err != nil {
+				t.Fatalf("record: %v", err)
+			}
+			if meta := streamRecording(t, dir, "Demo Radio", tc.track, secs); meta.Room.Title != tc.title {
+				t.Errorf("room.json's room title %q, want %q", meta.Room.Title, tc.title)
+			}
+		})
 	}
 }
 
