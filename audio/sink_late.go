@@ -64,12 +64,20 @@ func (s *LateSink) Close() error {
 	return s.closeErr
 }
 
+// opened reports whether the opening has finished, either way.
+func (s *LateSink) opened() bool {
+	select {
+	case <-s.ready:
+		return true
+	default:
+		return false
+	}
+}
+
 // Name is the device's name once it is open, "default" while it opens, and "none" when
 // it could not be opened.
 func (s *LateSink) Name() string {
-	select {
-	case <-s.ready:
-	default:
+	if !s.opened() {
 		return "default"
 	}
 	if s.failure != "" {
@@ -81,9 +89,7 @@ func (s *LateSink) Name() string {
 // Underruns counts the device's underruns (see Snapshot.Underruns): 0 until it is open,
 // and for a sink that does not count them.
 func (s *LateSink) Underruns() uint64 {
-	select {
-	case <-s.ready:
-	default:
+	if !s.opened() {
 		return 0
 	}
 	if u, ok := s.sink.(interface{ Underruns() uint64 }); ok {
@@ -95,10 +101,8 @@ func (s *LateSink) Underruns() uint64 {
 // Failure says why the device could not be opened; it is empty while it opens and
 // once it is open.
 func (s *LateSink) Failure() string {
-	select {
-	case <-s.ready:
-		return s.failure
-	default:
+	if !s.opened() {
 		return ""
 	}
+	return s.failure
 }
